@@ -1,0 +1,183 @@
+# Rating data sets: MovieLens (bundled small one and GroupLens files) and simulations.
+
+#' MovieLens ratings as used in the paper
+#'
+#' dslabs' `movielens` (the GroupLens "ml-latest-small" release: 100,004 ratings
+#' by 671 users of 9,066 movies), keeping users with at least `min_ratings`
+#' ratings (all of them have 20 or more) and shifting stars to \[-2, 2\] as in
+#' Section 5 of the paper: a rating r becomes r - 3, so a 3-star rating is an
+#' observed 0. The release has half stars down to 0.5; 0.5 maps to -2.5 and is
+#' clipped to -2 (1,101 ratings), so every rating lies in \[-2, 2\].
+#'
+#' @param min_ratings Keep users with at least this many ratings (the paper: 20).
+#' @return A `cf_ratings` object with user ids `userId` and item ids `movieId`.
+#' @examplesIf requireNamespace("dslabs", quietly = TRUE)
+#' ml <- movielens_small()
+#' ml
+#' @export
+movielens_small <- function(min_ratings = 20) {
+  rlang::check_installed("dslabs", reason = "for the MovieLens data behind `movielens_small()`.")
+  data <- dslabs::movielens
+  ratings <- as_ratings(data, user = "userId", item = "movieId", rating = "rating", scale = c(0.5, 5))
+  paper_scale(keep_active_users(ratings, min_ratings))
+}
+
+# Section 5: 1..5 stars shifted to [-2, 2] (r - 3), half stars below 1 clipped.
+paper_scale <- function(ratings) {
+  rescale_ratings(ratings, from = c(1, 5), to = c(-2, 2), clamp = TRUE)
+}
+
+keep_active_users <- function(ratings, min_ratings, call = rlang::caller_env()) {
+  check_count(min_ratings, min = 0, call = call)
+  per_user <- tabulate(ratings$user, length(ratings$user_ids))
+  active <- which(per_user >= min_ratings)
+  if (length(active) == length(ratings$user_ids)) {
+    return(ratings)
+  }
+  if (length(active) == 0L) {
+    cfp_abort("No user has {min_ratings} or more ratings.", "empty", call = call)
+  }
+  keep <- per_user[ratings$user] >= min_ratings
+  used_items <- sort(unique(ratings$item[keep]))
+  new_cf_ratings(
+    match(ratings$user[keep], active), match(ratings$item[keep], used_items), ratings$rating[keep],
+    ratings$user_ids[active], ratings$item_ids[used_items], ratings$scale
+  )
+}
+
+#' Read a GroupLens MovieLens release
+#'
+#' Reads the ratings file of a MovieLens release from GroupLens: ml-100k's
+#' `u.data` (tab separated), ml-1m's and ml-10m's `ratings.dat` (`::`
+#' separated) or ml-20m's and ml-latest's `ratings.csv` (with header). The
+#' format is told by the file name. Like the paper, it keeps users with at least
+#' `min_ratings` ratings and, with `paper_scale = TRUE`, shifts stars to \[-2, 2\]
+#' (r - 3; half stars below 1 are clipped to -2).
+#'
+#' @param path The ratings file, or the release's folder holding one of them.
+#' @param min_ratings Keep users with at least this many ratings (the paper: 20).
+#' @param paper_scale Shift 1..5 stars to \[-2, 2\] as in Section 5.
+#' @return A `cf_ratings` object with the release's user and movie ids.
+#' @examples
+#' path <- tempfile(fileext = ".data")
+#' dir.create(path)
+#' writeLines(c("1\t10\t5\t881250949", "1\t20\t3\t881250949", "2\t10\t1\t891717742"),
+#'   file.path(path, "u.data"))
+#' read_movielens(path, min_ratings = 1)
+#' @export
+read_movielens <- function(path, min_ratings = 20, paper_scale = TRUE) {
+  if (!is.character(path) || length(path) != 1L || is.na(path)) {
+    cfp_abort("{.arg path} must be a single file or folder path.", "type")
+  }
+  check_flag(paper_scale)
+  if (dir.exists(path)) {
+    candidates <- file.path(path, c("u.data", "ratings.dat", "ratings.csv"))
+    found <- candidates[file.exists(candidates)]
+    if (length(found) == 0L) {
+      cfp_abort(
+        c("No MovieLens ratings file in {.path {path}}.",
+          i = "Expected {.file u.data}, {.file ratings.dat} or {.file ratings.csv}."
+        ),
+        "file"
+      )
+    }
+    path <- found[1]
+  }
+  if (!file.exists(path)) {
+    cfp_abort("File {.path {path}} does not exist.", "file")
+  }
+  name <- basename(path)
+  fields <- list(user = 0L, item = 0L, rating = 0, time = 0)
+  data <- if (grepl("\\.data$", name)) {
+    scan(path, what = fields, sep = "\t", quiet = TRUE)
+  } else if (grepl("\\.dat$", name)) {
+    # "::" separated: scanning on ":" leaves an empty field between the values.
+    raw <- scan(path, what = list(user = 0L, NULL, item = 0L, NULL, rating = 0, NULL, time = 0),
+      sep = ":", quiet = TRUE
+    )
+    raw[c("user", "item", "rating", "time")]
+  } else if (grepl("\\.csv$", name)) {
+    scan(path, what = fields, sep = ",", skip = 1L, quiet = TRUE)
+  } else {
+    cfp_abort(
+      c("Can't tell the format of {.file {name}}.",
+        i = "Expected ml-100k {.file u.data}, ml-1m/10m {.file ratings.dat} or ml-20m/latest {.file ratings.csv}."
+      ),
+      "file"
+    )
+  }
+  ratings <- ratings_from_triplets(data$user, data$item, data$rating)
+  ratings <- keep_active_users(ratings, min_ratings)
+  if (paper_scale) {
+    ratings$scale <- c(0.5, 5)
+    ratings <- paper_scale(ratings)
+  }
+  ratings
+}
+
+#' Simulate low-rank ratings with popular and unpopular items
+#'
+#' Draws user and item factors with independent N(0, rank^(-1/2)) entries (so the
+#' noiseless ratings `U V'` have unit variance), picks which (user, item) pairs
+#' are observed with Zipf item popularity (item j is drawn with probability
+#' proportional to `j^(-zipf_exponent)`; users uniformly), and observes
+#' `U V'` plus Gaussian noise there, clipped to `scale`. The factors are kept as
+#' the attribute `"truth"` (a list with `u` and `v`).
+#'
+#' Pairs are drawn with replacement, duplicates dropped and the draw topped up,
+#' so the result has exactly `round(density * n_users * n_items)` ratings. This
+#' scales to MovieLens-20M's shape (138,493 x 26,744, 20M ratings).
+#'
+#' @param n_users,n_items Matrix size.
+#' @param rank Rank of the noiseless matrix.
+#' @param density Share of observed entries, in (0, 1].
+#' @param noise_sd Standard deviation of the Gaussian noise (0 for exact low rank).
+#' @param zipf_exponent Item popularity exponent (0 for uniform).
+#' @param scale Rating bounds to clip to, or `NULL` to keep raw values.
+#' @param seed Optional seed; `NULL` uses the current RNG state.
+#' @param threads Threads used to compute the ratings.
+#' @return A `cf_ratings` object with integer ids `1..n_users` and `1..n_items`.
+#' @examples
+#' r <- simulate_ratings(200, 100, rank = 3, density = 0.1, seed = 42)
+#' summary(r)
+#' @export
+simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_sd = 0.3,
+                             zipf_exponent = 1, scale = c(-2, 2), seed = NULL,
+                             threads = getOption("cfpoison.threads", 1L)) {
+  n_users <- check_count(n_users)
+  n_items <- check_count(n_items)
+  rank <- check_count(rank, max = min(n_users, n_items))
+  check_number(density, min = 0, max = 1, min_inclusive = FALSE)
+  check_number(noise_sd, min = 0)
+  check_number(zipf_exponent, min = 0)
+  if (!is.null(scale)) scale <- check_scale(scale)
+  threads <- check_threads(threads)
+  n_ratings <- round(density * n_users * n_items)
+  if (n_ratings < 1) {
+    cfp_abort("{.arg density} is too small: it gives no rating.", "value")
+  }
+  with_seed(seed, {
+    sd <- rank^(-1 / 4)
+    u <- matrix(stats::rnorm(n_users * rank, sd = sd), n_users, rank)
+    v <- matrix(stats::rnorm(n_items * rank, sd = sd), n_items, rank)
+    popularity <- seq_len(n_items)^(-zipf_exponent)
+    keys <- numeric(0)
+    while (length(keys) < n_ratings) {
+      # Oversample a little: duplicates are dropped, popular items saturate.
+      draw <- ceiling(1.1 * (n_ratings - length(keys))) + 10
+      user <- sample.int(n_users, draw, replace = TRUE)
+      item <- sample.int(n_items, draw, replace = TRUE, prob = popularity)
+      keys <- unique(c(keys, (user - 1) * n_items + item))
+    }
+    keys <- sort(keys[seq_len(n_ratings)])
+    user <- as.integer((keys - 1) %/% n_items) + 1L
+    item <- as.integer((keys - 1) %% n_items) + 1L
+    rm(keys)
+    rating <- .predict_pairs(u, v, user - 1L, item - 1L, threads)
+    if (noise_sd > 0) rating <- rating + stats::rnorm(n_ratings, sd = noise_sd)
+  })
+  if (!is.null(scale)) rating <- pmin(pmax(rating, scale[1]), scale[2])
+  ratings <- new_cf_ratings(user, item, rating, seq_len(n_users), seq_len(n_items), scale)
+  attr(ratings, "truth") <- list(u = u, v = v)
+  ratings
+}

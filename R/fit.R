@@ -1,0 +1,322 @@
+# Fitting a learner to ratings (plus fake users) and using the fit.
+
+#' Fit a collaborative filtering model
+#'
+#' Fits a learner from `learner_als()` (Eq. 2, Eq. 4 with fake users) or
+#' `learner_nuclear()` (Eq. 3, Eq. 5) to the observed ratings, with the fake
+#' users' ratings appended as extra rows when `fake` is given.
+#'
+#' Users or items without any rating get a zero factor (their predictions are 0,
+#' the scale's centre after the paper's shift) when the penalty is positive.
+#'
+#' @param learner A learner specification.
+#' @param ratings A `cf_ratings` object (see `as_ratings()`).
+#' @param fake Optional `cf_ratings` block of fake users over the same items
+#'   (`as_ratings(df, items = ratings$item_ids)`).
+#' @param init Optional warm start: a previous `cf_fit` over the same items, or an
+#'   `n_items x rank` matrix of item factors. Alternating minimization only
+#'   needs item factors to start: the first half-sweep solves every user
+#'   (fake users included) given them, so no user factor has to be guessed.
+#' @param threads Number of OpenMP threads; results are identical for any value.
+#' @return A `cf_fit` object: `u` (users x k), `v` (items x k), `d` (singular
+#'   values for nuclear fits, `NULL` otherwise; predictions are
+#'   `u %*% diag(d) %*% t(v)`), `fake_u` (fake users x k or `NULL`), the ids,
+#'   `objective`, a `trace` data frame (iteration, objective, seconds), and
+#'   `converged`.
+#' @examples
+#' r <- simulate_ratings(200, 100, rank = 3, density = 0.2, seed = 1)
+#' fit <- fit_cf(learner_als(rank = 3, lambda_u = 1), r)
+#' fit
+#' predict(fit, data.frame(user = 1:2, item = 5))
+#' @export
+fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOption("cfpoison.threads", 1L)) {
+  check_learner(learner)
+  check_ratings(ratings)
+  threads <- check_threads(threads)
+  m <- length(ratings$user_ids)
+  n <- length(ratings$item_ids)
+  n_fake <- 0L
+  if (!is.null(fake)) {
+    check_ratings(fake)
+    if (!identical(fake$item_ids, ratings$item_ids)) {
+      cfp_abort(
+        c("{.arg fake} must rate the same items as {.arg ratings}.",
+          i = "Build it with {.code as_ratings(df, items = ratings$item_ids)}."
+        ),
+        "shape"
+      )
+    }
+    n_fake <- length(fake$user_ids)
+  }
+  k <- learner$rank
+  if (k > min(m + n_fake, n)) {
+    cfp_abort(
+      c("The rank ({k}) is larger than the data allow.",
+        i = "It can be at most min(users, items) = {min(m + n_fake, n)}."
+      ),
+      "rank"
+    )
+  }
+  item_init <- initial_item_factors(init, learner, ratings)
+  penalties <- factor_penalties(learner)
+  nuclear_lambda <- if (inherits(learner, "cf_learner_nuclear")) learner$lambda else -1
+
+  rows <- ratings$user - 1L
+  cols <- ratings$item - 1L
+  values <- ratings$rating
+  if (n_fake > 0L) {
+    rows <- c(rows, fake$user - 1L + m)
+    cols <- c(cols, fake$item - 1L)
+    values <- c(values, fake$rating)
+  }
+  started <- proc.time()[["elapsed"]]
+  res <- call_core(.fit_factors(
+    rows, cols, values, m + n_fake, n, item_init,
+    penalties[["lambda_u"]], penalties[["lambda_v"]], nuclear_lambda,
+    learner$max_iter, learner$tol, threads
+  ))
+  new_cf_fit(res, learner, ratings, fake, seconds = proc.time()[["elapsed"]] - started)
+}
+
+new_cf_fit <- function(res, learner, ratings, fake, seconds) {
+  m <- length(ratings$user_ids)
+  all_u <- res$user_factors
+  fit <- structure(
+    list(
+      learner = learner,
+      u = all_u[seq_len(m), , drop = FALSE],
+      v = res$item_factors,
+      d = res$d,
+      fake_u = if (is.null(fake)) NULL else all_u[-seq_len(m), , drop = FALSE],
+      user_ids = ratings$user_ids,
+      item_ids = ratings$item_ids,
+      fake_user_ids = fake$user_ids,
+      n_ratings = length(ratings$rating),
+      n_fake_ratings = length(fake$rating),
+      objective = res$objective,
+      trace = res$trace,
+      converged = res$converged,
+      iterations = nrow(res$trace),
+      seconds = seconds
+    ),
+    class = "cf_fit"
+  )
+  if (inherits(learner, "cf_learner_nuclear")) {
+    fit$rank <- sum(res$d > 0)
+    if (fit$rank == learner$rank && learner$lambda > 0) {
+      cli::cli_warn(c(
+        "All {learner$rank} singular values are positive: the nuclear-norm optimum may need a larger rank.",
+        i = "Raise {.arg rank_max} in {.fn learner_nuclear} (or raise {.arg lambda})."
+      ), class = "cfpoison_warning_rank")
+    }
+  } else {
+    fit$rank <- learner$rank
+  }
+  fit
+}
+
+# Item factors (n_items x k) to start alternating minimization from.
+initial_item_factors <- function(init, learner, ratings, call = rlang::caller_env()) {
+  n <- length(ratings$item_ids)
+  k <- learner$rank
+  if (is.null(init)) {
+    return(matrix(stats::rnorm(n * k, sd = learner$init_sd), n, k))
+  }
+  if (inherits(init, "cf_fit")) {
+    if (!identical(init$item_ids, ratings$item_ids)) {
+      cfp_abort("{.arg init} was fitted on other items than {.arg ratings}.", "shape", call = call)
+    }
+    v <- init$v
+    if (!is.null(init$d)) {
+      # Balanced factors of X = U diag(d) V'. Directions the thresholding set to
+      # zero would stay zero under alternating updates: restart them at random.
+      v <- sweep(v, 2, sqrt(init$d), `*`)
+      dead <- init$d <= 0
+      v[, dead] <- stats::rnorm(n * sum(dead), sd = learner$init_sd)
+    }
+    if (ncol(v) != k) {
+      extra <- k - ncol(v)
+      v <- if (extra > 0) {
+        cbind(v, matrix(stats::rnorm(n * extra, sd = learner$init_sd), n, extra))
+      } else {
+        v[, seq_len(k), drop = FALSE]
+      }
+    }
+    return(v)
+  }
+  if (is.matrix(init) && is.numeric(init)) {
+    if (!identical(dim(init), c(n, k))) {
+      cfp_abort(
+        c("{.arg init} must be an {n} x {k} matrix of item factors (items x rank).",
+          x = "It is {nrow(init)} x {ncol(init)}."
+        ),
+        "shape",
+        call = call
+      )
+    }
+    if (any(!is.finite(init))) {
+      cfp_abort("{.arg init} must not contain NA, NaN or infinite values.", "missing", call = call)
+    }
+    storage.mode(init) <- "double"
+    return(init)
+  }
+  cfp_abort(
+    "{.arg init} must be {.code NULL}, a {.cls cf_fit} or a numeric matrix, not {.obj_type_friendly {init}}.",
+    "type",
+    call = call
+  )
+}
+
+#' @export
+print.cf_fit <- function(x, ...) {
+  kind <- if (inherits(x$learner, "cf_learner_nuclear")) "nuclear-norm (Eq. 3)" else "alternating minimization (Eq. 2)"
+  cli::cli_text("{.cls cf_fit}: {kind}, rank {x$rank}")
+  cli::cli_bullets(c(
+    " " = "{length(x$user_ids)} users{if (!is.null(x$fake_u)) paste0(' + ', nrow(x$fake_u), ' fake') else ''} x {length(x$item_ids)} items, {x$n_ratings + x$n_fake_ratings} ratings",
+    " " = "objective {format(x$objective, digits = 8)} after {x$iterations} sweep{?s} ({format(signif(x$seconds, 3))} s); {if (x$converged) 'converged' else 'not converged'}"
+  ))
+  invisible(x)
+}
+
+#' @export
+summary.cf_fit <- function(object, ...) {
+  structure(
+    list(
+      learner = class(object$learner)[1],
+      rank = object$rank,
+      n_users = length(object$user_ids),
+      n_fake_users = NROW(object$fake_u),
+      n_items = length(object$item_ids),
+      objective = object$objective,
+      iterations = object$iterations,
+      converged = object$converged,
+      seconds = object$seconds,
+      singular_values = object$d
+    ),
+    class = "summary.cf_fit"
+  )
+}
+
+#' @export
+print.summary.cf_fit <- function(x, ...) {
+  cli::cli_text("{x$learner}, rank {x$rank}: {x$n_users} users ({x$n_fake_users} fake) x {x$n_items} items")
+  cli::cli_bullets(c(
+    " " = "objective {format(x$objective, digits = 8)}, {x$iterations} sweeps, converged: {x$converged}, {format(signif(x$seconds, 3))} s"
+  ))
+  if (!is.null(x$singular_values)) {
+    cli::cli_bullets(c(" " = "singular values: {format(signif(x$singular_values, 4))}"))
+  }
+  invisible(x)
+}
+
+#' Predict ratings from a fitted model
+#'
+#' @param object A `cf_fit`.
+#' @param newdata A data frame with `user` and `item` columns holding your own
+#'   ids, or a `cf_ratings` object over the same users and items (predictions at
+#'   its observed entries, in its order).
+#' @param user Instead of `newdata`: user ids whose whole rows to predict.
+#' @param threads Number of OpenMP threads.
+#' @param ... Unused.
+#' @return A numeric vector (one prediction per row of `newdata`), or with
+#'   `user` a matrix with one row per user and one column per item, named by ids.
+#' @examples
+#' r <- simulate_ratings(100, 50, rank = 2, density = 0.3, seed = 2)
+#' fit <- fit_cf(learner_als(rank = 2, lambda_u = 0.5), r)
+#' predict(fit, data.frame(user = c(1, 2), item = c(3, 4)))
+#' predict(fit, user = 7)[, 1:5]
+#' @export
+predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOption("cfpoison.threads", 1L),
+                           ...) {
+  threads <- check_threads(threads)
+  user_factors <- if (is.null(object$d)) object$u else sweep(object$u, 2, object$d, `*`)
+  if (!is.null(user)) {
+    if (!is.null(newdata)) {
+      cfp_abort("Give either {.arg newdata} or {.arg user}, not both.", "value")
+    }
+    rows <- match_ids(user, object$user_ids, "user")
+    out <- user_factors[rows, , drop = FALSE] %*% t(object$v)
+    dimnames(out) <- list(as.character(user), as.character(object$item_ids))
+    return(out)
+  }
+  if (inherits(newdata, "cf_ratings")) {
+    if (!identical(newdata$user_ids, object$user_ids) || !identical(newdata$item_ids, object$item_ids)) {
+      cfp_abort(
+        c("{.arg newdata} has other users or items than the fit.",
+          i = "Split one {.cls cf_ratings} with {.fn split_ratings} so both share ids, or pass a data frame of ids."
+        ),
+        "shape"
+      )
+    }
+    users <- newdata$user
+    items <- newdata$item
+  } else if (is.data.frame(newdata)) {
+    if (!all(c("user", "item") %in% names(newdata))) {
+      cfp_abort(
+        c("{.arg newdata} needs {.field user} and {.field item} columns.", i = "It has {.val {names(newdata)}}."),
+        "column"
+      )
+    }
+    users <- match_ids(newdata$user, object$user_ids, "user")
+    items <- match_ids(newdata$item, object$item_ids, "item")
+  } else {
+    cfp_abort("Give {.arg newdata} (a data frame or {.cls cf_ratings}) or {.arg user}.", "type")
+  }
+  .predict_pairs(user_factors, object$v, users - 1L, items - 1L, threads)
+}
+
+match_ids <- function(ids, universe, what, call = rlang::caller_env()) {
+  if (is.factor(ids)) ids <- as.character(ids)
+  index <- match(ids, universe)
+  if (anyNA(index)) {
+    unknown <- unique(ids[is.na(index)])
+    cfp_abort(
+      c("{length(unknown)} {what} id{?s} {?is/are} not in the fit: {.val {utils::head(unknown, 5)}}.",
+        i = "Predict only for {what}s the model was fitted on."
+      ),
+      "value",
+      call = call
+    )
+  }
+  index
+}
+
+#' Objective value of a fitted model
+#'
+#' The learner's objective at the fit: Eq. 2 (Eq. 4 with fake users) for
+#' alternating minimization, Eq. 3 (Eq. 5) for nuclear-norm minimization.
+#'
+#' @param object A `cf_fit`.
+#' @param ... Unused.
+#' @return A single number.
+#' @examples
+#' r <- simulate_ratings(100, 50, rank = 2, density = 0.3, seed = 2)
+#' objective(fit_cf(learner_als(rank = 2, lambda_u = 0.5), r))
+#' @export
+objective <- function(object, ...) {
+  UseMethod("objective")
+}
+
+#' @rdname objective
+#' @export
+objective.cf_fit <- function(object, ...) {
+  object$objective
+}
+
+#' Root mean squared error on held-out ratings
+#'
+#' @param object A `cf_fit`.
+#' @param test A `cf_ratings` over the fit's users and items (see `split_ratings()`).
+#' @return The RMSE of the predictions at `test`'s entries against its ratings.
+#' @examples
+#' r <- simulate_ratings(200, 100, rank = 3, density = 0.2, seed = 3)
+#' s <- split_ratings(r, seed = 3)
+#' rmse(fit_cf(learner_als(rank = 3, lambda_u = 1), s$train), s$test)
+#' @export
+rmse <- function(object, test) {
+  if (!inherits(object, "cf_fit")) {
+    cfp_abort("{.arg object} must be a {.cls cf_fit} from {.fn fit_cf}.", "type")
+  }
+  check_ratings(test)
+  sqrt(mean((predict(object, test) - test$rating)^2))
+}

@@ -1,0 +1,119 @@
+# Learner specifications: what to fit, not the fit itself (see fit_cf()).
+
+#' Alternating minimization learner (Eq. 2 and Eq. 4)
+#'
+#' Specifies the paper's first learner: a rank-`rank` factorization minimizing
+#' Eq. 2,
+#' \deqn{\|R_\Omega(M - U V^\top)\|_F^2 + 2\lambda_U \|U\|_F^2 + 2\lambda_V \|V\|_F^2,}
+#' with fake users appended as extra rows of `U` (Eq. 4). `fit_cf()` solves it
+#' by alternating minimization: every sweep solves the exact ridge problem
+#' \eqn{(\sum_{j \in \Omega_i} v_j v_j^\top + 2\lambda_U I) u_i = \sum_{j \in \Omega_i} M_{ij} v_j}
+#' for each user, then the same for each item, so the objective never increases.
+#' The penalty is not scaled by the number of ratings per row. softImpute's
+#' `type = "als"` minimizes the same objective (up to a factor 2) with
+#' `lambda = 2 * lambda_u` when `lambda_u == lambda_v`.
+#'
+#' The paper fixes no values for the rank or the penalties; the defaults
+#' (rank 10, `lambda_u = lambda_v = 5`) are the settings this package uses on
+#' MovieLens.
+#'
+#' @param rank Number of latent factors k (>= 1, at most min(users, items)).
+#' @param lambda_u,lambda_v Regularization weights of Eq. 2 (>= 0).
+#' @param max_iter Maximum number of sweeps.
+#' @param tol Stop when a sweep lowers the objective by less than `tol` times its value.
+#' @param init_sd Standard deviation of the random item factors a cold start uses.
+#' @return A `cf_learner` specification to pass to `fit_cf()`.
+#' @examples
+#' learner_als(rank = 10, lambda_u = 5)
+#' @export
+learner_als <- function(rank = 10, lambda_u = 5, lambda_v = lambda_u, max_iter = 200, tol = 1e-6,
+                        init_sd = 0.1) {
+  structure(
+    list(
+      rank = check_count(rank, min = 1),
+      lambda_u = check_number(lambda_u, min = 0),
+      lambda_v = check_number(lambda_v, min = 0),
+      max_iter = check_count(max_iter, min = 1),
+      tol = check_number(tol, min = 0),
+      init_sd = check_number(init_sd, min = 0, min_inclusive = FALSE)
+    ),
+    class = c("cf_learner_als", "cf_learner")
+  )
+}
+
+#' Nuclear-norm minimization learner (Eq. 3 and Eq. 5)
+#'
+#' Specifies the paper's second learner,
+#' \deqn{\min_X \|R_\Omega(M - X)\|_F^2 + 2\lambda \|X\|_*,}
+#' a convex problem with a unique optimal prediction. `fit_cf()` reaches its
+#' global optimum the soft-impute way (Hastie, Mazumder, Lee and Zadeh, 2015):
+#' alternating ridge solves on rank-`rank_max` factors with penalty
+#' \eqn{\lambda/2} on each (since \eqn{\|X\|_* = \min_{X = AB^\top} (\|A\|_F^2 + \|B\|_F^2)/2}),
+#' then one exact singular value thresholding step, which returns the SVD
+#' \eqn{X = U \mathrm{diag}(d) V^\top} that Appendix B's attack gradient uses.
+#' The optimum is reached when its rank is below `rank_max`; `fit_cf()` warns
+#' when every one of the `rank_max` singular values stays positive. softImpute
+#' with the same `lambda` solves the same problem (its objective is half of ours).
+#'
+#' For a path of penalties, fit the largest `lambda` first and pass each fit as
+#' `init` to the next (warm starts), as softImpute recommends.
+#'
+#' @param lambda Regularization weight of Eq. 3 (>= 0).
+#' @param rank_max Largest rank the solution may have.
+#' @inheritParams learner_als
+#' @return A `cf_learner` specification to pass to `fit_cf()`.
+#' @examples
+#' learner_nuclear(lambda = 20, rank_max = 30)
+#' @export
+learner_nuclear <- function(lambda, rank_max = 20, max_iter = 500, tol = 1e-7, init_sd = 0.1) {
+  structure(
+    list(
+      lambda = check_number(lambda, min = 0),
+      rank = check_count(rank_max, arg = "rank_max", min = 1),
+      max_iter = check_count(max_iter, min = 1),
+      tol = check_number(tol, min = 0),
+      init_sd = check_number(init_sd, min = 0, min_inclusive = FALSE)
+    ),
+    class = c("cf_learner_nuclear", "cf_learner")
+  )
+}
+
+#' @export
+print.cf_learner_als <- function(x, ...) {
+  cli::cli_text(
+    "{.cls cf_learner_als}: alternating minimization (Eq. 2), rank {x$rank}, ",
+    "lambda_u = {x$lambda_u}, lambda_v = {x$lambda_v}, at most {x$max_iter} sweeps, tol {x$tol}"
+  )
+  invisible(x)
+}
+
+#' @export
+print.cf_learner_nuclear <- function(x, ...) {
+  cli::cli_text(
+    "{.cls cf_learner_nuclear}: nuclear-norm minimization (Eq. 3), lambda = {x$lambda}, ",
+    "rank_max {x$rank}, at most {x$max_iter} sweeps, tol {x$tol}"
+  )
+  invisible(x)
+}
+
+# The weights of Eq. 2 that a learner's factored fit uses.
+factor_penalties <- function(learner) {
+  if (inherits(learner, "cf_learner_nuclear")) {
+    c(lambda_u = learner$lambda / 2, lambda_v = learner$lambda / 2)
+  } else {
+    c(lambda_u = learner$lambda_u, lambda_v = learner$lambda_v)
+  }
+}
+
+check_learner <- function(learner, call = rlang::caller_env()) {
+  if (!inherits(learner, "cf_learner")) {
+    cfp_abort(
+      c("{.arg learner} must be a learner specification, not {.obj_type_friendly {learner}}.",
+        i = "Make one with {.fn learner_als} or {.fn learner_nuclear}."
+      ),
+      "type",
+      call = call
+    )
+  }
+  invisible(learner)
+}

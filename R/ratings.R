@@ -1,0 +1,367 @@
+# The rating data every stage consumes: `cf_ratings`, observed entries stored as
+# explicit (user, item, rating) triplets over a fixed universe of user and item ids.
+
+new_cf_ratings <- function(user, item, rating, user_ids, item_ids, scale = NULL) {
+  ord <- order(user, item, method = "radix")
+  structure(
+    list(
+      user = user[ord],
+      item = item[ord],
+      rating = as.double(rating[ord]),
+      user_ids = user_ids,
+      item_ids = item_ids,
+      scale = scale
+    ),
+    class = "cf_ratings"
+  )
+}
+
+#' Rating data for cfpoison
+#'
+#' `as_ratings()` converts ratings into a `cf_ratings` object: the observed
+#' entries as explicit (user, item, rating) triplets, plus the user and item ids
+#' so that every result maps back to your own ids.
+#'
+#' Observed entries are exactly the rows of a data frame, the non-`NA` cells of
+#' a matrix, or the *stored* entries of a sparse matrix. Observed zeros stay
+#' observed: after the paper's shift of 1..5 stars to \[-2, 2\] a 3-star rating is
+#' 0, and a `dgCMatrix` built from a dense matrix has already dropped those
+#' zeros (on dslabs' movielens, 20,064 of 100,004 ratings), so prefer a data
+#' frame or a matrix with `NA` for missing entries.
+#'
+#' @param x A data frame with user, item and rating columns; a numeric matrix
+#'   (users in rows, items in columns, `NA` where unobserved); a `dgCMatrix` or
+#'   `dgTMatrix` (stored entries are observed); or a `cf_ratings` object.
+#' @param user,item,rating Column names in a data frame.
+#' @param users,items Optional universes of user and item ids. Ids in the data
+#'   must belong to them; users or items without ratings are kept, so that, for
+#'   example, fake users can be added over the same items as the real data
+#'   (`items = ratings$item_ids`).
+#' @param scale Optional rating bounds `c(min, max)`; ratings outside are an error.
+#' @param ... Passed on to methods.
+#' @return A `cf_ratings` object: a list with integer `user` and `item` indices
+#'   (1-based, sorted by user then item), numeric `rating`, the `user_ids` and
+#'   `item_ids` they index, and the rating `scale` (or `NULL`).
+#' @examples
+#' df <- data.frame(user = c("ann", "ann", "bob"), item = c(10, 20, 10), rating = c(2, 0, -1))
+#' r <- as_ratings(df)
+#' r
+#' as.data.frame(r)
+#'
+#' m <- matrix(c(1, NA, 0, 2), 2, dimnames = list(c("u1", "u2"), c("i1", "i2")))
+#' as_ratings(m) # the observed 0 is kept
+#' @export
+as_ratings <- function(x, ...) {
+  UseMethod("as_ratings")
+}
+
+#' @rdname as_ratings
+#' @export
+as_ratings.data.frame <- function(x, user = "user", item = "item", rating = "rating",
+                                  users = NULL, items = NULL, scale = NULL, ...) {
+  for (arg in c("user", "item", "rating")) {
+    col <- get(arg)
+    if (!is.character(col) || length(col) != 1L) {
+      cfp_abort("{.arg {arg}} must be a single column name.", "type")
+    }
+    if (!col %in% names(x)) {
+      cfp_abort(
+        c("Column {.val {col}} (the {arg} column) is not in {.arg x}.",
+          i = "{.arg x} has columns {.val {names(x)}}.",
+          i = "Name the right one with {.code as_ratings(x, {arg} = \"...\")}."
+        ),
+        "column"
+      )
+    }
+  }
+  ratings_from_triplets(x[[user]], x[[item]], x[[rating]], users = users, items = items, scale = scale)
+}
+
+#' @rdname as_ratings
+#' @export
+as_ratings.matrix <- function(x, users = NULL, items = NULL, scale = NULL, ...) {
+  if (!is.numeric(x) && !is.logical(x)) {
+    cfp_abort("A rating matrix must be numeric, not {.obj_type_friendly {x[[1]]}}.", "type")
+  }
+  if (any(is.nan(x) | is.infinite(x))) {
+    cfp_abort(
+      c("{.arg x} contains NaN or infinite ratings.",
+        i = "Use {.code NA} for unobserved entries; fix or drop the others."
+      ),
+      "missing"
+    )
+  }
+  observed <- which(!is.na(x), arr.ind = TRUE)
+  user_ids <- rownames(x) %||% seq_len(nrow(x))
+  item_ids <- colnames(x) %||% seq_len(ncol(x))
+  ratings_from_triplets(user_ids[observed[, 1]], item_ids[observed[, 2]], x[observed],
+    users = users %||% user_ids, items = items %||% item_ids, scale = scale
+  )
+}
+
+#' @rdname as_ratings
+#' @export
+as_ratings.sparseMatrix <- function(x, users = NULL, items = NULL, scale = NULL, ...) {
+  if (!methods::is(x, "dsparseMatrix") || methods::is(x, "symmetricMatrix")) {
+    cfp_abort(
+      "A sparse rating matrix must be a general numeric one (dgCMatrix or dgTMatrix), not {.cls {class(x)}}.",
+      "type"
+    )
+  }
+  triplets <- methods::as(x, "TsparseMatrix")
+  user_ids <- rownames(x) %||% seq_len(nrow(x))
+  item_ids <- colnames(x) %||% seq_len(ncol(x))
+  ratings_from_triplets(user_ids[triplets@i + 1L], item_ids[triplets@j + 1L], triplets@x,
+    users = users %||% user_ids, items = items %||% item_ids, scale = scale
+  )
+}
+
+#' @rdname as_ratings
+#' @export
+as_ratings.cf_ratings <- function(x, ...) {
+  x
+}
+
+#' @rdname as_ratings
+#' @export
+as_ratings.default <- function(x, ...) {
+  cfp_abort(
+    c("Can't make ratings from {.obj_type_friendly {x}}.",
+      i = "Give a data frame, a matrix with NA for missing entries, or a dgCMatrix/dgTMatrix."
+    ),
+    "type"
+  )
+}
+
+# Validates triplets of ids and ratings and builds a cf_ratings object.
+ratings_from_triplets <- function(user, item, rating, users = NULL, items = NULL, scale = NULL,
+                                  call = rlang::caller_env()) {
+  if (length(rating) == 0L) {
+    cfp_abort(c("There are no ratings.", i = "Give at least one observed rating."), "empty", call = call)
+  }
+  if (is.logical(rating) && all(is.na(rating))) rating <- as.double(rating)
+  if (!is.numeric(rating)) {
+    cfp_abort(
+      c("Ratings must be numeric, not {.obj_type_friendly {rating}}.",
+        i = "Convert the rating column, e.g. with {.fn as.numeric}, after checking its values."
+      ),
+      "type",
+      call = call
+    )
+  }
+  bad <- which(!is.finite(rating))
+  if (length(bad) > 0L) {
+    cfp_abort(
+      c("{length(bad)} rating{?s} {?is/are} NA, NaN or infinite (first at entry {bad[1]}).",
+        i = "Drop unobserved entries instead of storing them as NA."
+      ),
+      "missing",
+      call = call
+    )
+  }
+  if (anyNA(user) || anyNA(item)) {
+    cfp_abort("User and item ids must not be NA.", "missing", call = call)
+  }
+  if (is.factor(user)) user <- as.character(user)
+  if (is.factor(item)) item <- as.character(item)
+  if (!is.null(scale)) scale <- check_scale(scale, call = call)
+  if (!is.null(scale) && any(rating < scale[1] | rating > scale[2])) {
+    out <- which(rating < scale[1] | rating > scale[2])
+    cfp_abort(
+      c("{length(out)} rating{?s} {?lies/lie} outside {.arg scale} = [{scale[1]}, {scale[2]}] (first: {rating[out[1]]}).",
+        i = "Rescale them with {.fn rescale_ratings} or widen {.arg scale}."
+      ),
+      "range",
+      call = call
+    )
+  }
+  user_ids <- id_universe(user, users, "users", call)
+  item_ids <- id_universe(item, items, "items", call)
+  user_index <- match(user, user_ids)
+  item_index <- match(item, item_ids)
+  key <- (user_index - 1) * length(item_ids) + item_index
+  dup <- anyDuplicated(key)
+  if (dup > 0L) {
+    cfp_abort(
+      c("User {.val {user[dup]}} rated item {.val {item[dup]}} more than once.",
+        i = "Keep one rating per (user, item) pair, e.g. the latest or the mean, before calling {.fn as_ratings}."
+      ),
+      "duplicate",
+      call = call
+    )
+  }
+  new_cf_ratings(user_index, item_index, rating, user_ids, item_ids, scale)
+}
+
+id_universe <- function(ids, universe, arg, call) {
+  if (is.null(universe)) {
+    return(sort(unique(ids)))
+  }
+  if (anyNA(universe) || anyDuplicated(universe)) {
+    cfp_abort("{.arg {arg}} must hold unique, non-missing ids.", "value", call = call)
+  }
+  missing <- setdiff(unique(ids), universe)
+  if (length(missing) > 0L) {
+    cfp_abort(
+      c("{length(missing)} id{?s} in the data {?is/are} not in {.arg {arg}}: {.val {utils::head(missing, 5)}}.",
+        i = "Add them to {.arg {arg}} or drop their ratings."
+      ),
+      "value",
+      call = call
+    )
+  }
+  universe
+}
+
+check_scale <- function(scale, arg = "scale", call = rlang::caller_env()) {
+  if (!is.numeric(scale) || length(scale) != 2L || anyNA(scale) || any(!is.finite(scale)) ||
+    scale[1] >= scale[2]) {
+    cfp_abort("{.arg {arg}} must be two finite numbers {.code c(min, max)} with min < max.", "value", call = call)
+  }
+  as.double(scale)
+}
+
+#' @export
+dim.cf_ratings <- function(x) {
+  c(length(x$user_ids), length(x$item_ids))
+}
+
+#' @export
+as.data.frame.cf_ratings <- function(x, ...) {
+  data.frame(user = x$user_ids[x$user], item = x$item_ids[x$item], rating = x$rating)
+}
+
+#' @export
+print.cf_ratings <- function(x, ...) {
+  s <- summary(x)
+  cli::cli_text("{.cls cf_ratings}: {s$n_ratings} rating{?s} by {s$n_users} user{?s} of {s$n_items} item{?s}")
+  cli::cli_bullets(c(
+    " " = "density {format(signif(100 * s$density, 3))}%; ratings in [{s$range[1]}, {s$range[2]}], mean {format(signif(s$mean, 4))}",
+    " " = "scale: {if (is.null(x$scale)) 'not set' else paste0('[', x$scale[1], ', ', x$scale[2], ']')}"
+  ))
+  invisible(x)
+}
+
+#' @export
+summary.cf_ratings <- function(object, ...) {
+  m <- length(object$user_ids)
+  n <- length(object$item_ids)
+  per_user <- tabulate(object$user, m)
+  per_item <- tabulate(object$item, n)
+  structure(
+    list(
+      n_users = m,
+      n_items = n,
+      n_ratings = length(object$rating),
+      density = length(object$rating) / (m * n),
+      range = range(object$rating),
+      mean = mean(object$rating),
+      ratings_per_user = stats::quantile(per_user, c(0, 0.5, 1), names = FALSE),
+      ratings_per_item = stats::quantile(per_item, c(0, 0.5, 1), names = FALSE),
+      empty_users = sum(per_user == 0L),
+      empty_items = sum(per_item == 0L)
+    ),
+    class = "summary.cf_ratings"
+  )
+}
+
+#' @export
+print.summary.cf_ratings <- function(x, ...) {
+  cli::cli_text("{x$n_users} users x {x$n_items} items, {x$n_ratings} ratings (density {format(signif(100 * x$density, 3))}%)")
+  cli::cli_bullets(c(
+    " " = "ratings in [{x$range[1]}, {x$range[2]}], mean {format(signif(x$mean, 4))}",
+    " " = "ratings per user: min {x$ratings_per_user[1]}, median {x$ratings_per_user[2]}, max {x$ratings_per_user[3]}",
+    " " = "ratings per item: min {x$ratings_per_item[1]}, median {x$ratings_per_item[2]}, max {x$ratings_per_item[3]}",
+    " " = "users without ratings: {x$empty_users}; items without ratings: {x$empty_items}"
+  ))
+  invisible(x)
+}
+
+#' Split ratings into a training and a test set
+#'
+#' Draws a random share of the observed entries as a test set, then moves test
+#' entries back into training until every user and every item that has ratings
+#' keeps at least one training rating (a model cannot predict for a user it has
+#' never seen). Both sets share the ids of `ratings`, so a model fitted on
+#' `train` predicts `test` directly.
+#'
+#' @param ratings A `cf_ratings` object.
+#' @param test_fraction Share of entries drawn for the test set, in (0, 1).
+#' @param seed Optional seed; `NULL` uses the current RNG state.
+#' @return A list with `train` and `test`, both `cf_ratings`.
+#' @examples
+#' r <- simulate_ratings(100, 80, rank = 3, density = 0.2, seed = 1)
+#' s <- split_ratings(r, test_fraction = 0.2, seed = 1)
+#' s$train
+#' s$test
+#' @export
+split_ratings <- function(ratings, test_fraction = 0.2, seed = NULL) {
+  check_ratings(ratings)
+  check_number(test_fraction, min = 0, max = 1, min_inclusive = FALSE)
+  if (test_fraction >= 1) {
+    cfp_abort("{.arg test_fraction} must be below 1.", "value")
+  }
+  n <- length(ratings$rating)
+  is_test <- with_seed(seed, seq_len(n) %in% sample.int(n, round(test_fraction * n)))
+  # Give back one test entry to every user, then every item, left without training data.
+  for (side in c("user", "item")) {
+    index <- ratings[[side]]
+    size <- length(ratings[[paste0(side, "_ids")]])
+    starved <- tabulate(index[!is_test], size) == 0L
+    give_back <- which(is_test & starved[index])
+    is_test[give_back[!duplicated(index[give_back])]] <- FALSE
+  }
+  subset_entries <- function(keep) {
+    new_cf_ratings(ratings$user[keep], ratings$item[keep], ratings$rating[keep],
+      ratings$user_ids, ratings$item_ids, ratings$scale
+    )
+  }
+  if (!any(is_test)) {
+    cfp_abort(
+      c("The test set is empty.", i = "Raise {.arg test_fraction}: every user and item keeps one training rating."),
+      "empty"
+    )
+  }
+  list(train = subset_entries(!is_test), test = subset_entries(is_test))
+}
+
+#' Map ratings linearly onto another scale
+#'
+#' Maps `from[1]` to `to[1]` and `from[2]` to `to[2]` linearly. The paper
+#' (Section 5) shifts MovieLens' 1..5 stars to \[-2, 2\], which is
+#' `rescale_ratings(r, from = c(1, 5), to = c(-2, 2))`: a 3-star rating becomes 0.
+#'
+#' @param ratings A `cf_ratings` object.
+#' @param to Target bounds `c(min, max)`.
+#' @param from Source bounds; defaults to the ratings' `scale`, or their range
+#'   when no scale is set.
+#' @param clamp Clip mapped ratings that fall outside `to` (for example
+#'   MovieLens' half-star 0.5 under the 1..5 mapping). When `FALSE`, such
+#'   ratings are an error.
+#' @return A `cf_ratings` object with `scale = to`.
+#' @examples
+#' r <- as_ratings(data.frame(user = 1:3, item = 1, rating = c(1, 3, 5)))
+#' rescale_ratings(r, from = c(1, 5), to = c(-2, 2))$rating
+#' @export
+rescale_ratings <- function(ratings, to = c(-2, 2), from = NULL, clamp = FALSE) {
+  check_ratings(ratings)
+  to <- check_scale(to, "to")
+  from <- check_scale(from %||% ratings$scale %||% range(ratings$rating), "from")
+  check_flag(clamp)
+  mapped <- to[1] + (ratings$rating - from[1]) * (to[2] - to[1]) / (from[2] - from[1])
+  outside <- mapped < to[1] | mapped > to[2]
+  if (any(outside)) {
+    if (!clamp) {
+      cfp_abort(
+        c("{sum(outside)} rating{?s} {?falls/fall} outside {.arg to} after the mapping.",
+          i = "Widen {.arg from}, or set {.code clamp = TRUE} to clip them."
+        ),
+        "range"
+      )
+    }
+    mapped <- pmin(pmax(mapped, to[1]), to[2])
+  }
+  ratings$rating <- mapped
+  ratings$scale <- to
+  ratings
+}

@@ -1,0 +1,217 @@
+// Alternating minimization for Eq. 2 (Eq. 4 when fake users are appended as
+// extra rows): exact ridge solves per user and per item.
+//
+// Eq. 2 is ||R_Omega(M - U V')||_F^2 + 2 lambda_U ||U||_F^2 + 2 lambda_V ||V||_F^2.
+// Setting its gradient in u_i to zero gives
+//   (sum_{j in Omega_i} v_j v_j' + 2 lambda_U I) u_i = sum_{j in Omega_i} M_ij v_j,
+// so the ridge added to each k x k Gram matrix is 2 lambda_U (the KKT
+// conditions printed in Section 4.1 drop this factor 2; we keep Eq. 2 as the
+// definition of the learner).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "linalg.hpp"
+#include "observed.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace cfpoison {
+
+// Solves G x = b in place for a symmetric positive definite k x k matrix G
+// (column-major; only the lower triangle is read). Returns false when G is not
+// numerically positive definite. A hand-written Cholesky: for k around 10 a
+// LAPACK call costs more in overhead than the factorization itself.
+inline bool cholesky_solve(double* G, double* b, const int k) {
+  for (int j = 0; j < k; ++j) {
+    const double scale = G[j + j * k];
+    double d = scale;
+    for (int p = 0; p < j; ++p) d -= G[j + p * k] * G[j + p * k];
+    if (!(d > 1e-12 * scale) || !std::isfinite(d)) return false;
+    d = std::sqrt(d);
+    G[j + j * k] = d;
+    for (int i = j + 1; i < k; ++i) {
+      double s = G[i + j * k];
+      for (int p = 0; p < j; ++p) s -= G[i + p * k] * G[j + p * k];
+      G[i + j * k] = s / d;
+    }
+  }
+  for (int i = 0; i < k; ++i) {
+    double s = b[i];
+    for (int p = 0; p < i; ++p) s -= G[i + p * k] * b[p];
+    b[i] = s / G[i + i * k];
+  }
+  for (int i = k - 1; i >= 0; --i) {
+    double s = b[i];
+    for (int p = i + 1; p < k; ++p) s -= G[p + i * k] * b[p];
+    b[i] = s / G[i + i * k];
+  }
+  return true;
+}
+
+// Visits the entries of one row (user) or one column (item): f(other, value).
+struct RowEntries {
+  const ObservedIndex& idx;
+  const std::vector<double>& values;
+  int count() const { return idx.n_rows; }
+  template <class F>
+  void operator()(const int i, F&& f) const {
+    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) f(idx.col_of[p], values[p]);
+  }
+};
+
+struct ColEntries {
+  const ObservedIndex& idx;
+  const std::vector<double>& values;
+  int count() const { return idx.n_cols; }
+  template <class F>
+  void operator()(const int j, F&& f) const {
+    for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q)
+      f(idx.row_of_col_entry[q], values[idx.pos_of_col_entry[q]]);
+  }
+};
+
+class SingularSolve : public std::runtime_error {
+ public:
+  SingularSolve(const std::string& side, const int index)
+      : std::runtime_error("the ridge system of " + side + " " + std::to_string(index + 1) +
+                           " is singular: it has fewer ratings than the rank and no regularization"),
+        index_(index) {}
+  int index() const { return index_; }
+
+ private:
+  int index_;
+};
+
+// One half-sweep: each target's factor (a column of `out`, k x count) is the
+// ridge solution against the fixed factors `other` (k x n_other), Eq. 2.
+// Targets are independent, so the result does not depend on `threads`.
+template <class Entries>
+void ridge_update(const Entries& entries, const arma::mat& other, const double ridge, arma::mat& out,
+                  const int threads, const char* side) {
+  const int k = static_cast<int>(other.n_rows);
+  const int n = entries.count();
+  std::atomic<int> failed(-1);
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double> gram(static_cast<std::size_t>(k) * k);
+    std::vector<double> rhs(k);
+#pragma omp for schedule(dynamic, 64)
+    for (int t = 0; t < n; ++t) {
+      std::fill(gram.begin(), gram.end(), 0.0);
+      std::fill(rhs.begin(), rhs.end(), 0.0);
+      entries(t, [&](const int o, const double value) {
+        const double* v = other.colptr(o);
+        for (int c = 0; c < k; ++c) {
+          const double vc = v[c];
+          rhs[c] += value * vc;
+          for (int r = c; r < k; ++r) gram[r + c * k] += v[r] * vc;
+        }
+      });
+      for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
+      double* target = out.colptr(t);
+      if (cholesky_solve(gram.data(), rhs.data(), k)) {
+        std::copy(rhs.begin(), rhs.end(), target);
+      } else {
+        std::fill(target, target + k, 0.0);
+        failed.store(t);
+      }
+    }
+  }
+  if (failed.load() >= 0) throw SingularSolve(side, failed.load());
+}
+
+// Sum of squared residuals over the observed entries. Per-row partial sums
+// are added in row order so that the value is identical for any thread count.
+inline double residual_sum_of_squares(const ObservedIndex& idx, const std::vector<double>& values,
+                                      const arma::mat& U, const arma::mat& V, const int threads) {
+  const int k = static_cast<int>(U.n_rows);
+  std::vector<double> per_row(idx.n_rows, 0.0);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
+  for (int i = 0; i < idx.n_rows; ++i) {
+    const double* u = U.colptr(i);
+    double s = 0.0;
+    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
+      const double r = values[p] - dot(u, V.colptr(idx.col_of[p]), k);
+      s += r * r;
+    }
+    per_row[i] = s;
+  }
+  double total = 0.0;
+  for (const double s : per_row) total += s;
+  return total;
+}
+
+struct AlsSettings {
+  double lambda_u = 0.0;  // Eq. 2: penalty 2 lambda_U ||U||_F^2
+  double lambda_v = 0.0;  // Eq. 2: penalty 2 lambda_V ||V||_F^2
+  int max_iter = 100;
+  double tol = 1e-6;      // stop when the objective's relative decrease falls below tol
+  int threads = 1;
+};
+
+// Eq. 2's objective.
+inline double als_objective(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& U,
+                            const arma::mat& V, const AlsSettings& s) {
+  return residual_sum_of_squares(idx, values, U, V, s.threads) + 2.0 * s.lambda_u * arma::accu(arma::square(U)) +
+         2.0 * s.lambda_v * arma::accu(arma::square(V));
+}
+
+struct SweepRecord {
+  int iteration;
+  double objective;
+  double seconds;  // elapsed since the start of the fit
+};
+
+using SweepCallback = std::function<void(const SweepRecord&)>;
+
+struct AlsResult {
+  arma::mat U;  // k x n_rows: column i is user i's factor
+  arma::mat V;  // k x n_cols
+  std::vector<SweepRecord> trace;
+  bool converged = false;
+};
+
+// Alternating minimization from item factors V0 (k x n_cols). A sweep solves
+// every user given V, then every item given U, so each sweep cannot increase
+// Eq. 2's objective. `on_sweep` runs after each sweep on the calling thread
+// (the R glue checks for user interrupts there).
+inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& V0,
+                         const AlsSettings& s, const SweepCallback& on_sweep) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  AlsResult res;
+  res.V = V0;
+  res.U.zeros(V0.n_rows, idx.n_rows);
+  // The stopping rule is relative to the objective, floored by a tiny share of
+  // the data's sum of squares so that an exactly fitted model (objective -> 0)
+  // still stops.
+  double data_scale = 0.0;
+  for (const double v : values) data_scale += v * v;
+  const double floor = 1e-14 * std::max(data_scale, 1.0);
+  double previous = 0.0;
+  for (int it = 1; it <= s.max_iter; ++it) {
+    ridge_update(RowEntries{idx, values}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
+    ridge_update(ColEntries{idx, values}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
+    const double objective = als_objective(idx, values, res.U, res.V, s);
+    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+    res.trace.push_back({it, objective, seconds});
+    if (on_sweep) on_sweep(res.trace.back());
+    if (it > 1 && std::abs(previous - objective) <= s.tol * std::max(objective, floor)) {
+      res.converged = true;
+      break;
+    }
+    previous = objective;
+  }
+  return res;
+}
+
+}  // namespace cfpoison
