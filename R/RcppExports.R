@@ -2,10 +2,10 @@
 # Generator token: 10BE3573-1514-4C36-9D1C-5A225CD40393
 
 .fit_factors <- function(rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, threads) {
-    .Call('_cfpoison_fit_factors', PACKAGE = 'cfpoison', rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, threads)
+    .Call(`_cfpoison_fit_factors`, rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, threads)
 }
 
 .predict_pairs <- function(user_factors, item_factors, users, items, threads) {
-    .Call('_cfpoison_predict_pairs', PACKAGE = 'cfpoison', user_factors, item_factors, users, items, threads)
+    .Call(`_cfpoison_predict_pairs`, user_factors, item_factors, users, items, threads)
 }
 

@@ -69,6 +69,7 @@ read_movielens <- function(path, min_ratings = 20, paper_scale = TRUE) {
   if (!is.character(path) || length(path) != 1L || is.na(path)) {
     cfp_abort("{.arg path} must be a single file or folder path.", "type")
   }
+  check_count(min_ratings, min = 0)
   check_flag(paper_scale)
   if (dir.exists(path)) {
     candidates <- file.path(path, c("u.data", "ratings.dat", "ratings.csv"))
@@ -88,16 +89,25 @@ read_movielens <- function(path, min_ratings = 20, paper_scale = TRUE) {
   }
   name <- basename(path)
   fields <- list(user = 0L, item = 0L, rating = 0, time = 0)
+  call <- rlang::current_env()
+  read <- function(...) {
+    tryCatch(scan(path, ..., quiet = TRUE), error = function(e) {
+      reason <- conditionMessage(e)
+      cfp_abort(
+        c("Can't read {.path {path}} as a MovieLens ratings file.", x = "{reason}"),
+        "file",
+        call = call
+      )
+    })
+  }
   data <- if (grepl("\\.data$", name)) {
-    scan(path, what = fields, sep = "\t", quiet = TRUE)
+    read(what = fields, sep = "\t")
   } else if (grepl("\\.dat$", name)) {
     # "::" separated: scanning on ":" leaves an empty field between the values.
-    raw <- scan(path, what = list(user = 0L, NULL, item = 0L, NULL, rating = 0, NULL, time = 0),
-      sep = ":", quiet = TRUE
-    )
+    raw <- read(what = list(user = 0L, NULL, item = 0L, NULL, rating = 0, NULL, time = 0), sep = ":")
     raw[c("user", "item", "rating", "time")]
   } else if (grepl("\\.csv$", name)) {
-    scan(path, what = fields, sep = ",", skip = 1L, quiet = TRUE)
+    read(what = fields, sep = ",", skip = 1L)
   } else {
     cfp_abort(
       c("Can't tell the format of {.file {name}}.",

@@ -92,8 +92,8 @@ as_ratings.matrix <- function(x, users = NULL, items = NULL, scale = NULL, ...) 
     )
   }
   observed <- which(!is.na(x), arr.ind = TRUE)
-  user_ids <- rownames(x) %||% seq_len(nrow(x))
-  item_ids <- colnames(x) %||% seq_len(ncol(x))
+  user_ids <- dim_ids(rownames(x), nrow(x), "row")
+  item_ids <- dim_ids(colnames(x), ncol(x), "column")
   ratings_from_triplets(user_ids[observed[, 1]], item_ids[observed[, 2]], x[observed],
     users = users %||% user_ids, items = items %||% item_ids, scale = scale
   )
@@ -102,15 +102,17 @@ as_ratings.matrix <- function(x, users = NULL, items = NULL, scale = NULL, ...) 
 #' @rdname as_ratings
 #' @export
 as_ratings.sparseMatrix <- function(x, users = NULL, items = NULL, scale = NULL, ...) {
-  if (!methods::is(x, "dsparseMatrix") || methods::is(x, "symmetricMatrix")) {
+  # Only general matrices store every observed entry: a triangular or symmetric
+  # one leaves out its unit diagonal or its mirrored half.
+  if (!methods::is(x, "dsparseMatrix") || !methods::is(x, "generalMatrix")) {
     cfp_abort(
       "A sparse rating matrix must be a general numeric one (dgCMatrix or dgTMatrix), not {.cls {class(x)}}.",
       "type"
     )
   }
   triplets <- methods::as(x, "TsparseMatrix")
-  user_ids <- rownames(x) %||% seq_len(nrow(x))
-  item_ids <- colnames(x) %||% seq_len(ncol(x))
+  user_ids <- dim_ids(rownames(x), nrow(x), "row")
+  item_ids <- dim_ids(colnames(x), ncol(x), "column")
   ratings_from_triplets(user_ids[triplets@i + 1L], item_ids[triplets@j + 1L], triplets@x,
     users = users %||% user_ids, items = items %||% item_ids, scale = scale
   )
@@ -131,6 +133,23 @@ as_ratings.default <- function(x, ...) {
     ),
     "type"
   )
+}
+
+# The ids a matrix's row or column names give (1..size without names).
+dim_ids <- function(names, size, what, call = rlang::caller_env()) {
+  if (is.null(names)) {
+    return(seq_len(size))
+  }
+  if (anyNA(names) || anyDuplicated(names)) {
+    cfp_abort(
+      c("The {what} names of {.arg x} must be unique, non-missing ids.",
+        i = "They are the {if (what == 'row') 'user' else 'item'} ids; fix them or drop them."
+      ),
+      "value",
+      call = call
+    )
+  }
+  names
 }
 
 # Validates triplets of ids and ratings and builds a cf_ratings object.
@@ -253,7 +272,8 @@ summary.cf_ratings <- function(object, ...) {
       n_users = m,
       n_items = n,
       n_ratings = length(object$rating),
-      density = length(object$rating) / (m * n),
+      # As doubles: m * n overflows integers at MovieLens-20M's size.
+      density = length(object$rating) / (as.double(m) * n),
       range = range(object$rating),
       mean = mean(object$rating),
       ratings_per_user = stats::quantile(per_user, c(0, 0.5, 1), names = FALSE),

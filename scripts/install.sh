@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything cfpoison needs on Debian 12 / R 4.2, then the package itself.
+# Debian's r-cran-* packages are built for this R; CRAN only for what Debian lacks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  r-base-dev
+  r-cran-rcpp r-cran-rcpparmadillo r-cran-cli r-cran-rlang r-cran-matrix
+  r-cran-dslabs r-cran-testthat r-cran-roxygen2 r-cran-pkgbuild
+)
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Not packaged by Debian: softImpute (the reference solver the tests compare against).
+Rscript -e 'if (!requireNamespace("softImpute", quietly = TRUE)) install.packages("softImpute")'
+
+R CMD INSTALL --no-multiarch . >/dev/null
+echo "cfpoison installed."

@@ -1,0 +1,4 @@
+library(testthat)
+library(cfpoison)
+
+test_check("cfpoison")
