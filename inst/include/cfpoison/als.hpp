@@ -62,6 +62,7 @@ struct RowEntries {
   const ObservedIndex& idx;
   const std::vector<double>& values;
   int count() const { return idx.n_rows; }
+  int size(const int i) const { return static_cast<int>(idx.row_start[i + 1] - idx.row_start[i]); }
   template <class F>
   void operator()(const int i, F&& f) const {
     for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) f(idx.col_of[p], values[p]);
@@ -72,6 +73,7 @@ struct ColEntries {
   const ObservedIndex& idx;
   const std::vector<double>& values;
   int count() const { return idx.n_cols; }
+  int size(const int j) const { return static_cast<int>(idx.col_start[j + 1] - idx.col_start[j]); }
   template <class F>
   void operator()(const int j, F&& f) const {
     for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q)
@@ -92,7 +94,11 @@ class SingularSolve : public std::runtime_error {
 };
 
 // One half-sweep: each target's factor (a column of `out`, k x count) is the
-// ridge solution against the fixed factors `other` (k x n_other), Eq. 2.
+// ridge solution x = (F F' + ridge I)^{-1} F r against the factors F of the
+// n_t entries it has, taken from `other` (k x n_other), Eq. 2.
+// When n_t < k and ridge > 0 the push-through identity
+// x = F (F' F + ridge I)^{-1} r gives the same x from an n_t x n_t system:
+// on MovieLens most items have fewer ratings than the rank.
 // Targets are independent, so the result does not depend on `threads`.
 template <class Entries>
 void ridge_update(const Entries& entries, const arma::mat& other, const double ridge, arma::mat& out,
@@ -104,23 +110,49 @@ void ridge_update(const Entries& entries, const arma::mat& other, const double r
   {
     std::vector<double> gram(static_cast<std::size_t>(k) * k);
     std::vector<double> rhs(k);
+    std::vector<const double*> factors(k);
 #pragma omp for schedule(dynamic, 64)
     for (int t = 0; t < n; ++t) {
-      std::fill(gram.begin(), gram.end(), 0.0);
-      std::fill(rhs.begin(), rhs.end(), 0.0);
-      entries(t, [&](const int o, const double value) {
-        const double* v = other.colptr(o);
-        for (int c = 0; c < k; ++c) {
-          const double vc = v[c];
-          rhs[c] += value * vc;
-          for (int r = c; r < k; ++r) gram[r + c * k] += v[r] * vc;
-        }
-      });
-      for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
       double* target = out.colptr(t);
-      if (cholesky_solve(gram.data(), rhs.data(), k)) {
-        std::copy(rhs.begin(), rhs.end(), target);
+      const int n_t = entries.size(t);
+      bool solved = false;
+      if (n_t < k && ridge > 0) {
+        int a = 0;
+        entries(t, [&](const int o, const double value) {
+          factors[a] = other.colptr(o);
+          rhs[a] = value;
+          ++a;
+        });
+        for (int c = 0; c < n_t; ++c)
+          for (int r = c; r < n_t; ++r) gram[r + c * n_t] = dot(factors[r], factors[c], k) + (r == c ? ridge : 0.0);
+        solved = cholesky_solve(gram.data(), rhs.data(), n_t);
+        std::fill(target, target + k, 0.0);
+        for (int c = 0; c < n_t; ++c) {
+          const double* f = factors[c];
+          const double weight = rhs[c];
+#pragma omp simd
+          for (int r = 0; r < k; ++r) target[r] += weight * f[r];
+        }
       } else {
+        std::fill(gram.begin(), gram.end(), 0.0);
+        std::fill(rhs.begin(), rhs.end(), 0.0);
+        entries(t, [&](const int o, const double value) {
+          const double* v = other.colptr(o);
+          for (int c = 0; c < k; ++c) {
+            const double vc = v[c];
+            rhs[c] += value * vc;
+            double* column = gram.data() + static_cast<std::size_t>(c) * k;
+            // The full column (not just the lower triangle) keeps the loop
+            // vectorizable; cholesky_solve reads the lower triangle only.
+#pragma omp simd
+            for (int r = 0; r < k; ++r) column[r] += v[r] * vc;
+          }
+        });
+        for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
+        solved = cholesky_solve(gram.data(), rhs.data(), k);
+        if (solved) std::copy(rhs.begin(), rhs.end(), target);
+      }
+      if (!solved) {
         std::fill(target, target + k, 0.0);
         failed.store(t);
       }
