@@ -170,11 +170,13 @@ initial_item_factors <- function(init, learner, ratings, call = rlang::caller_en
 #' @export
 print.cf_fit <- function(x, ...) {
   kind <- if (inherits(x$learner, "cf_learner_nuclear")) "nuclear-norm (Eq. 3)" else "alternating minimization (Eq. 2)"
-  cli::cli_text("{.cls cf_fit}: {kind}, rank {x$rank}")
-  cli::cli_bullets(c(
-    " " = "{length(x$user_ids)} users{if (!is.null(x$fake_u)) paste0(' + ', nrow(x$fake_u), ' fake') else ''} x {length(x$item_ids)} items, {x$n_ratings + x$n_fake_ratings} ratings",
-    " " = "objective {format(x$objective, digits = 8)} after {x$iterations} sweep{?s} ({format(signif(x$seconds, 3))} s); {if (x$converged) 'converged' else 'not converged'}"
-  ))
+  fake <- if (is.null(x$fake_u)) "" else paste0(" + ", nrow(x$fake_u), " fake")
+  cat_line("{.cls cf_fit}: {kind}, rank {x$rank}")
+  cat_line("  {length(x$user_ids)} users{fake} x {length(x$item_ids)} items, {x$n_ratings + x$n_fake_ratings} ratings")
+  cat_line(
+    "  objective {format(x$objective, digits = 8)} after {x$iterations} sweep{?s} ",
+    "({format(signif(x$seconds, 3))} s), {if (x$converged) 'converged' else 'not converged'}"
+  )
   invisible(x)
 }
 
@@ -199,12 +201,13 @@ summary.cf_fit <- function(object, ...) {
 
 #' @export
 print.summary.cf_fit <- function(x, ...) {
-  cli::cli_text("{x$learner}, rank {x$rank}: {x$n_users} users ({x$n_fake_users} fake) x {x$n_items} items")
-  cli::cli_bullets(c(
-    " " = "objective {format(x$objective, digits = 8)}, {x$iterations} sweeps, converged: {x$converged}, {format(signif(x$seconds, 3))} s"
-  ))
+  cat_line("{x$learner}, rank {x$rank}: {x$n_users} users ({x$n_fake_users} fake) x {x$n_items} items")
+  cat_line(
+    "  objective {format(x$objective, digits = 8)}, {x$iterations} sweeps, ",
+    "converged: {x$converged}, {format(signif(x$seconds, 3))} s"
+  )
   if (!is.null(x$singular_values)) {
-    cli::cli_bullets(c(" " = "singular values: {format(signif(x$singular_values, 4))}"))
+    cat_line("  singular values: {format(signif(x$singular_values, 4))}")
   }
   invisible(x)
 }

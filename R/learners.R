@@ -80,7 +80,7 @@ learner_nuclear <- function(lambda, rank_max = 20, max_iter = 500, tol = 1e-7, i
 
 #' @export
 print.cf_learner_als <- function(x, ...) {
-  cli::cli_text(
+  cat_line(
     "{.cls cf_learner_als}: alternating minimization (Eq. 2), rank {x$rank}, ",
     "lambda_u = {x$lambda_u}, lambda_v = {x$lambda_v}, at most {x$max_iter} sweeps, tol {x$tol}"
   )
@@ -89,7 +89,7 @@ print.cf_learner_als <- function(x, ...) {
 
 #' @export
 print.cf_learner_nuclear <- function(x, ...) {
-  cli::cli_text(
+  cat_line(
     "{.cls cf_learner_nuclear}: nuclear-norm minimization (Eq. 3), lambda = {x$lambda}, ",
     "rank_max {x$rank}, at most {x$max_iter} sweeps, tol {x$tol}"
   )

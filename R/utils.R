@@ -92,3 +92,9 @@ with_seed <- function(seed, code) {
   set.seed(seed)
   code
 }
+
+# Writes one line of cli-formatted text to standard output (print methods must
+# print to stdout, where cli's semantic output would go to the message stream).
+cat_line <- function(..., .envir = parent.frame()) {
+  cat(cli::format_inline(..., .envir = .envir), "\n", sep = "")
+}

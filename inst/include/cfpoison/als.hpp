@@ -26,11 +26,11 @@
 
 namespace cfpoison {
 
-// Solves G x = b in place for a symmetric positive definite k x k matrix G
-// (column-major; only the lower triangle is read). Returns false when G is not
-// numerically positive definite. A hand-written Cholesky: for k around 10 a
-// LAPACK call costs more in overhead than the factorization itself.
-inline bool cholesky_solve(double* G, double* b, const int k) {
+// Cholesky factorization G = L L' in place for a symmetric positive definite
+// k x k matrix (column-major; only the lower triangle is read and written).
+// Returns false when G is not numerically positive definite. Hand-written: for
+// k around 10 a LAPACK call costs more in overhead than the factorization.
+inline bool cholesky_factor(double* G, const int k) {
   for (int j = 0; j < k; ++j) {
     const double scale = G[j + j * k];
     double d = scale;
@@ -44,16 +44,26 @@ inline bool cholesky_solve(double* G, double* b, const int k) {
       G[i + j * k] = s / d;
     }
   }
+  return true;
+}
+
+// Solves L L' x = b in place with a factor from cholesky_factor().
+inline void cholesky_substitute(const double* L, double* b, const int k) {
   for (int i = 0; i < k; ++i) {
     double s = b[i];
-    for (int p = 0; p < i; ++p) s -= G[i + p * k] * b[p];
-    b[i] = s / G[i + i * k];
+    for (int p = 0; p < i; ++p) s -= L[i + p * k] * b[p];
+    b[i] = s / L[i + i * k];
   }
   for (int i = k - 1; i >= 0; --i) {
     double s = b[i];
-    for (int p = i + 1; p < k; ++p) s -= G[p + i * k] * b[p];
-    b[i] = s / G[i + i * k];
+    for (int p = i + 1; p < k; ++p) s -= L[p + i * k] * b[p];
+    b[i] = s / L[i + i * k];
   }
+}
+
+inline bool cholesky_solve(double* G, double* b, const int k) {
+  if (!cholesky_factor(G, k)) return false;
+  cholesky_substitute(G, b, k);
   return true;
 }
 
@@ -92,6 +102,26 @@ class SingularSolve : public std::runtime_error {
  private:
   int index_;
 };
+
+// gram = sum over the entries of target t of f f' + ridge I, f the other
+// side's factors (k x k, column-major, full).
+template <class Entries>
+void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const double ridge, double* gram) {
+  const int k = static_cast<int>(other.n_rows);
+  std::fill(gram, gram + static_cast<std::size_t>(k) * k, 0.0);
+  entries(t, [&](const int o, double) {
+    const double* v = other.colptr(o);
+    for (int c = 0; c < k; ++c) {
+      const double vc = v[c];
+      double* column = gram + static_cast<std::size_t>(c) * k;
+      // The full column (not just the lower triangle) keeps the loop
+      // vectorizable; the Cholesky factorization reads the lower triangle only.
+#pragma omp simd
+      for (int r = 0; r < k; ++r) column[r] += v[r] * vc;
+    }
+  });
+  for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
+}
 
 // One half-sweep: each target's factor (a column of `out`, k x count) is the
 // ridge solution x = (F F' + ridge I)^{-1} F r against the factors F of the
@@ -134,21 +164,12 @@ void ridge_update(const Entries& entries, const arma::mat& other, const double r
           for (int r = 0; r < k; ++r) target[r] += weight * f[r];
         }
       } else {
-        std::fill(gram.begin(), gram.end(), 0.0);
         std::fill(rhs.begin(), rhs.end(), 0.0);
         entries(t, [&](const int o, const double value) {
           const double* v = other.colptr(o);
-          for (int c = 0; c < k; ++c) {
-            const double vc = v[c];
-            rhs[c] += value * vc;
-            double* column = gram.data() + static_cast<std::size_t>(c) * k;
-            // The full column (not just the lower triangle) keeps the loop
-            // vectorizable; cholesky_solve reads the lower triangle only.
-#pragma omp simd
-            for (int r = 0; r < k; ++r) column[r] += v[r] * vc;
-          }
+          for (int c = 0; c < k; ++c) rhs[c] += value * v[c];
         });
-        for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
+        gram_matrix(entries, t, other, ridge, gram.data());
         solved = cholesky_solve(gram.data(), rhs.data(), k);
         if (solved) std::copy(rhs.begin(), rhs.end(), target);
       }
