@@ -116,12 +116,11 @@ read_movielens <- function(path, min_ratings = 20, paper_scale = TRUE) {
       "file"
     )
   }
-  ratings <- ratings_from_triplets(data$user, data$item, data$rating)
+  # MovieLens stars lie in [0.5, 5]: check that before the shift clips anything.
+  scale <- if (paper_scale) c(0.5, 5)
+  ratings <- ratings_from_triplets(data$user, data$item, data$rating, scale = scale)
   ratings <- keep_active_users(ratings, min_ratings)
-  if (paper_scale) {
-    ratings$scale <- c(0.5, 5)
-    ratings <- paper_scale(ratings)
-  }
+  if (paper_scale) ratings <- paper_scale(ratings)
   ratings
 }
 

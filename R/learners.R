@@ -66,6 +66,14 @@ learner_als <- function(rank = 10, lambda_u = 5, lambda_v = lambda_u, max_iter =
 #' learner_nuclear(lambda = 20, rank_max = 30)
 #' @export
 learner_nuclear <- function(lambda, rank_max = 20, max_iter = 500, tol = 1e-7, init_sd = 0.1) {
+  if (missing(lambda)) {
+    cfp_abort(
+      c("{.arg lambda} is required: the nuclear-norm weight of Eq. 3 has no default.",
+        i = "softImpute's {.fn lambda0} gives the smallest lambda with a zero solution; try a fraction of it."
+      ),
+      "missing"
+    )
+  }
   structure(
     list(
       lambda = check_number(lambda, min = 0),

@@ -14,10 +14,8 @@ cfp_abort <- function(message, what, ..., call = rlang::caller_env(), .envir = p
 check_number <- function(x, arg = rlang::caller_arg(x), min = -Inf, max = Inf,
                          min_inclusive = TRUE, call = rlang::caller_env()) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || !is.finite(x)) {
-    cfp_abort("{.arg {arg}} must be a single finite number, not {.obj_type_friendly {x}}.",
-      "type",
-      call = call
-    )
+    what <- if (is.numeric(x) && length(x) == 1L) format(x) else cli::format_inline("{.obj_type_friendly {x}}")
+    cfp_abort("{.arg {arg}} must be a single finite number, not {what}.", "type", call = call)
   }
   below <- if (min_inclusive) x < min else x <= min
   if (below || x > max) {

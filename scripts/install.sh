@@ -23,5 +23,5 @@ fi
 # Not packaged by Debian: softImpute (the reference solver the tests compare against).
 Rscript -e 'if (!requireNamespace("softImpute", quietly = TRUE)) install.packages("softImpute")'
 
-R CMD INSTALL --no-multiarch . >/dev/null
+R CMD INSTALL --preclean --no-multiarch . >/dev/null
 echo "cfpoison installed."

@@ -95,7 +95,8 @@ class SingularSolve : public std::runtime_error {
  public:
   SingularSolve(const std::string& side, const int index)
       : std::runtime_error("the ridge system of " + side + " " + std::to_string(index + 1) +
-                           " is singular: it has fewer ratings than the rank and no regularization"),
+                           " (in the fit's order, fake users after real ones) is singular: without "
+                           "regularization its ratings must determine every latent factor; use a positive lambda"),
         index_(index) {}
   int index() const { return index_; }
 
@@ -208,6 +209,7 @@ struct AlsSettings {
   double lambda_v = 0.0;  // Eq. 2: penalty 2 lambda_V ||V||_F^2
   int max_iter = 100;
   double tol = 1e-6;      // stop when the objective's relative decrease falls below tol
+  double factor_tol = 0;  // if > 0: stop instead when no item factor entry moves by more than this
   int threads = 1;
 };
 
@@ -252,13 +254,19 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   const double floor = 1e-14 * std::max(data_scale, 1.0);
   double previous = 0.0;
   for (int it = 1; it <= s.max_iter; ++it) {
+    const arma::mat V_before = s.factor_tol > 0 ? res.V : arma::mat();
     ridge_update(RowEntries{idx, values}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
     ridge_update(ColEntries{idx, values}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
     const double objective = als_objective(idx, values, res.U, res.V, s);
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
     res.trace.push_back({it, objective, seconds});
     if (on_sweep) on_sweep(res.trace.back());
-    if (it > 1 && std::abs(previous - objective) <= s.tol * std::max(objective, floor)) {
+    // Near a minimum the objective is flat (it changes with the square of the
+    // factors' change), so a tight fit judges convergence by the factors alone.
+    const bool settled = s.factor_tol > 0
+                             ? arma::abs(res.V - V_before).max() <= s.factor_tol
+                             : std::abs(previous - objective) <= s.tol * std::max(objective, floor);
+    if (it > 1 && settled) {
       res.converged = true;
       break;
     }
