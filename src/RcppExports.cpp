@@ -11,6 +11,84 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// attack_evaluate
+Rcpp::List attack_evaluate(const Rcpp::List& problem, const bool with_gradient);
+RcppExport SEXP _cfpoison_attack_evaluate(SEXP problemSEXP, SEXP with_gradientSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type problem(problemSEXP);
+    Rcpp::traits::input_parameter< const bool >::type with_gradient(with_gradientSEXP);
+    rcpp_result_gen = Rcpp::wrap(attack_evaluate(problem, with_gradient));
+    return rcpp_result_gen;
+END_RCPP
+}
+// attack_pga
+Rcpp::List attack_pga(const Rcpp::List& problem, const Rcpp::List& settings, const Rcpp::Nullable<Rcpp::Function>& on_iteration);
+RcppExport SEXP _cfpoison_attack_pga(SEXP problemSEXP, SEXP settingsSEXP, SEXP on_iterationSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type problem(problemSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type settings(settingsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::Nullable<Rcpp::Function>& >::type on_iteration(on_iterationSEXP);
+    rcpp_result_gen = Rcpp::wrap(attack_pga(problem, settings, on_iteration));
+    return rcpp_result_gen;
+END_RCPP
+}
+// attack_sgld
+Rcpp::List attack_sgld(const Rcpp::List& problem, const Rcpp::List& settings, const Rcpp::NumericVector& prior_mean, const Rcpp::NumericVector& prior_var, const Rcpp::Nullable<Rcpp::Function>& on_iteration);
+RcppExport SEXP _cfpoison_attack_sgld(SEXP problemSEXP, SEXP settingsSEXP, SEXP prior_meanSEXP, SEXP prior_varSEXP, SEXP on_iterationSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type problem(problemSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type settings(settingsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type prior_mean(prior_meanSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type prior_var(prior_varSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::Nullable<Rcpp::Function>& >::type on_iteration(on_iterationSEXP);
+    rcpp_result_gen = Rcpp::wrap(attack_sgld(problem, settings, prior_mean, prior_var, on_iteration));
+    return rcpp_result_gen;
+END_RCPP
+}
+// utility_at
+Rcpp::List utility_at(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const arma::mat& P, const arma::mat& Q, const arma::mat& clean_p, const arma::mat& clean_q, const double mu_availability, const double mu_integrity, const std::vector<int>& targets, const std::vector<double>& weights, const int threads);
+RcppExport SEXP _cfpoison_utility_at(SEXP rowsSEXP, SEXP colsSEXP, SEXP PSEXP, SEXP QSEXP, SEXP clean_pSEXP, SEXP clean_qSEXP, SEXP mu_availabilitySEXP, SEXP mu_integritySEXP, SEXP targetsSEXP, SEXP weightsSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type P(PSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type clean_p(clean_pSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type clean_q(clean_qSEXP);
+    Rcpp::traits::input_parameter< const double >::type mu_availability(mu_availabilitySEXP);
+    Rcpp::traits::input_parameter< const double >::type mu_integrity(mu_integritySEXP);
+    Rcpp::traits::input_parameter< const std::vector<int>& >::type targets(targetsSEXP);
+    Rcpp::traits::input_parameter< const std::vector<double>& >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(utility_at(rows, cols, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// hit_ratio
+Rcpp::NumericVector hit_ratio(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const arma::mat& P, const arma::mat& Q, const std::vector<int>& targets, const int top_n, const int threads);
+RcppExport SEXP _cfpoison_hit_ratio(SEXP rowsSEXP, SEXP colsSEXP, SEXP PSEXP, SEXP QSEXP, SEXP targetsSEXP, SEXP top_nSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type P(PSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< const std::vector<int>& >::type targets(targetsSEXP);
+    Rcpp::traits::input_parameter< const int >::type top_n(top_nSEXP);
+    Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(hit_ratio(rows, cols, P, Q, targets, top_n, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fit_factors
 Rcpp::List fit_factors(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const arma::mat& item_init, const double lambda_u, const double lambda_v, const double nuclear_lambda, const int max_iter, const double tol, const int threads);
 RcppExport SEXP _cfpoison_fit_factors(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP item_initSEXP, SEXP lambda_uSEXP, SEXP lambda_vSEXP, SEXP nuclear_lambdaSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP threadsSEXP) {
@@ -50,6 +128,11 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_cfpoison_attack_evaluate", (DL_FUNC) &_cfpoison_attack_evaluate, 2},
+    {"_cfpoison_attack_pga", (DL_FUNC) &_cfpoison_attack_pga, 3},
+    {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},
+    {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 11},
+    {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 7},
     {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 12},
     {"_cfpoison_predict_pairs", (DL_FUNC) &_cfpoison_predict_pairs, 5},
     {NULL, NULL, 0}

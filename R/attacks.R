@@ -1,0 +1,362 @@
+# Optimized attacks: projected gradient ascent (Algorithm 1) and SGLD (Algorithm 2).
+
+#' Projected gradient ascent attack (Algorithm 1)
+#'
+#' Computes fake users that maximize the attacker's `utility` against
+#' `learner`, by projected gradient ascent on their ratings (Eq. 10), with the
+#' implicit gradient of Eq. 11-13 (`method = "kkt"`, the paper's) or the exact
+#' one (`method = "exact"`, see [attack_gradient()]).
+#'
+#' * **Support.** Each fake user rates B items drawn uniformly at random, as in
+#'   Algorithm 1; for integrity and hybrid utilities the target items are in
+#'   every fake user's support (`targets_in_support = FALSE` to draw them like
+#'   any other item). The support stays fixed; ratings start uniform in
+#'   \[-Lambda, Lambda\] (Algorithm 1, line 2).
+#' * **Projection.** Ratings are clipped to \[-Lambda, Lambda\] after each step.
+#' * **Step rule** (the paper leaves s_t open): the gradient is scaled so that
+#'   its largest entry moves by `step` rating units; a step that does not raise
+#'   the utility is undone and the step halved (backtracking), so the iterate
+#'   kept is always the best seen. The attack stops after `max_iter` steps, when
+#'   the step falls below `min_step`, or after three accepted steps in a row that
+#'   each gain less than `tol` (relative).
+#' * **Refits** are warm-started from the previous iterate's item factors and
+#'   run `refit_sweeps` alternating sweeps (nuclear: followed by the exact
+#'   thresholding step). The utility seen in the loop therefore uses
+#'   not-quite-converged refits; [evaluate_attack()] reports the converged one.
+#'
+#' @param ratings The real users' ratings (`cf_ratings`).
+#' @param learner The attacked learner: `learner_als()` or `learner_nuclear()`.
+#' @param utility The attacker's utility: `utility_availability()`,
+#'   `utility_integrity()` or `utility_hybrid()`.
+#' @param budget An `attack_budget()`.
+#' @param method Gradient: `"kkt"` (the paper's Eq. 12, Appendix B for nuclear)
+#'   or `"exact"`.
+#' @param max_iter Maximum number of gradient steps.
+#' @param step Largest change of one rating in a step (default: Lambda).
+#' @param min_step,tol Stopping rules (see Details).
+#' @param refit_sweeps Warm-started sweeps per refit.
+#' @param targets_in_support Put the target items in every fake user's support.
+#' @param tau Appendix B's smoothing parameter (nuclear learner, `method = "kkt"`).
+#' @param clean The clean model `fit_cf(learner, ratings)`, if already fitted.
+#' @param seed Optional seed; `NULL` uses the current RNG state. The same seed
+#'   gives the same attack.
+#' @param threads Number of OpenMP threads.
+#' @param progress Show a progress bar.
+#' @return A `cf_attack` object: `fake` (the fake users' ratings as `cf_ratings`
+#'   over the same items), `method`, `utility`, `budget`, `learner`,
+#'   `settings`, a `trace` data frame (iteration, utility, step, accepted,
+#'   cg_iterations, seconds), `seed` and the `clean` fit.
+#' @examples
+#' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+#' attack <- poison_pga(r, learner_als(rank = 3, lambda_u = 1),
+#'   utility_availability(), attack_budget(alpha = 0.05, n_items = 10),
+#'   max_iter = 5, seed = 1
+#' )
+#' attack
+#' @export
+poison_pga <- function(ratings, learner, utility, budget, method = c("kkt", "exact"), max_iter = 50,
+                       step = NULL, min_step = 1e-3, tol = 1e-4, refit_sweeps = 5, targets_in_support = TRUE,
+                       tau = 1, clean = NULL, seed = NULL, threads = getOption("cfpoison.threads", 1L),
+                       progress = interactive()) {
+  method <- rlang::arg_match(method)
+  spec <- attack_spec(ratings, learner, utility, budget, threads)
+  max_iter <- check_count(max_iter, min = 0)
+  step <- check_number(step %||% budget$max_rating, min = 0, min_inclusive = FALSE)
+  check_number(min_step, min = 0)
+  check_number(tol, min = 0)
+  check_flag(targets_in_support)
+  check_flag(progress)
+  refit <- refit_settings(refit_sweeps, method, tau, spec$threads)
+  targets <- if (targets_in_support) spec$targets else integer(0)
+  if (length(targets) > budget$n_items) {
+    cfp_abort(
+      c("There are {length(targets)} target items but each fake user rates only {budget$n_items}.",
+        i = "Raise {.code attack_budget(n_items = )} or set {.code targets_in_support = FALSE}."
+      ),
+      "value"
+    )
+  }
+
+  with_seed(seed, {
+    clean <- clean_fit(clean, learner, ratings, spec$threads)
+    support <- draw_support(spec$n_fake, length(ratings$item_ids), budget$n_items, targets)
+    values <- stats::runif(length(support$item), -budget$max_rating, budget$max_rating)
+  })
+  fake <- fake_block(support, values, ratings)
+  problem <- attack_problem(ratings, learner, clean, fake, utility, refit)
+  settings <- list(
+    max_iter = max_iter, step = step, min_step = min_step, tol = tol, patience = 3L,
+    max_rating = budget$max_rating
+  )
+  res <- run_with_progress(progress, "PGA", max_iter, function(callback) {
+    .attack_pga(problem, settings, callback)
+  })
+  fake$rating <- res$fake_values
+  new_cf_attack("pga", fake, utility, budget, learner, clean, res$trace, seed,
+    settings = c(settings, list(method = method, refit_sweeps = refit$sweeps, tau = tau, targets_in_support = targets_in_support))
+  )
+}
+
+#' Stochastic gradient Langevin dynamics attack (Algorithm 2)
+#'
+#' Samples fake users from the posterior of Eq. 16: a Gaussian prior per item
+#' fitted to the normal users, times \eqn{\exp(\beta R)} for the attacker's
+#' utility R (Eq. 15). Small `beta` gives fake users that look like normal ones
+#' (hard to detect, weaker attack); the paper's experiments use `beta = 0.6`.
+#'
+#' * **Prior** (Algorithm 2, line 2, as written): \eqn{\xi_j = \frac1m \sum_i M_{ij}} and
+#'   \eqn{\sigma_j^2 = \frac1m \sum_i (M_{ij} - \xi_j)^2} over all m normal users,
+#'   unobserved entries counted as 0. Items that (almost) nobody rated get
+#'   \eqn{\sigma_j^2} near 0; the variance is floored at `min_var` so that the
+#'   Langevin step stays stable (it needs `step < 4 sigma_j^2`).
+#' * **Dynamics** (Eq. 17): \eqn{\tilde M \leftarrow \tilde M + \frac{s}{2}(-(\tilde M - \Xi)\Sigma^{-1} + \beta \nabla R) + N(0, s)}
+#'   with a constant step s, for `max_iter` steps, each after a warm-started
+#'   refit. Ratings are kept in \[-Lambda, Lambda\] during the dynamics (a
+#'   projected Langevin step: the paper leaves this open).
+#' * **Support.** `support = "dense"` is the paper's: every fake user rates every
+#'   item during the dynamics (m' x n ratings). `support = "sparse"`, for large
+#'   data, draws `support_size` items per fake user without replacement with
+#'   probability proportional to their number of ratings by normal users (so
+#'   the support itself looks like a normal user's) and runs the dynamics there.
+#' * **Projection** (Algorithm 2, line 9): each fake user keeps its B ratings of
+#'   largest absolute value, clipped to \[-Lambda, Lambda\].
+#'
+#' @inheritParams poison_pga
+#' @param beta Eq. 15's trade-off between utility and the prior (paper: 0.6).
+#' @param step The Langevin step size s.
+#' @param support `"dense"` (the paper's) or `"sparse"`.
+#' @param support_size Items per fake user in sparse mode (default 4 B).
+#' @param min_var Floor of the prior variances.
+#' @return A `cf_attack` object (see [poison_pga()]).
+#' @examples
+#' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+#' attack <- poison_sgld(r, learner_als(rank = 3, lambda_u = 1),
+#'   utility_availability(), attack_budget(alpha = 0.05, n_items = 10),
+#'   max_iter = 5, seed = 1
+#' )
+#' attack
+#' @export
+poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = c("kkt", "exact"),
+                        max_iter = 50, step = 0.01, support = c("dense", "sparse"), support_size = NULL,
+                        min_var = 0.01, refit_sweeps = 5, tau = 1, clean = NULL, seed = NULL,
+                        threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
+  method <- rlang::arg_match(method)
+  support <- rlang::arg_match(support)
+  spec <- attack_spec(ratings, learner, utility, budget, threads)
+  check_number(beta, min = 0)
+  max_iter <- check_count(max_iter, min = 0)
+  check_number(step, min = 0, min_inclusive = FALSE)
+  check_number(min_var, min = 0, min_inclusive = FALSE)
+  check_flag(progress)
+  n <- length(ratings$item_ids)
+  support_size <- if (support == "dense") n else support_size %||% min(n, 4L * budget$n_items)
+  support_size <- check_count(support_size, min = budget$n_items, max = n)
+  refit <- refit_settings(refit_sweeps, method, tau, spec$threads)
+
+  prior <- item_prior(ratings, min_var)
+  with_seed(seed, {
+    clean <- clean_fit(clean, learner, ratings, spec$threads)
+    cells <- if (support == "dense") {
+      list(user = rep(seq_len(spec$n_fake), each = n), item = rep(seq_len(n), spec$n_fake))
+    } else {
+      popularity <- tabulate(ratings$item, n)
+      draw_support(spec$n_fake, n, support_size, integer(0), prob = popularity)
+    }
+    values <- stats::rnorm(length(cells$item), prior$mean[cells$item], sqrt(prior$var[cells$item]))
+    fake <- fake_block(cells, values, ratings)
+    problem <- attack_problem(ratings, learner, clean, fake, utility, refit)
+    settings <- list(max_iter = max_iter, step = step, beta = beta, max_rating = budget$max_rating)
+    res <- run_with_progress(progress, "SGLD", max_iter, function(callback) {
+      .attack_sgld(problem, settings, prior$mean[fake$item], prior$var[fake$item], callback)
+    })
+  })
+  fake$rating <- res$fake_values
+  fake <- keep_largest(fake, budget)
+  new_cf_attack("sgld", fake, utility, budget, learner, clean, res$trace, seed,
+    settings = c(settings, list(
+      method = method, support = support, support_size = support_size, min_var = min_var,
+      refit_sweeps = refit$sweeps, tau = tau
+    ))
+  )
+}
+
+# Per-item prior of Algorithm 2 from all m normal users, unobserved counted as 0.
+item_prior <- function(ratings, min_var) {
+  m <- length(ratings$user_ids)
+  n <- length(ratings$item_ids)
+  sums <- rowsum(cbind(ratings$rating, ratings$rating^2), factor(ratings$item, levels = seq_len(n)), reorder = TRUE)
+  sums[is.na(sums)] <- 0
+  mean <- sums[, 1] / m
+  list(mean = unname(mean), var = unname(pmax(sums[, 2] / m - mean^2, min_var)))
+}
+
+# Algorithm 2's projection: each fake user's B ratings of largest |value|, clipped.
+keep_largest <- function(fake, budget) {
+  ord <- order(fake$user, -abs(fake$rating))
+  rank_in_user <- stats::ave(seq_along(ord), fake$user[ord], FUN = seq_along)
+  keep <- ord[rank_in_user <= budget$n_items]
+  new_cf_ratings(fake$user[keep], fake$item[keep],
+    pmin(pmax(fake$rating[keep], -budget$max_rating), budget$max_rating),
+    fake$user_ids, fake$item_ids, c(-budget$max_rating, budget$max_rating)
+  )
+}
+
+# Validates what every optimized attack takes; returns derived quantities.
+attack_spec <- function(ratings, learner, utility, budget, threads, call = rlang::caller_env()) {
+  check_ratings(ratings, call = call)
+  check_learner(learner, call = call)
+  check_utility(utility, call = call)
+  check_budget(budget, ratings, call = call)
+  list(
+    n_fake = n_fake_users(budget, length(ratings$user_ids), call = call),
+    targets = target_indices(utility$items, ratings, call = call),
+    threads = check_threads(threads, call = call)
+  )
+}
+
+refit_settings <- function(sweeps, method, tau, threads, call = rlang::caller_env()) {
+  list(
+    sweeps = check_count(sweeps, arg = "refit_sweeps", min = 1, call = call),
+    tol = 1e-8,
+    factor_tol = 0,
+    method = method,
+    tau = check_number(tau, arg = "tau", min = 0, min_inclusive = FALSE, call = call),
+    cg_max_iter = 200L,
+    cg_tol = 1e-8,
+    threads = threads
+  )
+}
+
+clean_fit <- function(clean, learner, ratings, threads, call = rlang::caller_env()) {
+  if (is.null(clean)) {
+    return(fit_cf(learner, ratings, threads = threads))
+  }
+  if (!inherits(clean, "cf_fit") || !identical(clean$item_ids, ratings$item_ids) ||
+    !identical(clean$user_ids, ratings$user_ids) || !is.null(clean$fake_u)) {
+    cfp_abort(
+      c("{.arg clean} must be the clean model {.code fit_cf(learner, ratings)}.",
+        i = "Leave it {.code NULL} to fit it here."
+      ),
+      "value",
+      call = call
+    )
+  }
+  clean
+}
+
+# B distinct items for each of n_fake users: the targets plus a draw without
+# replacement from the other items (uniform, or weighted by `prob`).
+draw_support <- function(n_fake, n_items, size, targets, prob = NULL) {
+  others <- setdiff(seq_len(n_items), targets)
+  weights <- if (is.null(prob)) NULL else prob[others] + 1e-12
+  draws <- lapply(seq_len(n_fake), function(u) {
+    c(targets, others[sample.int(length(others), size - length(targets), prob = weights)])
+  })
+  list(user = rep(seq_len(n_fake), each = size), item = unlist(draws))
+}
+
+fake_block <- function(cells, values, ratings) {
+  n_fake <- max(cells$user)
+  new_cf_ratings(cells$user, cells$item, values, paste0("fake_", seq_len(n_fake)), ratings$item_ids, NULL)
+}
+
+# The joint problem as src/attacks.cpp reads it.
+attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
+  m <- length(ratings$user_ids)
+  penalties <- factor_penalties(learner)
+  list(
+    rows = c(ratings$user - 1L, fake$user - 1L + m),
+    cols = c(ratings$item - 1L, fake$item - 1L),
+    values = c(ratings$rating, fake$rating),
+    n_rows = m + length(fake$user_ids),
+    n_normal = m,
+    n_items = length(ratings$item_ids),
+    n_normal_entries = length(ratings$rating),
+    learner = list(
+      nuclear = inherits(learner, "cf_learner_nuclear"),
+      lambda_u = penalties[["lambda_u"]],
+      lambda_v = penalties[["lambda_v"]],
+      lambda = learner$lambda %||% 0
+    ),
+    clean_p = prediction_factors(clean)$user,
+    clean_q = prediction_factors(clean)$item,
+    item_init = initial_item_factors(clean, learner, ratings),
+    utility = utility_spec(utility, ratings),
+    refit = refit,
+    fake_values = fake$rating
+  )
+}
+
+# Factors whose product is the fit's prediction: U (times d for nuclear fits) and V.
+prediction_factors <- function(fit) {
+  user <- if (is.null(fit$d)) fit$u else sweep(fit$u, 2, fit$d, `*`)
+  list(user = user, item = fit$v)
+}
+
+# Runs an attack loop with a cli progress bar updated from the C++ loop.
+run_with_progress <- function(progress, label, total, run) {
+  if (!progress) {
+    return(run(NULL))
+  }
+  bar <- cli::cli_progress_bar(paste(label, "attack"), total = total + 1L, .envir = environment())
+  on.exit(cli::cli_progress_done(id = bar), add = TRUE)
+  run(function(iteration, utility) {
+    cli::cli_progress_update(id = bar, set = iteration + 1L)
+  })
+}
+
+new_cf_attack <- function(method, fake, utility, budget, learner, clean, trace, seed, settings) {
+  structure(
+    list(
+      fake = fake,
+      method = method,
+      utility = utility,
+      budget = budget,
+      learner = learner,
+      settings = settings,
+      trace = trace,
+      seed = seed,
+      clean = clean
+    ),
+    class = "cf_attack"
+  )
+}
+
+#' @export
+print.cf_attack <- function(x, ...) {
+  n_fake <- length(x$fake$user_ids)
+  per_user <- tabulate(x$fake$user, n_fake)
+  trace <- x$trace
+  cat_line("{.cls cf_attack}: {x$method}, {n_fake} fake user{?s}, {length(x$fake$rating)} ratings (at most {max(per_user)} per user)")
+  if (!is.null(trace) && nrow(trace) > 0) {
+    cat_line(
+      "  utility in the loop {format(signif(trace$utility[1], 6))} -> {format(signif(trace$utility[nrow(trace)], 6))} ",
+      "over {nrow(trace) - 1} iteration{?s} ({format(signif(trace$seconds[nrow(trace)], 3))} s)"
+    )
+  }
+  invisible(x)
+}
+
+#' @export
+summary.cf_attack <- function(object, ...) {
+  trace <- object$trace
+  data.frame(
+    method = object$method,
+    n_fake_users = length(object$fake$user_ids),
+    n_fake_ratings = length(object$fake$rating),
+    alpha = object$budget$alpha,
+    n_items = object$budget$n_items,
+    max_rating = object$budget$max_rating,
+    mu_1 = object$utility$mu[1],
+    mu_2 = object$utility$mu[2],
+    iterations = if (is.null(trace)) 0L else nrow(trace) - 1L,
+    utility_start = if (is.null(trace)) NA_real_ else trace$utility[1],
+    utility_end = if (is.null(trace)) NA_real_ else trace$utility[nrow(trace)],
+    seconds = if (is.null(trace)) NA_real_ else trace$seconds[nrow(trace)]
+  )
+}
+
+#' @export
+as.data.frame.cf_attack <- function(x, ...) {
+  as.data.frame(x$fake)
+}

@@ -1,0 +1,136 @@
+# Implicit gradients of a utility in the fake ratings, and their check
+# against finite differences.
+
+#' Gradient of an attacker's utility in the fake ratings
+#'
+#' Refits `learner` on the real ratings plus the fake block (to a tight
+#' tolerance, warm-started from the clean model) and returns
+#' \eqn{\partial R / \partial \tilde M_{ij}} at each fake rating.
+#'
+#' * `method = "kkt"`: the paper's approximation. For alternating minimization,
+#'   Eq. 11-12: each factor's response is taken alone, the normal users' factors
+#'   do not move, so \eqn{\partial R/\partial \tilde M_{ij} = \tilde u_i^\top (\Sigma_V^{(j)} + 2\lambda_V I)^{-1} \partial R/\partial v_j}
+#'   (the ridge is Eq. 2's \eqn{2\lambda_V}; Section 4.1 prints \eqn{\lambda_V}).
+#'   For an integrity utility it only moves fake ratings of target items. For
+#'   nuclear-norm minimization, Appendix B with the smoothing parameter `tau`;
+#'   Appendix B's \eqn{\partial\sigma_k/\partial\tilde M_{ij} = 1/(\tilde u_{ik} v_{jk})}
+#'   term is left out (it is unbounded, dividing by near-zero products).
+#' * `method = "exact"`: the derivative of the utility at the learner's optimum,
+#'   from the full KKT system: the adjoint \eqn{H z = \nabla_\Theta R} is solved
+#'   by conjugate gradients with Hessian-vector products of Eq. 4's objective
+#'   (block-Jacobi preconditioned), and
+#'   \eqn{\partial R/\partial \tilde M_{ij} = 2(v_j^\top z_{\tilde u_i} + \tilde u_i^\top z_{v_j})}.
+#'   For nuclear-norm fits the same adjoint runs on the balanced factors
+#'   \eqn{U\sqrt{d}, V\sqrt{d}} of the optimum (Eq. 2 at its rank with
+#'   \eqn{\lambda_U = \lambda_V = \lambda/2} has the same optimum).
+#'
+#' @inheritParams poison_pga
+#' @param fake The fake users' ratings, a `cf_ratings` over `ratings`' items
+#'   (for example `attack$fake`).
+#' @param max_sweeps,factor_tol The tight refit: at most `max_sweeps` sweeps,
+#'   stopping when no item factor entry moves by more than `factor_tol`.
+#' @return A data frame with one row per fake rating: `user`, `item` (ids),
+#'   `rating` and `gradient`; attributes `utility` (at the refit) and
+#'   `cg_iterations` (exact method).
+#' @examples
+#' r <- simulate_ratings(100, 40, rank = 2, density = 0.3, seed = 1)
+#' fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)$fake
+#' g <- attack_gradient(r, fake, learner_als(rank = 2, lambda_u = 1), utility_availability())
+#' head(g)
+#' @export
+attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
+                            max_sweeps = 5000, factor_tol = 1e-12, threads = getOption("cfpoison.threads", 1L)) {
+  method <- rlang::arg_match(method)
+  problem <- gradient_problem(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
+  res <- call_core(.attack_evaluate(problem, TRUE))
+  out <- as.data.frame(fake)
+  out$gradient <- res$gradient
+  attr(out, "utility") <- res$utility
+  attr(out, "cg_iterations") <- res$cg_iterations
+  out
+}
+
+#' Check an attack gradient against finite differences
+#'
+#' Compares [attack_gradient()] with central finite differences
+#' \eqn{(R(\tilde M + h e_{ij}) - R(\tilde M - h e_{ij})) / 2h}, each side refitted
+#' to a tight tolerance from the same warm start.
+#'
+#' @inheritParams attack_gradient
+#' @param entries Which fake ratings to check (row numbers of
+#'   `as.data.frame(fake)`); default: `n_entries` drawn at random.
+#' @param n_entries Number of entries drawn when `entries` is `NULL`.
+#' @param h Finite-difference step.
+#' @param seed Optional seed for drawing entries.
+#' @return A data frame with one row per checked entry: `entry`, `user`, `item`,
+#'   `analytic`, `numeric`, `relative_error`; attribute `cosine` (cosine
+#'   similarity of the two gradients over the checked entries).
+#' @examples
+#' r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
+#' fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)$fake
+#' check_gradient(r, fake, learner_als(rank = 2, lambda_u = 1), utility_availability(),
+#'   method = "exact", n_entries = 3, seed = 1)
+#' @export
+check_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
+                           entries = NULL, n_entries = 10, h = 1e-4, seed = NULL, max_sweeps = 20000,
+                           factor_tol = 1e-13, threads = getOption("cfpoison.threads", 1L)) {
+  method <- rlang::arg_match(method)
+  check_number(h, min = 0, min_inclusive = FALSE)
+  problem <- gradient_problem(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
+  n_fake_ratings <- length(fake$rating)
+  if (is.null(entries)) {
+    n_entries <- check_count(n_entries, min = 1)
+    entries <- with_seed(seed, sort(sample.int(n_fake_ratings, min(n_entries, n_fake_ratings))))
+  }
+  if (!is.numeric(entries) || length(entries) == 0L || anyNA(entries) || any(entries < 1 | entries > n_fake_ratings)) {
+    cfp_abort("{.arg entries} must be row numbers between 1 and {n_fake_ratings}.", "value")
+  }
+  # The analytic gradient at the tightly converged poisoned model, whose item
+  # factors then warm-start every finite-difference refit.
+  base <- call_core(.attack_evaluate(problem, TRUE))
+  analytic <- base$gradient[entries]
+  problem$item_init <- base$item_factors
+  numeric <- vapply(entries, function(e) {
+    utility_at_shift <- function(delta) {
+      shifted <- problem
+      shifted$fake_values[e] <- shifted$fake_values[e] + delta
+      call_core(.attack_evaluate(shifted, FALSE))$utility
+    }
+    (utility_at_shift(h) - utility_at_shift(-h)) / (2 * h)
+  }, numeric(1))
+  out <- data.frame(
+    entry = as.integer(entries),
+    user = fake$user_ids[fake$user[entries]],
+    item = fake$item_ids[fake$item[entries]],
+    analytic = analytic,
+    numeric = numeric,
+    relative_error = abs(analytic - numeric) / pmax(abs(analytic), abs(numeric), .Machine$double.eps)
+  )
+  attr(out, "cosine") <- sum(analytic * numeric) / sqrt(sum(analytic^2) * sum(numeric^2))
+  out
+}
+
+gradient_problem <- function(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads,
+                             call = rlang::caller_env()) {
+  check_ratings(ratings, call = call)
+  check_ratings(fake, call = call)
+  check_learner(learner, call = call)
+  check_utility(utility, call = call)
+  threads <- check_threads(threads, call = call)
+  if (!identical(fake$item_ids, ratings$item_ids)) {
+    cfp_abort(
+      c("{.arg fake} must rate the same items as {.arg ratings}.",
+        i = "Build it with {.code as_ratings(df, items = ratings$item_ids)}."
+      ),
+      "shape",
+      call = call
+    )
+  }
+  clean <- clean_fit(clean, learner, ratings, threads, call = call)
+  refit <- refit_settings(max_sweeps, method, tau, threads, call = call)
+  refit$tol <- 0
+  refit$factor_tol <- check_number(factor_tol, min = 0, call = call)
+  refit$cg_max_iter <- 1000L
+  refit$cg_tol <- 1e-12
+  attack_problem(ratings, learner, clean, fake, utility, refit)
+}

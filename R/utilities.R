@@ -1,0 +1,204 @@
+# The attack specification: budget (Section 3) and attacker utilities (Eq. 7-9).
+
+#' Attack budget
+#'
+#' The attacker of Section 3 adds `alpha * m` fake users (rounded down) to the
+#' m real ones; each rates at most `n_items` (B) items, with ratings in
+#' \[-`max_rating`, `max_rating`\] (\[-Lambda, Lambda\]). The paper's experiments
+#' use B = 25 and Lambda = 2 (MovieLens shifted to \[-2, 2\]); alpha ranges over
+#' 1% to 10%.
+#'
+#' @param alpha Fake users per real user, in (0, 10]: at most ten fake users per
+#'   real one (beyond that the "attack" is a different data set).
+#' @param n_items B, the most items a fake user rates (paper: 25).
+#' @param max_rating Lambda, the bound on fake ratings' absolute values (paper: 2).
+#' @return A `cf_budget` object.
+#' @examples
+#' attack_budget(alpha = 0.03)
+#' @export
+attack_budget <- function(alpha, n_items = 25, max_rating = 2) {
+  check_number(alpha, min = 0, max = 10, min_inclusive = FALSE)
+  structure(
+    list(
+      alpha = alpha,
+      n_items = check_count(n_items, min = 1),
+      max_rating = check_number(max_rating, min = 0, min_inclusive = FALSE)
+    ),
+    class = "cf_budget"
+  )
+}
+
+#' @export
+print.cf_budget <- function(x, ...) {
+  cat_line(
+    "{.cls cf_budget}: alpha = {x$alpha} fake users per real user, ",
+    "B = {x$n_items} items each, ratings in [-{x$max_rating}, {x$max_rating}]"
+  )
+  invisible(x)
+}
+
+# Fake users the budget allows for m real users; at least one.
+n_fake_users <- function(budget, n_users, call = rlang::caller_env()) {
+  n_fake <- floor(budget$alpha * n_users)
+  if (n_fake < 1) {
+    cfp_abort(
+      c("{.arg alpha} = {budget$alpha} gives no fake user for {n_users} real users.",
+        i = "Raise {.arg alpha} to at least {signif(1 / n_users, 3)}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  as.integer(n_fake)
+}
+
+check_budget <- function(budget, ratings, call = rlang::caller_env()) {
+  if (!inherits(budget, "cf_budget")) {
+    cfp_abort(
+      c("{.arg budget} must be a {.cls cf_budget}, not {.obj_type_friendly {budget}}.",
+        i = "Make one with {.fn attack_budget}."
+      ),
+      "type",
+      call = call
+    )
+  }
+  n <- length(ratings$item_ids)
+  if (budget$n_items > n) {
+    cfp_abort(
+      c("The budget lets each fake user rate {budget$n_items} items, but there are only {n}.",
+        i = "Use {.code attack_budget(n_items = )} at most {n}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  invisible(budget)
+}
+
+#' Attacker utilities
+#'
+#' What the attacker maximizes (Section 3), over the m normal users only (the
+#' fake users' own predictions are not part of the gain):
+#'
+#' * `utility_availability()`, Eq. 7: \eqn{R^{av} = \|R_{\Omega^C}(\hat M - \bar M)\|_F^2},
+#'   the squared change of the predictions on the unseen entries against the
+#'   clean model's predictions \eqn{\bar M}.
+#' * `utility_integrity()`, Eq. 8: \eqn{R^{in} = \sum_{i=1}^m \sum_{j \in J_0} w(j) \hat M_{ij}},
+#'   the weighted predicted ratings of the target items (negative weights demote).
+#' * `utility_hybrid()`, Eq. 9: \eqn{\mu_1 R^{av} + \mu_2 R^{in}}; \eqn{\mu_1 < 0}
+#'   leaves a "light trace". The paper's settings are mu = (1, 0), (1, -1),
+#'   (0, 1), (-1, 1), (0, -1) and (-1, -1), with one target item and w = 2.
+#'
+#' All are computed in factored form (no m x n matrix).
+#'
+#' @param items Target item ids (J0), as in the ratings' `item_ids`.
+#' @param weights w(j): one weight for all targets or one per target (paper: 2).
+#' @param mu The pair (mu_1, mu_2).
+#' @return A `cf_utility` object.
+#' @examples
+#' utility_availability()
+#' utility_integrity(items = 50, weights = 2)
+#' utility_hybrid(mu = c(-1, 1), items = 50)
+#' @name utilities
+NULL
+
+#' @rdname utilities
+#' @export
+utility_availability <- function() {
+  new_utility(c(1, 0), items = NULL, weights = numeric(0))
+}
+
+#' @rdname utilities
+#' @export
+utility_integrity <- function(items, weights = 2) {
+  new_utility(c(0, 1), items, weights)
+}
+
+#' @rdname utilities
+#' @export
+utility_hybrid <- function(mu, items, weights = 2) {
+  if (!is.numeric(mu) || length(mu) != 2L || any(!is.finite(mu))) {
+    cfp_abort(
+      c("{.arg mu} must be two finite numbers {.code c(mu_1, mu_2)}.", x = "It has length {length(mu)}."),
+      "value"
+    )
+  }
+  new_utility(as.double(mu), items, weights)
+}
+
+new_utility <- function(mu, items, weights, call = rlang::caller_env()) {
+  if (mu[2] != 0) {
+    if (is.null(items) || length(items) == 0L || anyNA(items) || anyDuplicated(items)) {
+      cfp_abort("{.arg items} must hold one or more distinct target item ids.", "value", call = call)
+    }
+    if (!is.numeric(weights) || !length(weights) %in% c(1L, length(items)) || any(!is.finite(weights))) {
+      cfp_abort(
+        c("{.arg weights} must be one finite number or one per target item ({length(items)}).",
+          x = "It has length {length(weights)}."
+        ),
+        "value",
+        call = call
+      )
+    }
+    weights <- rep_len(as.double(weights), length(items))
+  } else {
+    items <- NULL
+    weights <- numeric(0)
+  }
+  structure(list(mu = mu, items = items, weights = weights), class = "cf_utility")
+}
+
+#' @export
+print.cf_utility <- function(x, ...) {
+  kind <- if (x$mu[2] == 0) {
+    "availability (Eq. 7)"
+  } else if (x$mu[1] == 0) {
+    "integrity (Eq. 8)"
+  } else {
+    "hybrid (Eq. 9)"
+  }
+  cat_line("{.cls cf_utility}: {kind}, mu = ({x$mu[1]}, {x$mu[2]})")
+  if (!is.null(x$items)) cat_line("  targets {.val {x$items}} with weights {x$weights}")
+  invisible(x)
+}
+
+check_utility <- function(utility, call = rlang::caller_env()) {
+  if (!inherits(utility, "cf_utility")) {
+    cfp_abort(
+      c("{.arg utility} must be a {.cls cf_utility}, not {.obj_type_friendly {utility}}.",
+        i = "Make one with {.fn utility_availability}, {.fn utility_integrity} or {.fn utility_hybrid}."
+      ),
+      "type",
+      call = call
+    )
+  }
+  invisible(utility)
+}
+
+# The utility as the C++ core takes it, with targets as 0-based item indices.
+utility_spec <- function(utility, ratings, call = rlang::caller_env()) {
+  targets <- target_indices(utility$items, ratings, call = call)
+  list(
+    mu_availability = utility$mu[1],
+    mu_integrity = utility$mu[2],
+    targets = targets - 1L,
+    weights = utility$weights
+  )
+}
+
+target_indices <- function(items, ratings, call = rlang::caller_env()) {
+  if (is.null(items)) {
+    return(integer(0))
+  }
+  index <- match(items, ratings$item_ids)
+  if (anyNA(index)) {
+    cfp_abort(
+      c("Target item{?s} {.val {items[is.na(index)]}} {?is/are} not in the ratings.",
+        i = "Targets are item ids from {.code ratings$item_ids}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  index
+}
