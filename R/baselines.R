@@ -67,13 +67,13 @@ poison_random <- function(ratings, budget, targets, direction = c("push", "nuke"
 #' @export
 poison_average <- function(ratings, budget, targets, direction = c("push", "nuke"), seed = NULL) {
   direction <- rlang::arg_match(direction)
+  check_ratings(ratings)
   n <- length(ratings$item_ids)
   count <- tabulate(ratings$item, n)
-  item_mean <- rowsum(ratings$rating, factor(ratings$item, levels = seq_len(n)))[, 1] / pmax(count, 1)
-  item_sq <- rowsum(ratings$rating^2, factor(ratings$item, levels = seq_len(n)))[, 1] / pmax(count, 1)
-  item_mean[is.na(item_mean)] <- mean(ratings$rating)
-  item_sd <- sqrt(pmax(item_sq - item_mean^2, 0))
-  item_sd[is.na(item_sd) | count < 2] <- stats::sd(ratings$rating)
+  # Items nobody rated (or rated once) take the global mean (and sd).
+  item_mean <- ifelse(count > 0, item_sums(ratings, ratings$rating) / pmax(count, 1), mean(ratings$rating))
+  item_sd <- sqrt(pmax(item_sums(ratings, ratings$rating^2) / pmax(count, 1) - item_mean^2, 0))
+  item_sd[count < 2] <- stats::sd(ratings$rating)
   filler <- function(items) stats::rnorm(length(items), item_mean[items], item_sd[items])
   shilling_attack(ratings, budget, targets, direction, "average", seed, filler = filler)
 }
@@ -82,6 +82,7 @@ poison_average <- function(ratings, budget, targets, direction = c("push", "nuke
 #' @export
 poison_bandwagon <- function(ratings, budget, targets, direction = c("push", "nuke"), n_selected = 5, seed = NULL) {
   direction <- rlang::arg_match(direction)
+  check_ratings(ratings)
   n_selected <- check_count(n_selected, min = 0)
   count <- tabulate(ratings$item, length(ratings$item_ids))
   # Push: the most-rated items; nuke (reverse bandwagon): the least-rated ones.
@@ -94,6 +95,8 @@ poison_bandwagon <- function(ratings, budget, targets, direction = c("push", "nu
 #' @rdname shilling
 #' @export
 poison_segment <- function(ratings, budget, targets, segment, seed = NULL) {
+  check_ratings(ratings)
+  check_budget(budget, ratings)
   segment_index <- target_indices(segment, ratings)
   bound <- budget$max_rating
   shilling_attack(ratings, budget, targets, "push", "segment", seed,
@@ -106,6 +109,8 @@ poison_segment <- function(ratings, budget, targets, segment, seed = NULL) {
 #' @export
 poison_love_hate <- function(ratings, budget, targets, direction = c("nuke", "push"), seed = NULL) {
   direction <- rlang::arg_match(direction)
+  check_ratings(ratings)
+  check_budget(budget, ratings)
   filler_rating <- if (direction == "nuke") budget$max_rating else -budget$max_rating
   shilling_attack(ratings, budget, targets, direction, "love_hate", seed,
     filler = function(items) rep(filler_rating, length(items))
@@ -126,8 +131,8 @@ shilling_attack <- function(ratings, budget, targets, direction, method, seed, f
   check_ratings(ratings, call = call)
   check_budget(budget, ratings, call = call)
   target_index <- target_indices(targets, ratings, call = call)
-  if (length(target_index) == 0L) {
-    cfp_abort("{.arg targets} must name at least one item.", "value", call = call)
+  if (length(target_index) == 0L || anyDuplicated(target_index)) {
+    cfp_abort("{.arg targets} must name one or more distinct items.", "value", call = call)
   }
   bound <- budget$max_rating
   extreme <- if (direction == "push") bound else -bound

@@ -385,3 +385,11 @@ rescale_ratings <- function(ratings, to = c(-2, 2), from = NULL, clamp = FALSE) 
   ratings$scale <- to
   ratings
 }
+
+# Per-item sums of `values` (one per rating), 0 for items nobody rated.
+item_sums <- function(ratings, values) {
+  out <- numeric(length(ratings$item_ids))
+  grouped <- rowsum(values, ratings$item)
+  out[as.integer(rownames(grouped))] <- grouped
+  out
+}

@@ -37,9 +37,10 @@ print.cf_budget <- function(x, ...) {
   invisible(x)
 }
 
-# Fake users the budget allows for m real users; at least one.
+# Fake users the budget allows for m real users, floor(alpha * m); at least one.
+# The tolerance keeps floating point from losing one (0.29 * 100 is 28.999...).
 n_fake_users <- function(budget, n_users, call = rlang::caller_env()) {
-  n_fake <- floor(budget$alpha * n_users)
+  n_fake <- floor(budget$alpha * n_users + 1e-8)
   if (n_fake < 1) {
     cfp_abort(
       c("{.arg alpha} = {budget$alpha} gives no fake user for {n_users} real users.",
@@ -192,8 +193,9 @@ target_indices <- function(items, ratings, call = rlang::caller_env()) {
   }
   index <- match(items, ratings$item_ids)
   if (anyNA(index)) {
+    missing <- items[is.na(index)]
     cfp_abort(
-      c("Target item{?s} {.val {items[is.na(index)]}} {?is/are} not in the ratings.",
+      c("{length(missing)} target item{?s} {?is/are} not in the ratings: {.val {utils::head(missing, 5)}}.",
         i = "Targets are item ids from {.code ratings$item_ids}."
       ),
       "value",

@@ -78,3 +78,10 @@ test_that("hit ratio matches a dense computation", {
   got <- cfpoison:::.hit_ratio(r$user - 1L, r$item - 1L, fit$u, fit$v, target - 1L, 10L, 1L)
   expect_equal(got, mean(hits))
 })
+
+test_that("SGLD's prior (Algorithm 2) counts unobserved entries as 0, item by item", {
+  r <- as_ratings(data.frame(user = c(1, 2, 1), item = c(1, 1, 3), rating = c(2, 0, 1)), items = 1:3)
+  prior <- cfpoison:::item_prior(r, min_var = 0.01)
+  expect_equal(prior$mean, c(1, 0, 0.5))
+  expect_equal(prior$var, c(1, 0.01, 0.25))
+})

@@ -92,73 +92,95 @@ class BlockJacobi {
 // Hessian-vector product of L at the model: (hU, hV) = H (dU, dV).
 //   hU_i = 2 sum_j [(du_i'v_j + u_i'dv_j) v_j - e_ij dv_j] + 4 lambda_U du_i
 //   hV_j = 2 sum_i [(du_i'v_j + u_i'dv_j) u_i - e_ij du_i] + 4 lambda_V dv_j
-// with e_ij = r_ij - u_i'v_j. One pass by user, one by item (deterministic).
-inline void hessian_vector(const JointModel& model, const arma::mat& dU, const arma::mat& dV, arma::mat& hU,
-                           arma::mat& hV, const int threads) {
-  const ObservedIndex& idx = model.idx;
-  const arma::mat& U = model.U;
-  const arma::mat& V = model.V;
-  const int k = static_cast<int>(U.n_rows);
-  hU = 4.0 * model.lambda_u * dU;
-  hV = 4.0 * model.lambda_v * dV;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
-  for (int i = 0; i < idx.n_rows; ++i) {
-    double* h = hU.colptr(i);
-    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
-      const int j = idx.col_of[p];
-      const double* v = V.colptr(j);
-      const double* dv = dV.colptr(j);
-      const double change = dot(dU.colptr(i), v, k) + dot(U.colptr(i), dv, k);
-      const double residual = model.values[p] - dot(U.colptr(i), v, k);
-      for (int c = 0; c < k; ++c) h[c] += 2.0 * (change * v[c] - residual * dv[c]);
-    }
-  }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
-  for (int j = 0; j < idx.n_cols; ++j) {
-    double* h = hV.colptr(j);
-    for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
-      const int i = idx.row_of_col_entry[q];
-      const std::size_t p = idx.pos_of_col_entry[q];
-      const double* u = U.colptr(i);
-      const double* du = dU.colptr(i);
-      const double change = dot(du, V.colptr(j), k) + dot(u, dV.colptr(j), k);
-      const double residual = model.values[p] - dot(u, V.colptr(j), k);
-      for (int c = 0; c < k; ++c) h[c] += 2.0 * (change * u[c] - residual * du[c]);
-    }
-  }
-}
-
-// Orthonormal basis of H's null space: the rotations (Omega U, Omega V) with
-// Omega = e_a e_b' - e_b e_a', a < b, which leave U V' and both penalties unchanged.
-class RotationNullSpace {
+// with e_ij = r_ij - u_i'v_j (fixed during a solve, so computed once). The
+// change du_i'v_j + u_i'dv_j is computed in the pass by user and reused in the
+// pass by item; each pass writes its own columns (deterministic).
+class HessianOperator {
  public:
-  explicit RotationNullSpace(const JointModel& model) {
-    const arma::uword k = model.U.n_rows;
-    for (arma::uword a = 0; a < k; ++a) {
-      for (arma::uword b = a + 1; b < k; ++b) {
-        arma::mat nU(arma::size(model.U), arma::fill::zeros), nV(arma::size(model.V), arma::fill::zeros);
-        nU.row(a) = model.U.row(b);
-        nU.row(b) = -model.U.row(a);
-        nV.row(a) = model.V.row(b);
-        nV.row(b) = -model.V.row(a);
-        project(nU, nV);  // Gram-Schmidt against the directions kept so far
-        const double norm = std::sqrt(arma::accu(arma::square(nU)) + arma::accu(arma::square(nV)));
-        if (norm > 1e-10) basis_.push_back({nU / norm, nV / norm});
+  HessianOperator(const JointModel& model, const int threads)
+      : model_(model), residual_(model.idx.n_observed()), change_(model.idx.n_observed()), threads_(threads) {
+    const ObservedIndex& idx = model.idx;
+    const int k = static_cast<int>(model.U.n_rows);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
+    for (int i = 0; i < idx.n_rows; ++i)
+      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p)
+        residual_[p] = model.values[p] - dot(model.U.colptr(i), model.V.colptr(idx.col_of[p]), k);
+  }
+
+  void apply(const arma::mat& dU, const arma::mat& dV, arma::mat& hU, arma::mat& hV) {
+    const ObservedIndex& idx = model_.idx;
+    const arma::mat& U = model_.U;
+    const arma::mat& V = model_.V;
+    const int k = static_cast<int>(U.n_rows);
+    hU = 4.0 * model_.lambda_u * dU;
+    hV = 4.0 * model_.lambda_v * dV;
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 64)
+    for (int i = 0; i < idx.n_rows; ++i) {
+      double* h = hU.colptr(i);
+      const double* du = dU.colptr(i);
+      const double* u = U.colptr(i);
+      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
+        const int j = idx.col_of[p];
+        const double* v = V.colptr(j);
+        const double* dv = dV.colptr(j);
+        const double change = dot(du, v, k) + dot(u, dv, k);
+        change_[p] = change;
+        const double e = residual_[p];
+        for (int c = 0; c < k; ++c) h[c] += 2.0 * (change * v[c] - e * dv[c]);
+      }
+    }
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 64)
+    for (int j = 0; j < idx.n_cols; ++j) {
+      double* h = hV.colptr(j);
+      for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
+        const int i = idx.row_of_col_entry[q];
+        const std::size_t p = idx.pos_of_col_entry[q];
+        const double* u = U.colptr(i);
+        const double* du = dU.colptr(i);
+        const double change = change_[p];
+        const double e = residual_[p];
+        for (int c = 0; c < k; ++c) h[c] += 2.0 * (change * u[c] - e * du[c]);
       }
     }
   }
 
-  // x <- x minus its component in the null space.
-  void project(arma::mat& xU, arma::mat& xV) const {
-    for (const auto& n : basis_) {
-      const double c = arma::accu(xU % n.first) + arma::accu(xV % n.second);
-      xU -= c * n.first;
-      xV -= c * n.second;
-    }
+ private:
+  const JointModel& model_;
+  std::vector<double> residual_;
+  std::vector<double> change_;
+  int threads_;
+};
+
+// H's null space: the rotations (Omega U, Omega V), Omega skew-symmetric,
+// which leave U V' and both penalties unchanged. Projecting (X, Y) off it
+// means subtracting (Omega U, Omega V) with skew(S - Omega G) = 0 for
+// S = X U' + Y V' and G = U U' + V V', i.e. the Sylvester equation
+// Omega G + G Omega = S - S', solved in G's eigenbasis at O((m + n) k^2).
+class RotationNullSpace {
+ public:
+  explicit RotationNullSpace(const JointModel& model) : U_(model.U), V_(model.V) {
+    arma::eig_sym(eigenvalues_, eigenvectors_, arma::mat(U_ * U_.t() + V_ * V_.t()));
+  }
+
+  // (X, Y) <- (X, Y) minus its component in the null space.
+  void project(arma::mat& X, arma::mat& Y) const {
+    const arma::mat S = X * U_.t() + Y * V_.t();
+    arma::mat omega = eigenvectors_.t() * (S - S.t()) * eigenvectors_;
+    for (arma::uword b = 0; b < omega.n_cols; ++b)
+      for (arma::uword a = 0; a < omega.n_rows; ++a) {
+        const double sum = eigenvalues_[a] + eigenvalues_[b];
+        omega(a, b) = sum > 0 ? omega(a, b) / sum : 0.0;
+      }
+    omega = eigenvectors_ * omega * eigenvectors_.t();
+    X -= omega * U_;
+    Y -= omega * V_;
   }
 
  private:
-  std::vector<std::pair<arma::mat, arma::mat>> basis_;
+  const arma::mat& U_;
+  const arma::mat& V_;
+  arma::vec eigenvalues_;
+  arma::mat eigenvectors_;
 };
 
 struct AdjointSettings {
@@ -185,6 +207,7 @@ inline Adjoint solve_adjoint(const JointModel& model, const BlockJacobi& blocks,
   out.zU.zeros(bU.n_rows, bU.n_cols);
   out.zV.zeros(bV.n_rows, bV.n_cols);
   const RotationNullSpace null_space(model);
+  HessianOperator hessian(model, s.threads);
   arma::mat rU = bU, rV = bV;
   null_space.project(rU, rV);
   const auto precondition = [&](arma::mat& yU, arma::mat& yV) {
@@ -200,7 +223,7 @@ inline Adjoint solve_adjoint(const JointModel& model, const BlockJacobi& blocks,
   const double b_norm = std::sqrt(arma::accu(arma::square(bU)) + arma::accu(arma::square(bV)));
   if (b_norm == 0.0) return out;
   for (int it = 1; it <= s.max_iter; ++it) {
-    hessian_vector(model, pU, pV, hU, hV, s.threads);
+    hessian.apply(pU, pV, hU, hV);
     const double curvature = arma::accu(pU % hU) + arma::accu(pV % hV);
     if (!(curvature > 0.0)) {
       // Rounding can end the solve a little before `tol` once the residual is

@@ -1,0 +1,94 @@
+# Benchmark of the attack engine, in one R process, against the learner it
+# attacks: every cost is also reported in ALS sweeps measured in the same run.
+#
+#   R CMD INSTALL --preclean .
+#   Rscript inst/bench/attacks.R
+#
+# Set CFPOISON_BENCH_SKIP_20M=1 to skip the MovieLens-20M-shaped part.
+
+library(cfpoison)
+
+goals <- list(
+  pga_iteration_in_sweeps = 10, # time per PGA iteration / one ALS sweep, at most
+  pga_50_seconds = 20, # 50 PGA iterations at alpha = 5%, one thread, below
+  exact_gradient_in_sweeps = 20, # one exact gradient, at most
+  ml20m_peak_gb = 4 # 5 PGA iterations at alpha = 0.5% on 20M-shaped data, below
+)
+
+peak_memory_gb <- function() {
+  status <- readLines("/proc/self/status")
+  kb <- as.numeric(gsub("[^0-9]", "", grep("^VmHWM", status, value = TRUE)))
+  kb / 1024^2
+}
+
+verdict <- function(value, goal, below = TRUE) {
+  met <- if (below) value <= goal else value >= goal
+  if (met) "met" else "not met"
+}
+
+report <- function(label, value, unit, goal = NULL, below = TRUE) {
+  line <- sprintf("%-58s %10.3f %s", label, value, unit)
+  if (!is.null(goal)) line <- sprintf("%s   (goal %s %g: %s)", line, if (below) "<=" else ">=", goal, verdict(value, goal, below))
+  cat(line, "\n")
+}
+
+ms_per_sweep <- function(fit) 1000 * stats::median(diff(fit$trace$seconds))
+
+# MovieLens (dslabs), rank 10, lambda 5 -------------------------------------------
+
+ratings <- movielens_small()
+learner <- learner_als(rank = 10, lambda_u = 5)
+set.seed(1)
+clean <- fit_cf(learner_als(rank = 10, lambda_u = 5, max_iter = 1000, tol = 1e-9), ratings, threads = 1)
+sweep_ms <- ms_per_sweep(fit_cf(learner_als(rank = 10, lambda_u = 5, max_iter = 50, tol = 0), ratings, init = clean))
+cat("movielens_small:", nrow(as.data.frame(ratings)), "ratings; rank 10; one thread\n")
+report("one ALS sweep", sweep_ms, "ms")
+
+pga_seconds <- system.time(
+  pga <- poison_pga(ratings, learner, utility_availability(), attack_budget(alpha = 0.05),
+    max_iter = 50, clean = clean, seed = 1, threads = 1
+  )
+)[["elapsed"]]
+iterations <- nrow(pga$trace) - 1
+pga_iteration_ms <- 1000 * stats::median(diff(pga$trace$seconds))
+report("PGA iteration (refit 5 sweeps + utility + KKT gradient)", pga_iteration_ms, "ms")
+report("PGA iteration / ALS sweep", pga_iteration_ms / sweep_ms, "sweeps", goals$pga_iteration_in_sweeps)
+report(sprintf("PGA at alpha = 5%%, %d iterations, wall time", iterations), pga_seconds, "s", goals$pga_50_seconds)
+
+# One exact gradient at a converged poisoned model: time one evaluation with
+# the gradient and one without (one warm sweep each); the difference is the
+# adjoint solve.
+problem <- cfpoison:::gradient_problem(ratings, pga$fake, learner, utility_availability(), "exact", 1, clean,
+  max_sweeps = 2000, factor_tol = 1e-10, threads = 1
+)
+problem$item_init <- cfpoison:::.attack_evaluate(problem, FALSE)$item_factors
+problem$refit$sweeps <- 1L
+problem$refit$factor_tol <- 0
+without <- system.time(for (i in 1:5) cfpoison:::.attack_evaluate(problem, FALSE))[["elapsed"]] / 5
+with <- system.time(exact <- cfpoison:::.attack_evaluate(problem, TRUE))[["elapsed"]]
+report(sprintf("exact gradient (%d CG steps, residual %.1e)", exact$cg_iterations, exact$cg_residual), 1000 * (with - without), "ms")
+report("exact gradient / ALS sweep", 1000 * (with - without) / sweep_ms, "sweeps", goals$exact_gradient_in_sweeps)
+problem$refit$method <- "kkt"
+kkt <- system.time(for (i in 1:5) cfpoison:::.attack_evaluate(problem, TRUE))[["elapsed"]] / 5
+report("KKT gradient (Eq. 12) / ALS sweep", 1000 * (kkt - without) / sweep_ms, "sweeps")
+
+# MovieLens-20M-shaped synthetic data --------------------------------------------
+
+if (!identical(Sys.getenv("CFPOISON_BENCH_SKIP_20M"), "1")) {
+  cat("\nMovieLens-20M-shaped synthetic data: 138,493 users x 26,744 items, 20,000,263 ratings, rank 10, 2 threads\n")
+  big <- simulate_ratings(138493, 26744,
+    rank = 10, density = 20000263 / (138493 * 26744), zipf_exponent = 1,
+    seed = 1, threads = 2
+  )
+  big_learner <- learner_als(rank = 10, lambda_u = 5, max_iter = 5)
+  set.seed(1)
+  big_clean <- fit_cf(big_learner, big, threads = 2)
+  seconds <- system.time(
+    big_pga <- poison_pga(big, big_learner, utility_availability(), attack_budget(alpha = 0.005),
+      max_iter = 5, clean = big_clean, seed = 1, threads = 2
+    )
+  )[["elapsed"]]
+  report(sprintf("5 PGA iterations at alpha = 0.5%% (%d fake users)", length(big_pga$fake$user_ids)), seconds, "s")
+  report("PGA iteration", stats::median(diff(big_pga$trace$seconds)), "s")
+  report("peak memory of the process", peak_memory_gb(), "GB", goals$ml20m_peak_gb)
+}
