@@ -6,17 +6,19 @@
 //   H dtheta/dM~_ij = -d(grad_theta L)/dM~_ij,  d(grad L)/dM~_ij = (-2 v_j at u~_i, -2 u~_i at v_j),
 // so with the adjoint z solving H z = grad_theta R,
 //   dR/dM~_ij = 2 (v_j' z_{u~_i} + u~_i' z_{v_j}).                       (exact)
-// H is singular along rotations (U R, V R) that leave U V' and the penalties
-// unchanged; grad_theta R is orthogonal to them (R depends on U V' only), so
-// conjugate gradients converge in H's range and the result does not depend on
-// the null-space component.
+// H = [A C; C' B] has block-diagonal A (one k x k block per user) and B (per
+// item), so z is found from the Schur complement S = B - C' A^{-1} C on the
+// items: S z_V = b_V - C' A^{-1} b_U, then z_U = A^{-1} (b_U - C z_V), with S
+// solved by conjugate gradients preconditioned by B. H is singular along
+// rotations (U R, V R) that leave U V' and the penalties unchanged, S along
+// (Omega V); grad_theta R is orthogonal to them (R depends on U V' only), so
+// CG runs on their complement and the result does not depend on them.
 //
 // The paper's Eq. 12 keeps only the diagonal blocks of H and drops the
-// normal users' response (du_i/dM~ = 0): z_{v_j} = H_{v_j}^{-1} g_j, z_{u~} = 0,
+// normal users' response (du_i/dM~ = 0): z_{v_j} = B_j^{-1} g_j, z_{u~} = 0,
 //   dR/dM~_ij = u~_i' (Sigma_V^(j) + 2 lambda_V I)^{-1} g_j,                (kkt)
 // with the ridge 2 lambda_V of Eq. 2 (Section 4.1 prints lambda_V, dropping
-// Eq. 2's factor 2). That is exactly one application of the block-Jacobi
-// preconditioner that the exact solve uses, so both share the code below.
+// Eq. 2's factor 2): one application of the preconditioner the exact solve uses.
 //
 // Nuclear-norm fits reuse both: at an optimum of rank rho, X = U diag(d) V' is
 // the optimum of Eq. 2 at rank rho with lambda_U = lambda_V = lambda / 2 and
@@ -56,9 +58,32 @@ class BlockJacobi {
     items_ = factor_blocks(ColEntries{model.idx, model.values}, model.U, model.lambda_v, threads);
   }
 
-  // x <- H_block^{-1} x, column by column.
+  // x <- A^{-1} x (users) or B^{-1} x (items), column by column.
   void apply_users(arma::mat& x, const int threads) const { apply(users_, x, threads); }
   void apply_items(arma::mat& x, const int threads) const { apply(items_, x, threads); }
+
+  // B x, from B's Cholesky factors: L (L' x).
+  arma::mat multiply_items(const arma::mat& x, const int threads) const {
+    arma::mat out(arma::size(x));
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < static_cast<int>(x.n_cols); ++t) {
+      const double* L = items_.colptr(t);
+      const double* in = x.colptr(t);
+      double* o = out.colptr(t);
+      std::vector<double> lt(k_);
+      for (int c = 0; c < k_; ++c) {
+        double sum = 0.0;
+        for (int r = c; r < k_; ++r) sum += L[r + c * k_] * in[r];
+        lt[c] = sum;
+      }
+      for (int r = 0; r < k_; ++r) {
+        double sum = 0.0;
+        for (int c = 0; c <= r; ++c) sum += L[r + c * k_] * lt[c];
+        o[r] = sum;
+      }
+    }
+    return out;
+  }
 
  private:
   template <class Entries>
@@ -89,16 +114,15 @@ class BlockJacobi {
   arma::mat items_;  // (k*k) x n
 };
 
-// Hessian-vector product of L at the model: (hU, hV) = H (dU, dV).
-//   hU_i = 2 sum_j [(du_i'v_j + u_i'dv_j) v_j - e_ij dv_j] + 4 lambda_U du_i
-//   hV_j = 2 sum_i [(du_i'v_j + u_i'dv_j) u_i - e_ij du_i] + 4 lambda_V dv_j
-// with e_ij = r_ij - u_i'v_j (fixed during a solve, so computed once). The
-// change du_i'v_j + u_i'dv_j is computed in the pass by user and reused in the
-// pass by item; each pass writes its own columns (deterministic).
-class HessianOperator {
+// The coupling block C of H (d^2 L / dU dV) and its transpose:
+//   (C x)_i  = 2 sum_{j in Omega_i} [(u_i'x_j) v_j - e_ij x_j]   (items -> users)
+//   (C'y)_j  = 2 sum_{i in Omega'_j} [(y_i'v_j) u_i - e_ij y_i]  (users -> items)
+// with e_ij = r_ij - u_i'v_j, fixed during a solve and so computed once. Each
+// product is one pass that writes its own columns (deterministic).
+class Coupling {
  public:
-  HessianOperator(const JointModel& model, const int threads)
-      : model_(model), residual_(model.idx.n_observed()), change_(model.idx.n_observed()), threads_(threads) {
+  Coupling(const JointModel& model, const int threads)
+      : model_(model), residual_(model.idx.n_observed()), threads_(threads) {
     const ObservedIndex& idx = model.idx;
     const int k = static_cast<int>(model.U.n_rows);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
@@ -107,77 +131,74 @@ class HessianOperator {
         residual_[p] = model.values[p] - dot(model.U.colptr(i), model.V.colptr(idx.col_of[p]), k);
   }
 
-  void apply(const arma::mat& dU, const arma::mat& dV, arma::mat& hU, arma::mat& hV) {
+  arma::mat apply(const arma::mat& x) const {
     const ObservedIndex& idx = model_.idx;
-    const arma::mat& U = model_.U;
-    const arma::mat& V = model_.V;
-    const int k = static_cast<int>(U.n_rows);
-    hU = 4.0 * model_.lambda_u * dU;
-    hV = 4.0 * model_.lambda_v * dV;
+    const int k = static_cast<int>(model_.U.n_rows);
+    arma::mat out(k, idx.n_rows, arma::fill::zeros);
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 64)
     for (int i = 0; i < idx.n_rows; ++i) {
-      double* h = hU.colptr(i);
-      const double* du = dU.colptr(i);
-      const double* u = U.colptr(i);
+      const double* u = model_.U.colptr(i);
+      double* o = out.colptr(i);
       for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
         const int j = idx.col_of[p];
-        const double* v = V.colptr(j);
-        const double* dv = dV.colptr(j);
-        const double change = dot(du, v, k) + dot(u, dv, k);
-        change_[p] = change;
+        const double* v = model_.V.colptr(j);
+        const double* xj = x.colptr(j);
+        const double along = dot(u, xj, k);
         const double e = residual_[p];
-        for (int c = 0; c < k; ++c) h[c] += 2.0 * (change * v[c] - e * dv[c]);
+        for (int c = 0; c < k; ++c) o[c] += 2.0 * (along * v[c] - e * xj[c]);
       }
     }
+    return out;
+  }
+
+  arma::mat apply_transpose(const arma::mat& y) const {
+    const ObservedIndex& idx = model_.idx;
+    const int k = static_cast<int>(model_.U.n_rows);
+    arma::mat out(k, idx.n_cols, arma::fill::zeros);
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 64)
     for (int j = 0; j < idx.n_cols; ++j) {
-      double* h = hV.colptr(j);
+      const double* v = model_.V.colptr(j);
+      double* o = out.colptr(j);
       for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
         const int i = idx.row_of_col_entry[q];
-        const std::size_t p = idx.pos_of_col_entry[q];
-        const double* u = U.colptr(i);
-        const double* du = dU.colptr(i);
-        const double change = change_[p];
-        const double e = residual_[p];
-        for (int c = 0; c < k; ++c) h[c] += 2.0 * (change * u[c] - e * du[c]);
+        const double* u = model_.U.colptr(i);
+        const double* yi = y.colptr(i);
+        const double along = dot(yi, v, k);
+        const double e = residual_[idx.pos_of_col_entry[q]];
+        for (int c = 0; c < k; ++c) o[c] += 2.0 * (along * u[c] - e * yi[c]);
       }
     }
+    return out;
   }
 
  private:
   const JointModel& model_;
   std::vector<double> residual_;
-  std::vector<double> change_;
   int threads_;
 };
 
-// H's null space: the rotations (Omega U, Omega V), Omega skew-symmetric,
-// which leave U V' and both penalties unchanged. Projecting (X, Y) off it
-// means subtracting (Omega U, Omega V) with skew(S - Omega G) = 0 for
-// S = X U' + Y V' and G = U U' + V V', i.e. the Sylvester equation
-// Omega G + G Omega = S - S', solved in G's eigenbasis at O((m + n) k^2).
+// The Schur complement's null space: (Omega V), Omega skew-symmetric.
+// Projecting Y off it subtracts Omega V with skew(Y V' - Omega G) = 0 for
+// G = V V', i.e. the Sylvester equation Omega G + G Omega = S - S' with
+// S = Y V', solved in G's eigenbasis at O(n k^2).
 class RotationNullSpace {
  public:
-  explicit RotationNullSpace(const JointModel& model) : U_(model.U), V_(model.V) {
-    arma::eig_sym(eigenvalues_, eigenvectors_, arma::mat(U_ * U_.t() + V_ * V_.t()));
+  explicit RotationNullSpace(const arma::mat& V) : V_(V) {
+    arma::eig_sym(eigenvalues_, eigenvectors_, arma::mat(V_ * V_.t()));
   }
 
-  // (X, Y) <- (X, Y) minus its component in the null space.
-  void project(arma::mat& X, arma::mat& Y) const {
-    const arma::mat S = X * U_.t() + Y * V_.t();
+  void project(arma::mat& Y) const {
+    const arma::mat S = Y * V_.t();
     arma::mat omega = eigenvectors_.t() * (S - S.t()) * eigenvectors_;
     for (arma::uword b = 0; b < omega.n_cols; ++b)
       for (arma::uword a = 0; a < omega.n_rows; ++a) {
         const double sum = eigenvalues_[a] + eigenvalues_[b];
         omega(a, b) = sum > 0 ? omega(a, b) / sum : 0.0;
       }
-    omega = eigenvectors_ * omega * eigenvectors_.t();
-    X -= omega * U_;
-    Y -= omega * V_;
+    Y -= eigenvectors_ * omega * eigenvectors_.t() * V_;
   }
 
  private:
-  const arma::mat& U_;
   const arma::mat& V_;
   arma::vec eigenvalues_;
   arma::mat eigenvectors_;
@@ -185,7 +206,7 @@ class RotationNullSpace {
 
 struct AdjointSettings {
   int max_iter = 200;
-  double tol = 1e-10;  // stop at ||H z - b|| <= tol ||b||
+  double tol = 1e-10;  // stop at ||S z_V - rhs|| <= tol ||rhs||
   int threads = 1;
 };
 
@@ -196,59 +217,58 @@ struct Adjoint {
   double relative_residual = 0.0;
 };
 
-// Solves H z = b by conjugate gradients preconditioned with the block-Jacobi
-// part of H, restricted to the complement of H's rotation null space (there
-// H is positive definite at a strict minimum up to rotations; without the
-// projection rounding feeds the near-zero directions until the curvature
-// turns negative). b = (bU, bV) is grad_theta R (zero for fake users).
+// Solves H z = b through the Schur complement on the items (see the top of
+// this file). b = (bU, bV) is grad_theta R (zero for fake users).
 inline Adjoint solve_adjoint(const JointModel& model, const BlockJacobi& blocks, const arma::mat& bU,
                              const arma::mat& bV, const AdjointSettings& s) {
-  Adjoint out;
-  out.zU.zeros(bU.n_rows, bU.n_cols);
-  out.zV.zeros(bV.n_rows, bV.n_cols);
-  const RotationNullSpace null_space(model);
-  HessianOperator hessian(model, s.threads);
-  arma::mat rU = bU, rV = bV;
-  null_space.project(rU, rV);
-  const auto precondition = [&](arma::mat& yU, arma::mat& yV) {
-    blocks.apply_users(yU, s.threads);
-    blocks.apply_items(yV, s.threads);
-    null_space.project(yU, yV);
+  const Coupling coupling(model, s.threads);
+  const RotationNullSpace null_space(model.V);
+  const auto solve_users = [&](arma::mat x) {
+    blocks.apply_users(x, s.threads);
+    return x;
   };
-  arma::mat yU = rU, yV = rV;
-  precondition(yU, yV);
-  arma::mat pU = yU, pV = yV;
-  arma::mat hU, hV;
-  double ry = arma::accu(rU % yU) + arma::accu(rV % yV);
-  const double b_norm = std::sqrt(arma::accu(arma::square(bU)) + arma::accu(arma::square(bV)));
-  if (b_norm == 0.0) return out;
-  for (int it = 1; it <= s.max_iter; ++it) {
-    hessian.apply(pU, pV, hU, hV);
-    const double curvature = arma::accu(pU % hU) + arma::accu(pV % hV);
-    if (!(curvature > 0.0)) {
-      // Rounding can end the solve a little before `tol` once the residual is
-      // tiny; a non-positive curvature before that means the fit is no minimum.
-      if (out.relative_residual < 1e-6 && it > 1) break;
-      throw std::runtime_error("the learner's Hessian is not positive definite at the fit (conjugate gradient step " +
-                               std::to_string(it) + ", relative residual " + std::to_string(out.relative_residual) +
-                               "): refit to a tighter tolerance");
+  const auto schur = [&](const arma::mat& x) {
+    return arma::mat(blocks.multiply_items(x, s.threads) - coupling.apply_transpose(solve_users(coupling.apply(x))));
+  };
+  const auto precondition = [&](arma::mat y) {
+    blocks.apply_items(y, s.threads);
+    null_space.project(y);
+    return y;
+  };
+
+  Adjoint out;
+  out.zV.zeros(arma::size(bV));
+  arma::mat r = bV - coupling.apply_transpose(solve_users(bU));
+  null_space.project(r);
+  const double rhs_norm = arma::norm(r, "fro");
+  if (rhs_norm > 0.0) {
+    arma::mat y = precondition(r);
+    arma::mat p = y;
+    double ry = arma::accu(r % y);
+    for (int it = 1; it <= s.max_iter; ++it) {
+      const arma::mat Sp = schur(p);
+      const double curvature = arma::accu(p % Sp);
+      if (!(curvature > 0.0)) {
+        // Rounding can end the solve a little before `tol` once the residual is
+        // tiny; a non-positive curvature before that means the fit is no minimum.
+        if (out.relative_residual < 1e-6 && it > 1) break;
+        throw std::runtime_error("the learner's Hessian is not positive definite at the fit (conjugate gradient step " +
+                                 std::to_string(it) + ", relative residual " +
+                                 std::to_string(out.relative_residual) + "): refit to a tighter tolerance");
+      }
+      const double step = ry / curvature;
+      out.zV += step * p;
+      r -= step * Sp;
+      out.iterations = it;
+      out.relative_residual = arma::norm(r, "fro") / rhs_norm;
+      if (out.relative_residual <= s.tol) break;
+      y = precondition(r);
+      const double ry_next = arma::accu(r % y);
+      p = y + (ry_next / ry) * p;
+      ry = ry_next;
     }
-    const double step = ry / curvature;
-    out.zU += step * pU;
-    out.zV += step * pV;
-    rU -= step * hU;
-    rV -= step * hV;
-    out.iterations = it;
-    out.relative_residual = std::sqrt(arma::accu(arma::square(rU)) + arma::accu(arma::square(rV))) / b_norm;
-    if (out.relative_residual <= s.tol) break;
-    yU = rU;
-    yV = rV;
-    precondition(yU, yV);
-    const double ry_next = arma::accu(rU % yU) + arma::accu(rV % yV);
-    pU = yU + (ry_next / ry) * pU;
-    pV = yV + (ry_next / ry) * pV;
-    ry = ry_next;
   }
+  out.zU = solve_users(bU - coupling.apply(out.zV));
   return out;
 }
 
