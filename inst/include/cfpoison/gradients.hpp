@@ -65,21 +65,24 @@ class BlockJacobi {
   // B x, from B's Cholesky factors: L (L' x).
   arma::mat multiply_items(const arma::mat& x, const int threads) const {
     arma::mat out(arma::size(x));
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int t = 0; t < static_cast<int>(x.n_cols); ++t) {
-      const double* L = items_.colptr(t);
-      const double* in = x.colptr(t);
-      double* o = out.colptr(t);
+#pragma omp parallel num_threads(threads)
+    {
       std::vector<double> lt(k_);
-      for (int c = 0; c < k_; ++c) {
-        double sum = 0.0;
-        for (int r = c; r < k_; ++r) sum += L[r + c * k_] * in[r];
-        lt[c] = sum;
-      }
-      for (int r = 0; r < k_; ++r) {
-        double sum = 0.0;
-        for (int c = 0; c <= r; ++c) sum += L[r + c * k_] * lt[c];
-        o[r] = sum;
+#pragma omp for schedule(static)
+      for (int t = 0; t < static_cast<int>(x.n_cols); ++t) {
+        const double* L = items_.colptr(t);
+        const double* in = x.colptr(t);
+        double* o = out.colptr(t);
+        for (int c = 0; c < k_; ++c) {
+          double sum = 0.0;
+          for (int r = c; r < k_; ++r) sum += L[r + c * k_] * in[r];
+          lt[c] = sum;
+        }
+        for (int r = 0; r < k_; ++r) {
+          double sum = 0.0;
+          for (int c = 0; c <= r; ++c) sum += L[r + c * k_] * lt[c];
+          o[r] = sum;
+        }
       }
     }
     return out;
