@@ -274,6 +274,7 @@ fake_block <- function(cells, values, ratings) {
 attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
   m <- length(ratings$user_ids)
   penalties <- factor_penalties(learner)
+  reference <- prediction_factors(clean)
   list(
     rows = c(ratings$user - 1L, fake$user - 1L + m),
     cols = c(ratings$item - 1L, fake$item - 1L),
@@ -288,19 +289,13 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
       lambda_v = penalties[["lambda_v"]],
       lambda = learner$lambda %||% 0
     ),
-    clean_p = prediction_factors(clean)$user,
-    clean_q = prediction_factors(clean)$item,
+    clean_p = reference$user,
+    clean_q = reference$item,
     item_init = initial_item_factors(clean, learner, ratings),
     utility = utility_spec(utility, ratings),
     refit = refit,
     fake_values = fake$rating
   )
-}
-
-# Factors whose product is the fit's prediction: U (times d for nuclear fits) and V.
-prediction_factors <- function(fit) {
-  user <- if (is.null(fit$d)) fit$u else sweep(fit$u, 2, fit$d, `*`)
-  list(user = user, item = fit$v)
 }
 
 # Runs an attack loop with a cli progress bar updated from the C++ loop.

@@ -232,7 +232,7 @@ print.summary.cf_fit <- function(x, ...) {
 predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOption("cfpoison.threads", 1L),
                            ...) {
   threads <- check_threads(threads)
-  user_factors <- if (is.null(object$d)) object$u else sweep(object$u, 2, object$d, `*`)
+  user_factors <- prediction_factors(object)$user
   if (!is.null(user)) {
     if (!is.null(newdata)) {
       cfp_abort("Give either {.arg newdata} or {.arg user}, not both.", "value")
@@ -266,6 +266,12 @@ predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOpt
     cfp_abort("Give {.arg newdata} (a data frame or {.cls cf_ratings}) or {.arg user}.", "type")
   }
   .predict_pairs(user_factors, object$v, users - 1L, items - 1L, threads)
+}
+
+# Factors whose product is the fit's prediction: U (times d for nuclear fits) and V.
+prediction_factors <- function(fit) {
+  user <- if (is.null(fit$d)) fit$u else sweep(fit$u, 2, fit$d, `*`)
+  list(user = user, item = fit$v)
 }
 
 match_ids <- function(ids, universe, what, call = rlang::caller_env()) {
