@@ -53,8 +53,10 @@ struct JointModel {
 // Cholesky factors. Also the paper's Sigma_U^(i), Sigma_V^(j) of Eq. 12.
 class BlockJacobi {
  public:
-  BlockJacobi(const JointModel& model, const int threads) : k_(static_cast<int>(model.U.n_rows)) {
-    users_ = factor_blocks(RowEntries{model.idx, model.values}, model.V, model.lambda_u, threads);
+  // The paper's KKT gradient needs the item blocks only (`with_users = false`).
+  BlockJacobi(const JointModel& model, const bool with_users, const int threads)
+      : k_(static_cast<int>(model.U.n_rows)) {
+    if (with_users) users_ = factor_blocks(RowEntries{model.idx, model.values}, model.V, model.lambda_u, threads);
     items_ = factor_blocks(ColEntries{model.idx, model.values}, model.U, model.lambda_v, threads);
   }
 
@@ -307,7 +309,7 @@ struct FakeGradient {
 // normal users' and the items' factors (Appendix A).
 inline FakeGradient implicit_gradient(const JointModel& model, const arma::mat& dP, const arma::mat& dQ,
                                       const GradientMethod method, const AdjointSettings& s) {
-  const BlockJacobi blocks(model, s.threads);
+  const BlockJacobi blocks(model, method == GradientMethod::exact, s.threads);
   FakeGradient out;
   if (method == GradientMethod::kkt) {
     arma::mat zV = dQ;
