@@ -21,8 +21,8 @@
     .Call(`_cfpoison_hit_ratio`, rows, cols, P, Q, targets, top_n, threads)
 }
 
-.fit_factors <- function(rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, threads) {
-    .Call(`_cfpoison_fit_factors`, rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, threads)
+.fit_factors <- function(rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, huber_delta, threads) {
+    .Call(`_cfpoison_fit_factors`, rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, huber_delta, threads)
 }
 
 .predict_pairs <- function(user_factors, item_factors, users, items, threads) {

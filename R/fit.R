@@ -2,9 +2,11 @@
 
 #' Fit a collaborative filtering model
 #'
-#' Fits a learner from `learner_als()` (Eq. 2, Eq. 4 with fake users) or
-#' `learner_nuclear()` (Eq. 3, Eq. 5) to the observed ratings, with the fake
-#' users' ratings appended as extra rows when `fake` is given.
+#' Fits a learner from `learner_als()` (Eq. 2, Eq. 4 with fake users; squared
+#' or Huber loss) or `learner_nuclear()` (Eq. 3, Eq. 5) to the observed
+#' ratings, with the fake users' ratings appended as extra rows when `fake` is
+#' given. A `learner_bagged()` learner fits its base learner on each bootstrap
+#' bag and returns a `cf_fit_bagged` (see [learner_bagged()]).
 #'
 #' Users or items without any rating get a zero factor (their predictions are 0,
 #' the scale's centre after the paper's shift) when the penalty is positive.
@@ -17,6 +19,8 @@
 #'   `n_items x rank` matrix of item factors. Alternating minimization only
 #'   needs item factors to start: the first half-sweep solves every user
 #'   (fake users included) given them, so no user factor has to be guessed.
+#'   A bagged learner starts every bag from it, or bag b from bag b of a
+#'   previous bagged fit.
 #' @param threads Number of OpenMP threads; results are identical for any value.
 #' @return A `cf_fit` object: `u` (users x k), `v` (items x k), `d` (singular
 #'   values for nuclear fits, `NULL` otherwise; predictions are
@@ -57,9 +61,13 @@ fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOpti
       "rank"
     )
   }
+  if (inherits(learner, "cf_learner_bagged")) {
+    return(fit_bagged(learner, ratings, fake, init, threads))
+  }
   item_init <- initial_item_factors(init, learner, ratings)
   penalties <- factor_penalties(learner)
   nuclear_lambda <- if (inherits(learner, "cf_learner_nuclear")) learner$lambda else -1
+  huber_delta <- if (identical(learner$loss, "huber")) learner$huber_delta else 0
 
   rows <- ratings$user - 1L
   cols <- ratings$item - 1L
@@ -73,7 +81,7 @@ fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOpti
   res <- call_core(.fit_factors(
     rows, cols, values, m + n_fake, n, item_init,
     penalties[["lambda_u"]], penalties[["lambda_v"]], nuclear_lambda,
-    learner$max_iter, learner$tol, threads
+    learner$max_iter, learner$tol, huber_delta, threads
   ))
   new_cf_fit(res, learner, ratings, fake, seconds = proc.time()[["elapsed"]] - started)
 }
@@ -169,7 +177,7 @@ initial_item_factors <- function(init, learner, ratings, call = rlang::caller_en
 
 #' @export
 print.cf_fit <- function(x, ...) {
-  kind <- if (inherits(x$learner, "cf_learner_nuclear")) "nuclear-norm (Eq. 3)" else "alternating minimization (Eq. 2)"
+  kind <- learner_kind(x$learner)
   fake <- if (is.null(x$fake_u)) "" else paste0(" + ", nrow(x$fake_u), " fake")
   cat_line("{.cls cf_fit}: {kind}, rank {x$rank}")
   cat_line("  {length(x$user_ids)} users{fake} x {length(x$item_ids)} items, {x$n_ratings + x$n_fake_ratings} ratings")
@@ -293,7 +301,9 @@ match_ids <- function(ids, universe, what, call = rlang::caller_env()) {
 #' Objective value of a fitted model
 #'
 #' The learner's objective at the fit: Eq. 2 (Eq. 4 with fake users) for
-#' alternating minimization, Eq. 3 (Eq. 5) for nuclear-norm minimization.
+#' alternating minimization, with the Huber data term for
+#' `learner_als(loss = "huber")`; Eq. 3 (Eq. 5) for nuclear-norm minimization;
+#' the mean of the bags' objectives for a bagged fit.
 #'
 #' @param object A `cf_fit`.
 #' @param ... Unused.
@@ -314,7 +324,7 @@ objective.cf_fit <- function(object, ...) {
 
 #' Root mean squared error on held-out ratings
 #'
-#' @param object A `cf_fit`.
+#' @param object A `cf_fit` (including a bagged one).
 #' @param test A `cf_ratings` over the fit's users and items (see `split_ratings()`).
 #' @return The RMSE of the predictions at `test`'s entries against its ratings.
 #' @examples

@@ -17,17 +17,40 @@
 #' (rank 10, `lambda_u = lambda_v = 5`) are the settings this package uses on
 #' MovieLens.
 #'
+#' **Huber loss** (a defence, `loss = "huber"`): robust alternating
+#' minimization (Wong and Lee, JMLR 2017) replaces each squared residual
+#' \eqn{e^2} of Eq. 2 by \eqn{2\rho_\delta(e)}, with
+#' \eqn{\rho_\delta(e) = e^2/2} for \eqn{|e| \le \delta} and
+#' \eqn{\delta|e| - \delta^2/2} beyond, so that ratings far from the model
+#' (as fake users' extreme ratings tend to be) pull on the factors with a
+#' bounded force. `fit_cf()` fits it by iteratively reweighted least squares:
+#' each ridge solve weighs an observed entry by \eqn{w = \min(1, \delta/|e|)}
+#' at its current residual, recomputed after every half-sweep; each weighted
+#' solve minimizes a majorizer of the Huber objective, so the objective never
+#' increases. The first user half-sweep (no residuals yet) is the least-squares
+#' one. The fit's `objective` is the Huber objective. For \eqn{\delta} larger
+#' than every residual the learner is the squared-loss one. `huber_delta` is in
+#' rating units (on the paper's \[-2, 2\] scale, 1 is one star). The attacks'
+#' gradients (`poison_pga()`, `poison_sgld()`) are those of the squared loss:
+#' measure an attack on the Huber learner with `evaluate_attack()` or
+#' `evaluate_defence()`.
+#'
 #' @param rank Number of latent factors k (>= 1, at most min(users, items)).
 #' @param lambda_u,lambda_v Regularization weights of Eq. 2 (>= 0).
 #' @param max_iter Maximum number of sweeps.
 #' @param tol Stop when a sweep lowers the objective by less than `tol` times its value.
 #' @param init_sd Standard deviation of the random item factors a cold start uses.
+#' @param loss `"squared"` (Eq. 2) or `"huber"` (robust; see Details).
+#' @param huber_delta The Huber loss's threshold \eqn{\delta} (> 0), used when
+#'   `loss = "huber"`.
 #' @return A `cf_learner` specification to pass to `fit_cf()`.
 #' @examples
 #' learner_als(rank = 10, lambda_u = 5)
+#' learner_als(rank = 10, lambda_u = 5, loss = "huber", huber_delta = 1)
 #' @export
 learner_als <- function(rank = 10, lambda_u = 5, lambda_v = lambda_u, max_iter = 200, tol = 1e-6,
-                        init_sd = 0.1) {
+                        init_sd = 0.1, loss = c("squared", "huber"), huber_delta = 1) {
+  loss <- rlang::arg_match(loss)
   structure(
     list(
       rank = check_count(rank, min = 1),
@@ -35,7 +58,9 @@ learner_als <- function(rank = 10, lambda_u = 5, lambda_v = lambda_u, max_iter =
       lambda_v = check_number(lambda_v, min = 0),
       max_iter = check_count(max_iter, min = 1),
       tol = check_number(tol, min = 0),
-      init_sd = check_number(init_sd, min = 0, min_inclusive = FALSE)
+      init_sd = check_number(init_sd, min = 0, min_inclusive = FALSE),
+      loss = loss,
+      huber_delta = check_number(huber_delta, min = 0, min_inclusive = FALSE)
     ),
     class = c("cf_learner_als", "cf_learner")
   )
@@ -89,7 +114,7 @@ learner_nuclear <- function(lambda, rank_max = 20, max_iter = 500, tol = 1e-7, i
 #' @export
 print.cf_learner_als <- function(x, ...) {
   cat_line(
-    "{.cls cf_learner_als}: alternating minimization (Eq. 2), rank {x$rank}, ",
+    "{.cls cf_learner_als}: {learner_kind(x)}, rank {x$rank}, ",
     "lambda_u = {x$lambda_u}, lambda_v = {x$lambda_v}, at most {x$max_iter} sweeps, tol {x$tol}"
   )
   invisible(x)
@@ -102,6 +127,17 @@ print.cf_learner_nuclear <- function(x, ...) {
     "rank_max {x$rank}, at most {x$max_iter} sweeps, tol {x$tol}"
   )
   invisible(x)
+}
+
+# What a learner fits, for print methods.
+learner_kind <- function(learner) {
+  if (inherits(learner, "cf_learner_nuclear")) {
+    return("nuclear-norm (Eq. 3)")
+  }
+  if (identical(learner$loss, "huber")) {
+    return(paste0("alternating minimization (Eq. 2), Huber loss (delta = ", learner$huber_delta, ")"))
+  }
+  "alternating minimization (Eq. 2)"
 }
 
 # The weights of Eq. 2 that a learner's factored fit uses.

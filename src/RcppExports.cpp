@@ -90,8 +90,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // fit_factors
-Rcpp::List fit_factors(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const arma::mat& item_init, const double lambda_u, const double lambda_v, const double nuclear_lambda, const int max_iter, const double tol, const int threads);
-RcppExport SEXP _cfpoison_fit_factors(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP item_initSEXP, SEXP lambda_uSEXP, SEXP lambda_vSEXP, SEXP nuclear_lambdaSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP threadsSEXP) {
+Rcpp::List fit_factors(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const arma::mat& item_init, const double lambda_u, const double lambda_v, const double nuclear_lambda, const int max_iter, const double tol, const double huber_delta, const int threads);
+RcppExport SEXP _cfpoison_fit_factors(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP item_initSEXP, SEXP lambda_uSEXP, SEXP lambda_vSEXP, SEXP nuclear_lambdaSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP huber_deltaSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -106,8 +106,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const double >::type nuclear_lambda(nuclear_lambdaSEXP);
     Rcpp::traits::input_parameter< const int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< const double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< const double >::type huber_delta(huber_deltaSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fit_factors(rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, threads));
+    rcpp_result_gen = Rcpp::wrap(fit_factors(rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, huber_delta, threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -133,7 +134,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},
     {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 11},
     {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 7},
-    {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 12},
+    {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 13},
     {"_cfpoison_predict_pairs", (DL_FUNC) &_cfpoison_predict_pairs, 5},
     {NULL, NULL, 0}
 };

@@ -25,12 +25,15 @@ Rcpp::DataFrame trace_frame(const std::vector<cfpoison::SweepRecord>& trace) {
 
 // Fits Eq. 2 (nuclear_lambda < 0) or Eq. 3 (nuclear_lambda >= 0, with
 // lambda_u = lambda_v = nuclear_lambda / 2) on 0-based (row, col, value)
-// triplets, starting from item factors `item_init` (n_cols x k).
+// triplets, starting from item factors `item_init` (n_cols x k). Eq. 2 uses
+// the Huber loss when huber_delta > 0.
 // [[Rcpp::export(.fit_factors)]]
 Rcpp::List fit_factors(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols,
                        const Rcpp::NumericVector& values, const int n_rows, const int n_cols,
                        const arma::mat& item_init, const double lambda_u, const double lambda_v,
-                       const double nuclear_lambda, const int max_iter, const double tol, const int threads) {
+                       const double nuclear_lambda, const int max_iter, const double tol, const double huber_delta,
+                       const int threads) {
+  if (nuclear_lambda >= 0 && huber_delta > 0) Rcpp::stop("the nuclear-norm learner has no Huber loss");
   std::vector<std::size_t> order;
   const cfpoison::ObservedIndex idx = cfpoison::build_index(n_rows, n_cols, rows.begin(), cols.begin(),
                                                             static_cast<std::size_t>(rows.size()), order);
@@ -41,6 +44,7 @@ Rcpp::List fit_factors(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVecto
   settings.lambda_v = lambda_v;
   settings.max_iter = max_iter;
   settings.tol = tol;
+  settings.huber_delta = huber_delta;
   settings.threads = threads;
   const cfpoison::AlsResult fit = cfpoison::fit_als(
       idx, row_values, item_init.t(), settings, [](const cfpoison::SweepRecord&) { Rcpp::checkUserInterrupt(); });

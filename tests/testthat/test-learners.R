@@ -72,7 +72,7 @@ test_that("a noiseless low-rank matrix is recovered", {
 
 test_that("results are identical for 1 and 2 threads and for the same seed", {
   r <- small_ratings()
-  for (learner in list(learner_als(rank = 5, lambda_u = 1, max_iter = 30), learner_nuclear(lambda = 5, rank_max = 10))) {
+  for (learner in list(learner_als(rank = 5, lambda_u = 1, max_iter = 30), learner_nuclear(lambda = 5, rank_max = 10, max_iter = 30))) {
     set.seed(11)
     one <- fit_cf(learner, r, threads = 1)
     set.seed(11)

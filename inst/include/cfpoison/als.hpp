@@ -7,6 +7,14 @@
 // so the ridge added to each k x k Gram matrix is 2 lambda_U (the KKT
 // conditions printed in Section 4.1 drop this factor 2; we keep Eq. 2 as the
 // definition of the learner).
+//
+// With the Huber loss (a robust learner, Wong and Lee 2017) the squared
+// residual e^2 of Eq. 2 becomes 2 rho_delta(e), rho_delta(e) = e^2/2 for
+// |e| <= delta and delta |e| - delta^2/2 beyond, fitted by iteratively
+// reweighted least squares: each ridge solve weighs entry (i, j) by
+// w_ij = rho'(e_ij) / e_ij = min(1, delta / |e_ij|) at the current residual.
+// Since 2 rho(e) <= 2 rho(e0) + w0 (e^2 - e0^2), each weighted solve minimizes a
+// majorizer of the Huber objective, which therefore never increases.
 #pragma once
 
 #include <atomic>
@@ -67,15 +75,21 @@ inline bool cholesky_solve(double* G, double* b, const int k) {
   return true;
 }
 
-// Visits the entries of one row (user) or one column (item): f(other, value).
+// Visits the entries of one row (user) or one column (item): f(other, value),
+// or with_positions: f(other, value, position), the entry's position in by-row
+// order, which indexes per-entry data kept beside the values (IRLS weights).
 struct RowEntries {
   const ObservedIndex& idx;
   const std::vector<double>& values;
   int count() const { return idx.n_rows; }
   int size(const int i) const { return static_cast<int>(idx.row_start[i + 1] - idx.row_start[i]); }
   template <class F>
+  void with_positions(const int i, F&& f) const {
+    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) f(idx.col_of[p], values[p], p);
+  }
+  template <class F>
   void operator()(const int i, F&& f) const {
-    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) f(idx.col_of[p], values[p]);
+    with_positions(i, [&](const int o, const double value, std::size_t) { f(o, value); });
   }
 };
 
@@ -85,10 +99,29 @@ struct ColEntries {
   int count() const { return idx.n_cols; }
   int size(const int j) const { return static_cast<int>(idx.col_start[j + 1] - idx.col_start[j]); }
   template <class F>
-  void operator()(const int j, F&& f) const {
-    for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q)
-      f(idx.row_of_col_entry[q], values[idx.pos_of_col_entry[q]]);
+  void with_positions(const int j, F&& f) const {
+    for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
+      const std::size_t p = idx.pos_of_col_entry[q];
+      f(idx.row_of_col_entry[q], values[p], p);
+    }
   }
+  template <class F>
+  void operator()(const int j, F&& f) const {
+    with_positions(j, [&](const int o, const double value, std::size_t) { f(o, value); });
+  }
+};
+
+// Per-entry weights of the ridge systems, looked up by by-row position: 1 for
+// Eq. 2's squared loss, IRLS weights for the Huber loss. The squared-loss
+// instantiation multiplies by the constant 1.0, which the compiler removes, so
+// that path costs and computes exactly what the unweighted solve did.
+struct UnitWeights {
+  double operator()(std::size_t) const { return 1.0; }
+};
+
+struct EntryWeights {
+  const std::vector<double>& w;  // by-row order, like the values
+  double operator()(const std::size_t p) const { return w[p]; }
 };
 
 class SingularSolve : public std::runtime_error {
@@ -104,16 +137,18 @@ class SingularSolve : public std::runtime_error {
   int index_;
 };
 
-// gram = sum over the entries of target t of f f' + ridge I, f the other
-// side's factors (k x k, column-major, full).
-template <class Entries>
-void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const double ridge, double* gram) {
+// gram = sum over the entries of target t of w f f' + ridge I, f the other
+// side's factors and w the entry's weight (k x k, column-major, full).
+template <class Entries, class Weights = UnitWeights>
+void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const double ridge, double* gram,
+                 const Weights& weight = Weights{}) {
   const int k = static_cast<int>(other.n_rows);
   std::fill(gram, gram + static_cast<std::size_t>(k) * k, 0.0);
-  entries(t, [&](const int o, double) {
+  entries.with_positions(t, [&](const int o, double, const std::size_t p) {
     const double* v = other.colptr(o);
+    const double w = weight(p);
     for (int c = 0; c < k; ++c) {
-      const double vc = v[c];
+      const double vc = w * v[c];
       double* column = gram + static_cast<std::size_t>(c) * k;
       // The full column (not just the lower triangle) keeps the loop
       // vectorizable; the Cholesky factorization reads the lower triangle only.
@@ -125,15 +160,16 @@ void gram_matrix(const Entries& entries, const int t, const arma::mat& other, co
 }
 
 // One half-sweep: each target's factor (a column of `out`, k x count) is the
-// ridge solution x = (F F' + ridge I)^{-1} F r against the factors F of the
-// n_t entries it has, taken from `other` (k x n_other), Eq. 2.
+// weighted ridge solution x = (F W F' + ridge I)^{-1} F W r against the factors
+// F of the n_t entries it has, taken from `other` (k x n_other), Eq. 2, with W
+// the entries' weights (the identity for the squared loss).
 // When n_t < k and ridge > 0 the push-through identity
-// x = F (F' F + ridge I)^{-1} r gives the same x from an n_t x n_t system:
-// on MovieLens most items have fewer ratings than the rank.
+// x = F W^{1/2} (W^{1/2} F' F W^{1/2} + ridge I)^{-1} W^{1/2} r gives the same x
+// from an n_t x n_t system: on MovieLens most items have fewer ratings than the rank.
 // Targets are independent, so the result does not depend on `threads`.
-template <class Entries>
-void ridge_update(const Entries& entries, const arma::mat& other, const double ridge, arma::mat& out,
-                  const int threads, const char* side) {
+template <class Entries, class Weights>
+void ridge_update(const Entries& entries, const Weights& weight, const arma::mat& other, const double ridge,
+                  arma::mat& out, const int threads, const char* side) {
   const int k = static_cast<int>(other.n_rows);
   const int n = entries.count();
   std::atomic<int> failed(-1);
@@ -142,6 +178,7 @@ void ridge_update(const Entries& entries, const arma::mat& other, const double r
     std::vector<double> gram(static_cast<std::size_t>(k) * k);
     std::vector<double> rhs(k);
     std::vector<const double*> factors(k);
+    std::vector<std::size_t> positions(k);
 #pragma omp for schedule(dynamic, 64)
     for (int t = 0; t < n; ++t) {
       double* target = out.colptr(t);
@@ -149,28 +186,33 @@ void ridge_update(const Entries& entries, const arma::mat& other, const double r
       bool solved = false;
       if (n_t < k && ridge > 0) {
         int a = 0;
-        entries(t, [&](const int o, const double value) {
+        entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
           factors[a] = other.colptr(o);
-          rhs[a] = value;
+          positions[a] = p;
+          rhs[a] = std::sqrt(weight(p)) * value;
           ++a;
         });
+        const auto root_weight = [&](const int e) { return std::sqrt(weight(positions[e])); };
         for (int c = 0; c < n_t; ++c)
-          for (int r = c; r < n_t; ++r) gram[r + c * n_t] = dot(factors[r], factors[c], k) + (r == c ? ridge : 0.0);
+          for (int r = c; r < n_t; ++r)
+            gram[r + c * n_t] =
+                root_weight(r) * root_weight(c) * dot(factors[r], factors[c], k) + (r == c ? ridge : 0.0);
         solved = cholesky_solve(gram.data(), rhs.data(), n_t);
         std::fill(target, target + k, 0.0);
         for (int c = 0; c < n_t; ++c) {
           const double* f = factors[c];
-          const double weight = rhs[c];
+          const double coefficient = root_weight(c) * rhs[c];
 #pragma omp simd
-          for (int r = 0; r < k; ++r) target[r] += weight * f[r];
+          for (int r = 0; r < k; ++r) target[r] += coefficient * f[r];
         }
       } else {
         std::fill(rhs.begin(), rhs.end(), 0.0);
-        entries(t, [&](const int o, const double value) {
+        entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
           const double* v = other.colptr(o);
-          for (int c = 0; c < k; ++c) rhs[c] += value * v[c];
+          const double weighted = weight(p) * value;
+          for (int c = 0; c < k; ++c) rhs[c] += weighted * v[c];
         });
-        gram_matrix(entries, t, other, ridge, gram.data());
+        gram_matrix(entries, t, other, ridge, gram.data(), weight);
         solved = cholesky_solve(gram.data(), rhs.data(), k);
         if (solved) std::copy(rhs.begin(), rhs.end(), target);
       }
@@ -183,10 +225,12 @@ void ridge_update(const Entries& entries, const arma::mat& other, const double r
   if (failed.load() >= 0) throw SingularSolve(side, failed.load());
 }
 
-// Sum of squared residuals over the observed entries. Per-row partial sums
-// are added in row order so that the value is identical for any thread count.
-inline double residual_sum_of_squares(const ObservedIndex& idx, const std::vector<double>& values,
-                                      const arma::mat& U, const arma::mat& V, const int threads) {
+// Sum of loss(position, residual) over the observed entries. Per-row partial
+// sums are added in row order so that the value is identical for any thread
+// count. `loss` runs inside the parallel region (no R API there).
+template <class Loss>
+double sum_over_residuals(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& U,
+                          const arma::mat& V, const int threads, const Loss& loss) {
   const int k = static_cast<int>(U.n_rows);
   std::vector<double> per_row(idx.n_rows, 0.0);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
@@ -194,8 +238,7 @@ inline double residual_sum_of_squares(const ObservedIndex& idx, const std::vecto
     const double* u = U.colptr(i);
     double s = 0.0;
     for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
-      const double r = values[p] - dot(u, V.colptr(idx.col_of[p]), k);
-      s += r * r;
+      s += loss(p, values[p] - dot(u, V.colptr(idx.col_of[p]), k));
     }
     per_row[i] = s;
   }
@@ -204,20 +247,41 @@ inline double residual_sum_of_squares(const ObservedIndex& idx, const std::vecto
   return total;
 }
 
+// Sum of squared residuals over the observed entries.
+inline double residual_sum_of_squares(const ObservedIndex& idx, const std::vector<double>& values,
+                                      const arma::mat& U, const arma::mat& V, const int threads) {
+  return sum_over_residuals(idx, values, U, V, threads, [](std::size_t, const double r) { return r * r; });
+}
+
+// The Huber data term sum of 2 rho_delta(e) (equal to e^2 for |e| <= delta,
+// so a huge delta gives Eq. 2's sum of squares), storing each entry's IRLS
+// weight min(1, delta / |e|) at its by-row position in `weights`.
+inline double huber_reweight(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& U,
+                             const arma::mat& V, const double delta, const int threads, std::vector<double>& weights) {
+  return sum_over_residuals(idx, values, U, V, threads, [&](const std::size_t p, const double r) {
+    const double size = std::abs(r);
+    if (size <= delta) {
+      weights[p] = 1.0;
+      return r * r;
+    }
+    weights[p] = delta / size;
+    return 2.0 * delta * size - delta * delta;
+  });
+}
+
 struct AlsSettings {
-  double lambda_u = 0.0;  // Eq. 2: penalty 2 lambda_U ||U||_F^2
-  double lambda_v = 0.0;  // Eq. 2: penalty 2 lambda_V ||V||_F^2
+  double lambda_u = 0.0;   // Eq. 2: penalty 2 lambda_U ||U||_F^2
+  double lambda_v = 0.0;   // Eq. 2: penalty 2 lambda_V ||V||_F^2
   int max_iter = 100;
-  double tol = 1e-6;      // stop when the objective's relative decrease falls below tol
-  double factor_tol = 0;  // if > 0: stop instead when no item factor entry moves by more than this
+  double tol = 1e-6;       // stop when the objective's relative decrease falls below tol
+  double factor_tol = 0;   // if > 0: stop instead when no item factor entry moves by more than this
+  double huber_delta = 0;  // if > 0: the Huber loss with this delta (IRLS); else Eq. 2's squared loss
   int threads = 1;
 };
 
-// Eq. 2's objective.
-inline double als_objective(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& U,
-                            const arma::mat& V, const AlsSettings& s) {
-  return residual_sum_of_squares(idx, values, U, V, s.threads) + 2.0 * s.lambda_u * arma::accu(arma::square(U)) +
-         2.0 * s.lambda_v * arma::accu(arma::square(V));
+// Eq. 2's objective from its data term (the sum of squares, or the Huber term).
+inline double als_objective(const double data_term, const arma::mat& U, const arma::mat& V, const AlsSettings& s) {
+  return data_term + 2.0 * s.lambda_u * arma::accu(arma::square(U)) + 2.0 * s.lambda_v * arma::accu(arma::square(V));
 }
 
 struct SweepRecord {
@@ -237,8 +301,9 @@ struct AlsResult {
 
 // Alternating minimization from item factors V0 (k x n_cols). A sweep solves
 // every user given V, then every item given U, so each sweep cannot increase
-// Eq. 2's objective. `on_sweep` runs after each sweep on the calling thread
-// (the R glue checks for user interrupts there).
+// Eq. 2's objective. With the Huber loss the weights are recomputed from the
+// residuals after each half-sweep. `on_sweep` runs after each sweep on the
+// calling thread (the R glue checks for user interrupts there).
 inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& V0,
                          const AlsSettings& s, const SweepCallback& on_sweep) {
   using clock = std::chrono::steady_clock;
@@ -252,12 +317,26 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   double data_scale = 0.0;
   for (const double v : values) data_scale += v * v;
   const double floor = 1e-14 * std::max(data_scale, 1.0);
+  const bool huber = s.huber_delta > 0;
+  // IRLS weights start at 1: before the first user half-sweep there are no
+  // user factors to take residuals from, so IRLS starts from the least-squares
+  // user solve.
+  std::vector<double> weights(huber ? values.size() : 0, 1.0);
   double previous = 0.0;
   for (int it = 1; it <= s.max_iter; ++it) {
     const arma::mat V_before = s.factor_tol > 0 ? res.V : arma::mat();
-    ridge_update(RowEntries{idx, values}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
-    ridge_update(ColEntries{idx, values}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
-    const double objective = als_objective(idx, values, res.U, res.V, s);
+    double data_term = 0.0;
+    if (huber) {
+      ridge_update(RowEntries{idx, values}, EntryWeights{weights}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
+      huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
+      ridge_update(ColEntries{idx, values}, EntryWeights{weights}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
+      data_term = huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
+    } else {
+      ridge_update(RowEntries{idx, values}, UnitWeights{}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
+      ridge_update(ColEntries{idx, values}, UnitWeights{}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
+      data_term = residual_sum_of_squares(idx, values, res.U, res.V, s.threads);
+    }
+    const double objective = als_objective(data_term, res.U, res.V, s);
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
     res.trace.push_back({it, objective, seconds});
     if (on_sweep) on_sweep(res.trace.back());

@@ -1,0 +1,375 @@
+# Defences (Section 6 of the paper and REFERENCES.md, "Defences that fit a
+# factorization model"): filter suspicious users, bag the learner, or fit a
+# robust loss (learner_als(loss = "huber")); and what each costs and buys.
+
+#' Drop the most suspicious users
+#'
+#' Detect then filter: removes the `n` users with the highest `scores` from
+#' the real ratings and the fake block, so that
+#' `fit_cf(learner, filtered$ratings, fake = filtered$fake)` refits the model
+#' without them. Dropped real users keep their ids but lose their ratings (a
+#' fit predicts them at 0, the scale's centre, when the penalty is positive),
+#' so the filtered fit still predicts every user and a held-out test set of
+#' the full data still applies: the accuracy lost on dropped real users is
+#' part of the filter's cost. Ties in `scores` are dropped in user order (real
+#' users first).
+#'
+#' Score the poisoned data (real and fake users together), not the clean data.
+#'
+#' @param ratings The real users' ratings (`cf_ratings`).
+#' @param scores One suspicion score per user of the combined data, higher =
+#'   more suspicious: the real users in `ratings$user_ids` order, then the fake
+#'   users in `fake$user_ids` order.
+#' @param n Number of users to drop (0 to the number of users).
+#' @param fake Optional fake users: a `cf_ratings` block over the same items,
+#'   or a `cf_attack`.
+#' @return A `cf_filtered` list: `ratings` (the real users' ratings without the
+#'   dropped users' entries, same ids), `fake` (a block of the kept fake users,
+#'   with no users when all were dropped; `NULL` when `fake` was `NULL`) and
+#'   `dropped`, a data frame with the dropped users' `user` id, whether they are
+#'   `fake`, and their `score`.
+#' @examples
+#' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#' # With the true labels as scores the filter removes exactly the fake users.
+#' labels <- c(rep(0, 150), rep(1, length(attack$fake$user_ids)))
+#' filtered <- defend_filter(r, labels, n = 7, fake = attack)
+#' filtered
+#' fit_cf(learner_als(rank = 3, lambda_u = 1), filtered$ratings, fake = filtered$fake)
+#' @export
+defend_filter <- function(ratings, scores, n, fake = NULL) {
+  check_ratings(ratings)
+  if (!is.null(fake)) fake <- fake_users(fake, ratings)
+  m <- length(ratings$user_ids)
+  n_users <- m + length(fake$user_ids)
+  if (!is.numeric(scores)) {
+    cfp_abort("{.arg scores} must be numeric, not {.obj_type_friendly {scores}}.", "type")
+  }
+  if (length(scores) != n_users) {
+    cfp_abort(
+      c("{.arg scores} must hold one score per user: {n_users} ({m} real, then {n_users - m} fake).",
+        x = "It has {length(scores)}."
+      ),
+      "shape"
+    )
+  }
+  if (anyNA(scores)) {
+    cfp_abort(
+      c("{sum(is.na(scores))} score{?s} {?is/are} NA or NaN (first: user {which(is.na(scores))[1]}).",
+        i = "Score every user; give {.code -Inf} to never drop one."
+      ),
+      "missing"
+    )
+  }
+  n <- check_count(n, min = 0, max = n_users)
+  dropped <- order(-scores)[seq_len(n)]
+  is_dropped <- seq_len(n_users) %in% dropped
+  keep <- !is_dropped[ratings$user]
+  kept_ratings <- new_cf_ratings(ratings$user[keep], ratings$item[keep], ratings$rating[keep],
+    ratings$user_ids, ratings$item_ids, ratings$scale
+  )
+  kept_fake <- NULL
+  if (!is.null(fake)) {
+    kept <- which(!is_dropped[m + seq_along(fake$user_ids)])
+    rows <- fake$user %in% kept
+    kept_fake <- new_cf_ratings(match(fake$user[rows], kept), fake$item[rows], fake$rating[rows],
+      fake$user_ids[kept], fake$item_ids, fake$scale
+    )
+  }
+  ids <- c(as.character(ratings$user_ids), as.character(fake$user_ids))
+  structure(
+    list(
+      ratings = kept_ratings,
+      fake = kept_fake,
+      dropped = data.frame(user = ids[dropped], fake = dropped > m, score = scores[dropped])
+    ),
+    class = "cf_filtered"
+  )
+}
+
+#' @export
+print.cf_filtered <- function(x, ...) {
+  n_fake <- sum(x$dropped$fake)
+  cat_line(
+    "{.cls cf_filtered}: dropped {nrow(x$dropped)} user{?s} ({nrow(x$dropped) - n_fake} real, {n_fake} fake); ",
+    "{length(x$ratings$rating)} real and {length(x$fake$rating)} fake ratings left"
+  )
+  invisible(x)
+}
+
+#' Bagged learner (Section 6)
+#'
+#' The paper's Section 6 suggests bagging "to reduce the influence of poisoning
+#' attacks": `fit_cf()` with a bagged learner fits `learner` on `n_bags`
+#' bootstrap samples of the users (real and fake alike: the defender cannot
+#' tell them apart) and predicts the average of the bags' predictions. A user
+#' drawn several times enters its bag as that many identical rows.
+#'
+#' * **Bootstrap.** Each user's multiplicity in each bag is drawn Poisson(1),
+#'   independently: the Poisson bootstrap (Hanley and MacGibbon 2006; Oza and
+#'   Russell 2001), which approximates drawing m users with replacement. Unlike
+#'   that draw, a user's multiplicities do not depend on the other users, so the
+#'   real users' bags are the same with or without fake users appended, and a
+#'   clean and a poisoned fit differ only by the fake users (which
+#'   `evaluate_attack()`'s noise floor relies on). The draws come from `seed`.
+#' * **Prediction.** A user's prediction is the mean of \eqn{u_i^\top v_j} over
+#'   the bags that contain the user. A user in no bag (probability
+#'   \eqn{e^{-n_{bags}}}) is predicted at 0, with a warning.
+#' * **Storage.** No m x n matrix is formed: the fit keeps the bags' factors
+#'   side by side, bag b in columns \eqn{(b-1)k+1, \dots, bk} of `u` and `v`,
+#'   with each user's row scaled by 1 / (number of bags holding the user) and
+#'   zero for the bags without the user, so `u %*% t(v)` is the average and
+#'   `predict()`, `rmse()` and `evaluate_attack()` work as for any fit.
+#'   Nuclear-norm bags store `u diag(d)`.
+#'
+#' The attacks (`poison_pga()`, `poison_sgld()`) differentiate the base
+#' learner fitted on all users, not the bags: measure an attack on the bagged
+#' learner with `evaluate_attack()` or `evaluate_defence()`.
+#'
+#' @param learner The base learner: `learner_als()` or `learner_nuclear()`.
+#' @param n_bags Number of bootstrap bags.
+#' @param seed Seed of the bootstrap draws. `NULL` draws one from R's RNG now,
+#'   so every fit with this learner uses the same bags for the same users.
+#' @return A `cf_learner_bagged` specification: the base learner's settings
+#'   plus `n_bags` and `seed`. `fit_cf()` returns a `cf_fit_bagged`, a
+#'   `cf_fit` whose `objective` is the mean of the bags' objectives, whose
+#'   `trace` has a `bag` column, and with `bag_counts` (users, real then fake,
+#'   x bags: each user's multiplicity in each bag).
+#' @examples
+#' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+#' bagged <- learner_bagged(learner_als(rank = 3, lambda_u = 1), n_bags = 10, seed = 1)
+#' fit <- fit_cf(bagged, r)
+#' fit
+#' predict(fit, data.frame(user = 1:2, item = 3))
+#' @export
+learner_bagged <- function(learner, n_bags = 10, seed = NULL) {
+  check_learner(learner)
+  if (inherits(learner, "cf_learner_bagged")) {
+    cfp_abort("{.arg learner} is already bagged: give the base learner.", "value")
+  }
+  learner$n_bags <- check_count(n_bags, min = 1)
+  learner$seed <- if (is.null(seed)) {
+    sample.int(.Machine$integer.max, 1L)
+  } else {
+    check_count(seed, min = 0, max = .Machine$integer.max)
+  }
+  class(learner) <- c("cf_learner_bagged", class(learner))
+  learner
+}
+
+#' @export
+print.cf_learner_bagged <- function(x, ...) {
+  cat_line("{.cls cf_learner_bagged}: {x$n_bags} Poisson bootstrap bag{?s} of users (seed {x$seed}) of")
+  print(base_learner(x))
+  invisible(x)
+}
+
+base_learner <- function(learner) {
+  base <- learner[setdiff(names(learner), c("n_bags", "seed"))]
+  class(base) <- setdiff(class(learner), "cf_learner_bagged")
+  base
+}
+
+# fit_cf() for a bagged learner: fits the base learner on each bag and stores
+# the bags' prediction factors side by side (see learner_bagged()).
+fit_bagged <- function(learner, ratings, fake, init, threads) {
+  started <- proc.time()[["elapsed"]]
+  base <- base_learner(learner)
+  n_bags <- learner$n_bags
+  k <- learner$rank
+  m <- length(ratings$user_ids)
+  n_users <- m + length(fake$user_ids)
+  if (inherits(init, "cf_fit_bagged") && init$learner$n_bags != n_bags) {
+    cfp_abort(
+      "{.arg init} has {init$learner$n_bags} bags, the learner {n_bags}: warm-start bag by bag with as many bags.",
+      "shape"
+    )
+  }
+  counts <- with_seed(learner$seed, {
+    # Real users first, so that their draws do not depend on the fake users.
+    rbind(
+      matrix(stats::rpois(m * n_bags, 1), m, n_bags),
+      matrix(stats::rpois((n_users - m) * n_bags, 1), n_users - m, n_bags)
+    )
+  })
+  item <- c(ratings$item, fake$item)
+  rating <- c(ratings$rating, fake$rating)
+  entries <- split(seq_along(item), factor(c(ratings$user, fake$user + m), levels = seq_len(n_users)))
+  bags <- lapply(seq_len(n_bags), function(b) {
+    copies <- rep(seq_len(n_users), counts[, b])
+    at <- unlist(entries[copies], use.names = FALSE)
+    bag <- new_cf_ratings(
+      rep(seq_along(copies), lengths(entries[copies], use.names = FALSE)), item[at], rating[at],
+      seq_along(copies), ratings$item_ids, ratings$scale
+    )
+    fit <- fit_cf(base, bag, init = bag_init(init, b, k), threads = threads)
+    factors <- prediction_factors(fit)
+    # Copies of a user are identical rows, so they have identical factors.
+    list(user = factors$user[match(seq_len(n_users), copies), , drop = FALSE], fit = fit)
+  })
+  in_bag <- counts > 0L
+  holders <- rowSums(in_bag)
+  if (any(holders[seq_len(m)] == 0L)) {
+    missing <- sum(holders[seq_len(m)] == 0L)
+    cli::cli_warn(c(
+      "{missing} user{?s} fell in no bag: {?it is/they are} predicted at 0.",
+      i = "Raise {.arg n_bags} in {.fn learner_bagged}."
+    ), class = "cfpoison_warning_bags")
+  }
+  share <- ifelse(holders > 0L, 1 / holders, 0)
+  u <- do.call(cbind, lapply(seq_len(n_bags), function(b) {
+    user <- bags[[b]]$user
+    user[!in_bag[, b], ] <- 0
+    user * share
+  }))
+  fits <- lapply(bags, `[[`, "fit")
+  structure(
+    list(
+      learner = learner,
+      u = u[seq_len(m), , drop = FALSE],
+      v = do.call(cbind, lapply(fits, `[[`, "v")),
+      d = NULL,
+      fake_u = if (is.null(fake)) NULL else u[-seq_len(m), , drop = FALSE],
+      user_ids = ratings$user_ids,
+      item_ids = ratings$item_ids,
+      fake_user_ids = fake$user_ids,
+      n_ratings = length(ratings$rating),
+      n_fake_ratings = length(fake$rating),
+      objective = mean(vapply(fits, `[[`, numeric(1), "objective")),
+      trace = do.call(rbind, lapply(seq_len(n_bags), function(b) cbind(bag = b, fits[[b]]$trace))),
+      converged = all(vapply(fits, `[[`, logical(1), "converged")),
+      iterations = sum(vapply(fits, `[[`, integer(1), "iterations")),
+      seconds = proc.time()[["elapsed"]] - started,
+      rank = k,
+      bag_counts = counts,
+      bag_d = lapply(fits, `[[`, "d")
+    ),
+    class = c("cf_fit_bagged", "cf_fit")
+  )
+}
+
+# The warm start of bag b: bag b of a bagged fit, or `init` itself.
+bag_init <- function(init, b, k) {
+  if (!inherits(init, "cf_fit_bagged")) {
+    return(init)
+  }
+  columns <- (b - 1L) * k + seq_len(k)
+  structure(list(item_ids = init$item_ids, v = init$v[, columns, drop = FALSE], d = init$bag_d[[b]]), class = "cf_fit")
+}
+
+#' @export
+print.cf_fit_bagged <- function(x, ...) {
+  holders <- rowSums(x$bag_counts[seq_along(x$user_ids), , drop = FALSE] > 0L)
+  fake <- if (is.null(x$fake_u)) "" else paste0(" + ", nrow(x$fake_u), " fake")
+  cat_line("{.cls cf_fit_bagged}: {x$learner$n_bags} bag{?s} of {learner_kind(x$learner)}, rank {x$rank}")
+  cat_line("  {length(x$user_ids)} users{fake} x {length(x$item_ids)} items, {x$n_ratings + x$n_fake_ratings} ratings")
+  cat_line(
+    "  a user is in {format(signif(mean(holders), 3))} bags on average (min {min(holders)}); ",
+    "mean bag objective {format(x$objective, digits = 8)}"
+  )
+  cat_line(
+    "  {x$iterations} sweep{?s} in all ({format(signif(x$seconds, 3))} s), ",
+    "{if (x$converged) 'all bags converged' else 'not all bags converged'}"
+  )
+  invisible(x)
+}
+
+#' What a defence costs and what it buys
+#'
+#' For each defence, fits the defended model on the clean training ratings and
+#' reports its held-out accuracy (the cost), then evaluates the attack against
+#' the defended system with [evaluate_attack()] (the effect). The row
+#' `"none"` is the undefended `learner`. All clean fits start from the attack's
+#' clean model (or a fresh fit), so that the comparison is not blurred by
+#' alternating minimization's many local optima.
+#'
+#' A defence is either a learner (`learner_als(loss = "huber")`,
+#' `learner_bagged()`, ...) that replaces `learner`, or a function
+#' `function(ratings, fake)` returning [defend_filter()]'s result, applied to
+#' the data before `learner` is fitted; it is called with `fake = NULL` for the
+#' clean system, so a detector-based filter also pays for the real users it
+#' drops there. Each row's `rmse_shift` is measured against that defence's own
+#' clean model. For a filter, `rmse_shift_floor` refits the poisoned data's
+#' kept real users without fake users, so it also holds the damage of the real
+#' users the filter drops on the poisoned data but not on the clean data.
+#'
+#' @param attack A `cf_attack` computed on `ratings`.
+#' @param ratings The training ratings of the real users.
+#' @param test Held-out ratings over the same users and items (see
+#'   [split_ratings()]).
+#' @param defences A named list of defences (learners or filter functions).
+#' @param learner The undefended learner; defaults to the attack's.
+#' @inheritParams evaluate_attack
+#' @return A data frame with one row per defence: `defence`,
+#'   `test_rmse_cost` (the defended clean model's test RMSE minus the
+#'   undefended one's), then [evaluate_attack()]'s columns.
+#' @examples
+#' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
+#' s <- split_ratings(r, seed = 1)
+#' learner <- learner_als(rank = 3, lambda_u = 1)
+#' attack <- poison_pga(s$train, learner, utility_availability(),
+#'   attack_budget(alpha = 0.05, n_items = 10), max_iter = 5, seed = 1
+#' )
+#' # A filter that drops the 10 users whose ratings sit farthest from the item means.
+#' drop_deviant <- function(ratings, fake) {
+#'   all <- list(user = c(ratings$user, fake$user + length(ratings$user_ids)),
+#'               item = c(ratings$item, fake$item), rating = c(ratings$rating, fake$rating))
+#'   item_mean <- tapply(all$rating, all$item, mean)[as.character(all$item)]
+#'   n_users <- length(ratings$user_ids) + length(fake$user_ids)
+#'   deviation <- tapply(abs(all$rating - item_mean), factor(all$user, seq_len(n_users)), mean)
+#'   defend_filter(ratings, ifelse(is.na(deviation), 0, deviation), n = 10, fake = fake)
+#' }
+#' evaluate_defence(attack, s$train, s$test, list(
+#'   huber = learner_als(rank = 3, lambda_u = 1, loss = "huber", huber_delta = 0.5),
+#'   bagged = learner_bagged(learner, n_bags = 10, seed = 1),
+#'   filter = drop_deviant
+#' ))
+#' @export
+evaluate_defence <- function(attack, ratings, test, defences, learner = attack$learner, max_iter = 500,
+                             tol = 1e-7, threads = getOption("cfpoison.threads", 1L)) {
+  if (!inherits(attack, "cf_attack")) {
+    cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
+  }
+  check_ratings(ratings)
+  check_ratings(test)
+  if (is.null(learner)) {
+    cfp_abort("This attack was not computed against a learner: give {.arg learner}.", "value")
+  }
+  check_learner(learner)
+  threads <- check_threads(threads)
+  is_defence <- vapply(defences, function(d) inherits(d, "cf_learner") || is.function(d), logical(1))
+  if (!is.list(defences) || length(defences) == 0L || is.null(names(defences)) || any(names(defences) == "") ||
+    !all(is_defence)) {
+    cfp_abort(
+      c("{.arg defences} must be a named list of learners or filter functions.",
+        i = "For example {.code list(huber = learner_als(loss = \"huber\"), bagged = learner_bagged(learner))}."
+      ),
+      "type"
+    )
+  }
+  reference <- if (is.null(attack$clean)) fit_cf(learner, ratings, threads = threads) else attack$clean
+  rows <- lapply(c(list(none = learner), defences), function(defence) {
+    if (is.function(defence)) {
+      clean_data <- defence(ratings, NULL)$ratings
+      poisoned <- defence(ratings, attack$fake)
+      defended_learner <- learner
+    } else {
+      clean_data <- ratings
+      poisoned <- list(ratings = ratings, fake = attack$fake)
+      defended_learner <- defence
+    }
+    clean <- fit_cf(defended_learner, clean_data, init = reference, threads = threads)
+    defended <- attack
+    defended$fake <- poisoned$fake
+    evaluate_attack(defended, poisoned$ratings, defended_learner,
+      test = test, clean = clean, max_iter = max_iter, tol = tol, threads = threads
+    )
+  })
+  out <- do.call(rbind, rows)
+  cbind(
+    defence = names(rows),
+    test_rmse_cost = out$test_rmse_clean - out$test_rmse_clean[1],
+    out,
+    row.names = NULL
+  )
+}
