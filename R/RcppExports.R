@@ -13,6 +13,14 @@
     .Call(`_cfpoison_attack_sgld`, problem, settings, prior_mean, prior_var, on_iteration)
 }
 
+.detect_features <- function(rows, cols, values, n_rows, n_cols, users, k, r_max, r_max_tolerance, threads) {
+    .Call(`_cfpoison_detect_features`, rows, cols, values, n_rows, n_cols, users, k, r_max, r_max_tolerance, threads)
+}
+
+.pca_select_users <- function(rows, cols, values, n_rows, n_cols, start, n_components, max_iter, tol, threads) {
+    .Call(`_cfpoison_pca_select_users`, rows, cols, values, n_rows, n_cols, start, n_components, max_iter, tol, threads)
+}
+
 .utility_at <- function(rows, cols, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads) {
     .Call(`_cfpoison_utility_at`, rows, cols, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads)
 }

@@ -51,6 +51,46 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// detect_features
+Rcpp::List detect_features(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const std::vector<int>& users, const int k, const double r_max, const double r_max_tolerance, const int threads);
+RcppExport SEXP _cfpoison_detect_features(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP usersSEXP, SEXP kSEXP, SEXP r_maxSEXP, SEXP r_max_toleranceSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type values(valuesSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_rows(n_rowsSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_cols(n_colsSEXP);
+    Rcpp::traits::input_parameter< const std::vector<int>& >::type users(usersSEXP);
+    Rcpp::traits::input_parameter< const int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< const double >::type r_max(r_maxSEXP);
+    Rcpp::traits::input_parameter< const double >::type r_max_tolerance(r_max_toleranceSEXP);
+    Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(detect_features(rows, cols, values, n_rows, n_cols, users, k, r_max, r_max_tolerance, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// pca_select_users
+Rcpp::List pca_select_users(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const arma::mat& start, const int n_components, const int max_iter, const double tol, const int threads);
+RcppExport SEXP _cfpoison_pca_select_users(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP startSEXP, SEXP n_componentsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type values(valuesSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_rows(n_rowsSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_cols(n_colsSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type start(startSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_components(n_componentsSEXP);
+    Rcpp::traits::input_parameter< const int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< const double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(pca_select_users(rows, cols, values, n_rows, n_cols, start, n_components, max_iter, tol, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // utility_at
 Rcpp::List utility_at(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const arma::mat& P, const arma::mat& Q, const arma::mat& clean_p, const arma::mat& clean_q, const double mu_availability, const double mu_integrity, const std::vector<int>& targets, const std::vector<double>& weights, const int threads);
 RcppExport SEXP _cfpoison_utility_at(SEXP rowsSEXP, SEXP colsSEXP, SEXP PSEXP, SEXP QSEXP, SEXP clean_pSEXP, SEXP clean_qSEXP, SEXP mu_availabilitySEXP, SEXP mu_integritySEXP, SEXP targetsSEXP, SEXP weightsSEXP, SEXP threadsSEXP) {
@@ -132,6 +172,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_evaluate", (DL_FUNC) &_cfpoison_attack_evaluate, 2},
     {"_cfpoison_attack_pga", (DL_FUNC) &_cfpoison_attack_pga, 3},
     {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},
+    {"_cfpoison_detect_features", (DL_FUNC) &_cfpoison_detect_features, 10},
+    {"_cfpoison_pca_select_users", (DL_FUNC) &_cfpoison_pca_select_users, 10},
     {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 11},
     {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 7},
     {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 13},

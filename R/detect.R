@@ -1,0 +1,344 @@
+# Detection of fake users: the classic shilling-detection features per user,
+# PCA variable selection, and the AUC that scores a detector. Everything is
+# computed on the poisoned data (real plus fake users): a detector run on the
+# clean data sees no attack (RecAD issue 8 made that mistake).
+
+#' Shilling-detection features of every user
+#'
+#' Computes the generic profile features of the shilling-detection literature
+#' for every user of the poisoned data: the real users of `ratings`, then the
+#' fake users of `fake`. Item statistics, the mean profile length and the
+#' neighbours of DegSim all come from the combined data, as a defender would
+#' see it.
+#'
+#' Notation: \eqn{I_u} is the set of items user u rated, \eqn{N_u = |I_u|} its
+#' profile length, \eqn{NR_i} the number of ratings of item i and
+#' \eqn{\bar r_i} their mean (both over real and fake users).
+#'
+#' * `rdma`, rating deviation from mean agreement (Chirita, Nejdl and Zamfir
+#'   2005): \eqn{RDMA_u = \frac{1}{N_u} \sum_{i \in I_u} |r_{ui} - \bar r_i| / NR_i}.
+#' * `wdma`, weighted deviation from mean agreement (Burke, Mobasher, Williams
+#'   and Bhaumik 2006): \eqn{WDMA_u = \frac{1}{N_u} \sum_{i \in I_u} |r_{ui} - \bar r_i| / NR_i^2}.
+#' * `wda`, weighted degree of agreement (Burke et al. 2006, as collected in
+#'   the package's references; not checked against the primary text):
+#'   \eqn{WDA_u = \sum_{i \in I_u} |r_{ui} - \bar r_i| / NR_i}, RDMA without
+#'   the division by \eqn{N_u}.
+#' * `length_var`, length variance (Burke et al. 2006):
+#'   \eqn{LengthVar_u = |N_u - \bar N| / \sum_v (N_v - \bar N)^2}, with the mean
+#'   and the sum over all users (including any without ratings); 0 for every
+#'   user when all lengths are equal.
+#' * `mean_var`, filler mean variance (Mobasher, Burke, Bhaumik and Williams
+#'   2007): \eqn{MeanVar_u = \frac{1}{|P_F|} \sum_{j \in P_F} (r_{uj} - \bar r_j)^2},
+#'   where the filler set \eqn{P_F} is the user's items except those it rated
+#'   \eqn{r_{max}}, the top of the rating scale (`ratings$scale[2]` when the
+#'   scale is set, otherwise the largest rating in the poisoned data; ratings
+#'   within a relative 1.5e-8 of it count as \eqn{r_{max}}, absorbing rounding
+#'   from [rescale_ratings()]). 0 when \eqn{P_F} is empty.
+#' * `degsim`, degree of similarity with top neighbours (Chirita et al. 2005;
+#'   Burke et al. 2006): the mean of the user's `k` largest Pearson
+#'   similarities to other users,
+#'   \eqn{W_{uv} = \sum_{i} (r_{ui} - \bar r_u)(r_{vi} - \bar r_v) /
+#'   \sqrt{\sum_{i} (r_{ui} - \bar r_u)^2 \sum_{i} (r_{vi} - \bar r_v)^2}}
+#'   with the sums over the co-rated items \eqn{I_u \cap I_v} and
+#'   \eqn{\bar r_u} the user's mean over its *whole profile*: the
+#'   collaborative-filtering form of Pearson's correlation (Resnick et al.
+#'   1994; Breese, Heckerman and Kadie 1998). The DegSim papers name Pearson's
+#'   correlation without fixing the means; this choice is ours. It is not
+#'   `cor()` on the co-rated vectors, which centres them on their co-rated
+#'   means, and it needs 4 running sums per pair instead of 6. Pairs with fewer than 2 co-rated items are *excluded*:
+#'   they are not neighbours. A pair where either user's co-rated ratings all
+#'   equal its mean has an undefined similarity and counts as 0. Similarities
+#'   are not discounted for few co-rated items. A user with fewer than `k`
+#'   neighbours gets the mean over those it has, and 0 with none.
+#'
+#' A user without ratings has `rdma`, `wdma`, `wda`, `mean_var` and `degsim` 0.
+#'
+#' Which direction is suspicious depends on the attack: random and uniform
+#' fake users deviate from the item means (high RDMA, WDMA, WDA, MeanVar),
+#' while average-attack fillers sit on them (low MeanVar); fake users with the
+#' same profile are each other's neighbours (high DegSim). [detection_auc()]
+#' below 0.5 means the feature separates in the other direction.
+#'
+#' **Cost.** The features are computed in the C++ core. All but DegSim take
+#' O(ratings). DegSim never forms a user x user matrix: for each user it
+#' accumulates co-rating sums with every user sharing an item through the
+#' item-by-user index and keeps the `k` largest similarities in a heap, in
+#' \eqn{O(\sum_i NR_i^2)} time over all users (\eqn{O(\sum_{i \in I_u} NR_i)}
+#' per user) and \eqn{O(threads \cdot users)} memory beyond the index. On
+#' MovieLens-20M-sized data that is about \eqn{5 \cdot 10^{11}} pair updates,
+#' most of an hour of CPU time (see `inst/bench/detect.R`): restrict `users`
+#' to a sample when that is enough.
+#'
+#' @param ratings The real users' ratings (`cf_ratings`).
+#' @param fake The fake users: the `fake` block of a `cf_attack` (a
+#'   `cf_ratings` over the same items as `ratings`), or the `cf_attack`
+#'   itself. `NULL` computes the features of the real users alone.
+#' @param k Number of nearest neighbours averaged by DegSim.
+#' @param users Optional ids (as in the result's `user` column) of the users
+#'   whose features are returned; the others still count in the item
+#'   statistics, in the mean length and as neighbours. `NULL` returns all.
+#' @param threads Number of OpenMP threads for DegSim; results are identical
+#'   for any value.
+#' @return A data frame with one row per user (real users first, then fake
+#'   ones): `user` (id), `is_fake` (only when `fake` is given), `length`
+#'   (\eqn{N_u}), `rdma`, `wdma`, `wda`, `length_var`, `mean_var` and
+#'   `degsim`.
+#' @references
+#' Chirita, Nejdl and Zamfir (2005). Preventing shilling attacks in online
+#' recommender systems. WIDM '05.
+#'
+#' Burke, Mobasher, Williams and Bhaumik (2006). Classification features for
+#' attack detection in collaborative recommender systems. KDD '06.
+#'
+#' Mobasher, Burke, Bhaumik and Williams (2007). Toward trustworthy
+#' recommender systems. ACM TOIT 7(4).
+#'
+#' Resnick, Iacovou, Suchak, Bergstrom and Riedl (1994). GroupLens: an open
+#' architecture for collaborative filtering of netnews. CSCW '94.
+#'
+#' Breese, Heckerman and Kadie (1998). Empirical analysis of predictive
+#' algorithms for collaborative filtering. UAI '98.
+#' @seealso [detect_pca()], [detection_auc()].
+#' @examples
+#' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 15), seed = 1)
+#' features <- detect_features(r, attack$fake, k = 10)
+#' head(features)
+#' detection_auc(features$rdma, features$is_fake)
+#' @export
+detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
+                            threads = getOption("cfpoison.threads", 1L)) {
+  data <- poisoned_ratings(ratings, fake)
+  k <- check_count(k, min = 1, max = .Machine$integer.max)
+  threads <- check_threads(threads)
+  rows <- selected_rows(users, data$user_ids)
+  m <- length(data$user_ids)
+  n <- data$n_items
+
+  # Ratings a relative 1.5e-8 from r_max count as r_max: a rescaled 5-star
+  # rating can land an ulp below the scale's end.
+  r_max <- if (is.null(data$scale)) max(data$rating) else data$scale[2]
+  res <- call_core(.detect_features(
+    data$user - 1L, data$item - 1L, data$rating, m, n, rows - 1L, k,
+    r_max, sqrt(.Machine$double.eps) * max(1, abs(r_max)), threads
+  ))
+  per_user <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var")
+  features <- data.frame(lapply(res[per_user], `[`, rows))
+  features$degsim <- res$degsim
+  detection_frame(data, rows, features)
+}
+
+#' PCA variable selection of fake users
+#'
+#' Scores every user of the poisoned data (real users of `ratings`, then the
+#' fake users of `fake`) by PCA variable selection (Mehta and Nejdl 2009, as in
+#' SDLib's `PCASelectUsers`): fake users are built alike and carry little of the
+#' data's main directions of variation, so a *low* score is suspicious.
+#'
+#' * X is the users x items rating matrix with missing entries 0 (as in
+#'   SDLib; on the paper's \[-2, 2\] scale that equals a 3-star rating).
+#' * Each item column is z-scored over all users, missing entries included:
+#'   \eqn{X_z = (X - 1 \mu') D^{-1}} with \eqn{\mu_j} the column mean and
+#'   \eqn{D_j} the column's standard deviation. A constant column (an item
+#'   nobody rated, or one every user rated alike) is set to 0.
+#' * The principal components are the top `n_components` eigenvectors of the
+#'   user x user matrix \eqn{X_z X_z'}, i.e. the top left singular vectors
+#'   \eqn{U} of \eqn{X_z}: users are the variables, items the observations.
+#'   A user's score is the sum of its squared loadings,
+#'   \eqn{score_u = \sum_{c \le n\_components} U_{uc}^2} (the scores sum to
+#'   `n_components`). SDLib's code instead takes eigenvectors of the item x
+#'   item matrix \eqn{X_z' X_z} and sums \eqn{X_z^2} times them; we follow the
+#'   method's description (users' loadings), as the package's references do.
+#' * `suspicion = -score`, so that, as for every detector here, higher means
+#'   more suspicious.
+#'
+#' **Computation.** \eqn{X_z} is never formed: products with it use the sparse
+#' ratings plus the rank-one shift in factored form,
+#' \eqn{X_z W = X D^{-1} W - 1 (\mu' D^{-1} W)}, and
+#' \eqn{X_z' Q = D^{-1} (X' Q - \mu (1' Q))}. The top singular vectors come from
+#' block subspace iteration with Rayleigh-Ritz extraction on a block of
+#' `n_components + 10` columns (at most min(users, items)), started from a
+#' fixed Gaussian block (drawn with seed 1, leaving the caller's random stream
+#' untouched), until the top subspace moves by at most `tol` (square root of
+#' the sum of squared sines of the principal angles) between iterations. Each
+#' iteration costs O(ratings x block + (users + items) x block^2).
+#'
+#' @inheritParams detect_features
+#' @param n_components Number of principal components (SDLib: 3).
+#' @param max_iter Maximum number of subspace iterations; a warning is raised
+#'   when the subspace has not settled by then.
+#' @param tol Convergence tolerance on the subspace (see Computation).
+#' @param threads Number of OpenMP threads for the sparse products; results are
+#'   identical for any value.
+#' @return A data frame with one row per user: `user` (id), `is_fake` (only
+#'   when `fake` is given), `score` and `suspicion` (= `-score`). The top
+#'   singular values of \eqn{X_z} are attached as attribute
+#'   `"singular_values"` (a small gap after the last one means the scores are
+#'   ill-determined).
+#' @references
+#' Mehta and Nejdl (2009). Unsupervised strategies for shilling detection and
+#' robust collaborative filtering. User Modeling and User-Adapted Interaction
+#' 19(1-2).
+#'
+#' Halko, Martinsson and Tropp (2011). Finding structure with randomness.
+#' SIAM Review 53(2).
+#' @seealso [detect_features()], [detection_auc()].
+#' @examples
+#' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 15), seed = 1)
+#' pca <- detect_pca(r, attack$fake)
+#' detection_auc(pca$suspicion, pca$is_fake)
+#' @export
+detect_pca <- function(ratings, fake = NULL, n_components = 3, max_iter = 200, tol = 1e-8,
+                       threads = getOption("cfpoison.threads", 1L)) {
+  data <- poisoned_ratings(ratings, fake)
+  m <- length(data$user_ids)
+  n <- data$n_items
+  n_components <- check_count(n_components, min = 1, max = min(m, n))
+  max_iter <- check_count(max_iter, min = 1, max = .Machine$integer.max)
+  check_number(tol, min = 0)
+  threads <- check_threads(threads)
+
+  block <- min(n_components + 10L, m, n)
+  start <- with_seed(1L, matrix(stats::rnorm(n * block), n, block))
+  res <- call_core(.pca_select_users(
+    data$user - 1L, data$item - 1L, data$rating, m, n, start, n_components, max_iter, tol, threads
+  ))
+  if (!res$converged) {
+    cli::cli_warn(
+      c("The PCA subspace did not settle to {.arg tol} = {tol} in {max_iter} iteration{?s}.",
+        i = "Raise {.arg max_iter}. A tiny gap after singular value {n_components} leaves the scores ill-determined."
+      ),
+      class = "cfpoison_warning_convergence"
+    )
+  }
+  out <- detection_frame(data, seq_len(m), data.frame(score = res$score, suspicion = -res$score))
+  attr(out, "singular_values") <- res$singular_values
+  out
+}
+
+#' Area under the ROC curve of a detector
+#'
+#' The probability that a randomly chosen fake user scores above a randomly
+#' chosen real user, ties counting 1/2: the Mann-Whitney U statistic of the
+#' fake users' scores divided by \eqn{n_1 n_0}, computed exactly from mid-ranks,
+#' \eqn{AUC = (\sum_{fake} rank - n_1 (n_1 + 1) / 2) / (n_1 n_0)} with \eqn{n_1}
+#' fake and \eqn{n_0} real users. 1 is a perfect detector, 0.5 one that
+#' guesses, below 0.5 one that ranks in the wrong direction.
+#'
+#' @param scores Numeric scores, higher meaning more suspicious (for example a
+#'   column of [detect_features()] or `suspicion` of [detect_pca()]).
+#' @param is_fake Logical: which users are fake, with at least one `TRUE` and
+#'   one `FALSE`.
+#' @return The AUC, a number in \[0, 1\].
+#' @examples
+#' detection_auc(c(0.1, 0.4, 0.35, 0.8), c(FALSE, FALSE, TRUE, TRUE))
+#' @export
+detection_auc <- function(scores, is_fake) {
+  if (!is.numeric(scores)) {
+    cfp_abort("{.arg scores} must be numeric, not {.obj_type_friendly {scores}}.", "type")
+  }
+  if (!is.logical(is_fake)) {
+    cfp_abort(
+      c("{.arg is_fake} must be logical, not {.obj_type_friendly {is_fake}}.",
+        i = "Use the {.field is_fake} column of a detector's result."
+      ),
+      "type"
+    )
+  }
+  if (length(scores) != length(is_fake)) {
+    cfp_abort(
+      "{.arg scores} has {length(scores)} value{?s} but {.arg is_fake} has {length(is_fake)}: give one of each per user.",
+      "shape"
+    )
+  }
+  if (anyNA(scores) || anyNA(is_fake)) {
+    cfp_abort("{.arg scores} and {.arg is_fake} must not contain NA or NaN.", "missing")
+  }
+  n_fake <- as.double(sum(is_fake))
+  n_real <- length(is_fake) - n_fake
+  if (n_fake == 0 || n_real == 0) {
+    cfp_abort(
+      c("{.arg is_fake} must mark at least one fake and one real user.",
+        x = "It has {n_fake} fake and {n_real} real user{?s}."
+      ),
+      "value"
+    )
+  }
+  # Mid-ranks give tied pairs 1/2; rank sums are exact in double precision.
+  ranks <- rank(scores)
+  (sum(ranks[is_fake]) - n_fake * (n_fake + 1) / 2) / (n_fake * n_real)
+}
+
+# The poisoned data a detector sees: real users, then fake users over the same
+# items, as one set of triplets.
+poisoned_ratings <- function(ratings, fake, call = rlang::caller_env()) {
+  check_ratings(ratings, call = call)
+  data <- list(
+    user = ratings$user, item = ratings$item, rating = ratings$rating, user_ids = ratings$user_ids,
+    n_items = length(ratings$item_ids), scale = ratings$scale, is_fake = NULL
+  )
+  if (inherits(fake, "cf_attack")) fake <- fake$fake
+  if (is.null(fake)) {
+    return(data)
+  }
+  if (!inherits(fake, "cf_ratings")) {
+    cfp_abort(
+      c("{.arg fake} must be the fake users' {.cls cf_ratings} (or a {.cls cf_attack}), not {.obj_type_friendly {fake}}.",
+        i = "Give {.code attack$fake} for an attack from a {.code poison_*()} function."
+      ),
+      "type",
+      call = call
+    )
+  }
+  if (!identical(fake$item_ids, ratings$item_ids)) {
+    cfp_abort(
+      c("{.arg fake} must rate the same items as {.arg ratings}.",
+        x = if (length(fake$item_ids) == length(ratings$item_ids)) {
+          "It has as many items, but other ids or in another order."
+        } else {
+          "It has {length(fake$item_ids)} item{?s}; {.arg ratings} has {length(ratings$item_ids)}."
+        },
+        i = "Build it with {.code as_ratings(df, items = ratings$item_ids)}."
+      ),
+      "shape",
+      call = call
+    )
+  }
+  m <- length(ratings$user_ids)
+  data$user <- c(ratings$user, fake$user + m)
+  data$item <- c(ratings$item, fake$item)
+  data$rating <- c(ratings$rating, fake$rating)
+  data$user_ids <- c(ratings$user_ids, fake$user_ids)
+  data$is_fake <- rep(c(FALSE, TRUE), c(m, length(fake$user_ids)))
+  data
+}
+
+# Rows (in the poisoned data's user order) of the users a caller asked for.
+selected_rows <- function(users, user_ids, call = rlang::caller_env()) {
+  if (is.null(users)) {
+    return(seq_along(user_ids))
+  }
+  rows <- match(users, user_ids)
+  if (length(users) == 0L || anyNA(rows)) {
+    unknown <- users[is.na(rows)]
+    cfp_abort(
+      c("{.arg users} must be ids of users in the data.",
+        x = if (length(users) == 0L) "It is empty." else "Unknown: {.val {utils::head(unknown, 5)}}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  sort(unique(rows))
+}
+
+# A detector's tidy result: user ids, the fake flag when there are fake users,
+# then the detector's columns for the given rows.
+detection_frame <- function(data, rows, columns) {
+  head <- data.frame(user = data$user_ids[rows])
+  if (!is.null(data$is_fake)) head$is_fake <- data$is_fake[rows]
+  out <- cbind(head, columns)
+  rownames(out) <- NULL
+  out
+}
