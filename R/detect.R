@@ -342,3 +342,63 @@ detection_frame <- function(data, rows, columns) {
   rownames(out) <- NULL
   out
 }
+
+#' Evaluate how detectable an attack is
+#'
+#' Runs every detector on the poisoned data and returns one tidy table: the
+#' AUC of each feature of [detect_features()] and of [detect_pca()]'s
+#' suspicion at telling the attack's fake users from the real ones, and the
+#' p-values of both readings of [detect_ttest()].
+#'
+#' An AUC of 0.5 is chance; below 0.5 the feature ranks fake users *below* real
+#' ones (for example DegSim against fake users who rate rare items), so
+#' `max(auc, 1 - auc)` is what a defender who knows the direction achieves.
+#' A t-test reading that is undefined for the attack (the mean reading with a
+#' single fake user) gets `NA` and its reason in `note`.
+#'
+#' @param attack A `cf_attack`.
+#' @param ratings The real users' ratings the attack was computed on.
+#' @inheritParams detect_features
+#' @inheritParams detect_pca
+#' @return A data frame with columns `detector`, `kind` (`"feature"`,
+#'   `"pca"`, `"t-test"`), `auc`, `p_value`, `statistic` and `note`.
+#' @examples
+#' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#' evaluate_detection(attack, r)
+#' @export
+evaluate_detection <- function(attack, ratings, k = 25, n_components = 3,
+                               threads = getOption("cfpoison.threads", 1L)) {
+  if (!inherits(attack, "cf_attack")) {
+    cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
+  }
+  features <- detect_features(ratings, attack, k = k, threads = threads)
+  pca <- detect_pca(ratings, attack, n_components = n_components, threads = threads)
+  scores <- c(features[c("length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim")], list(pca = pca$suspicion))
+  by_score <- data.frame(
+    detector = names(scores),
+    kind = c(rep("feature", length(scores) - 1L), "pca"),
+    auc = vapply(scores, detection_auc, numeric(1), is_fake = features$is_fake),
+    p_value = NA_real_,
+    statistic = NA_real_,
+    note = NA_character_
+  )
+  by_ttest <- do.call(rbind, lapply(c("frequency", "mean"), function(reading) {
+    row <- data.frame(
+      detector = paste0("ttest_", reading), kind = "t-test", auc = NA_real_, p_value = NA_real_,
+      statistic = NA_real_, note = NA_character_
+    )
+    tryCatch(
+      {
+        test <- as.data.frame(detect_ttest(ratings, attack, statistic = reading))
+        row$p_value <- test$p_value
+        row$statistic <- test$statistic
+      },
+      cfpoison_error = function(e) row$note <<- conditionMessage(e)
+    )
+    row
+  }))
+  out <- rbind(by_score, by_ttest)
+  rownames(out) <- NULL
+  out
+}
