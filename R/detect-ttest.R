@@ -131,29 +131,6 @@ detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
   test
 }
 
-# The fake block of a cf_attack or a cf_ratings, checked against `ratings`' items.
-fake_users <- function(attack, ratings, arg = rlang::caller_arg(attack), call = rlang::caller_env()) {
-  fake <- if (inherits(attack, "cf_attack")) attack$fake else attack
-  if (!inherits(fake, "cf_ratings")) {
-    cfp_abort(
-      c("{.arg {arg}} must be a {.cls cf_attack} or a {.cls cf_ratings} block of fake users, not {.obj_type_friendly {attack}}.",
-        i = "Pass the result of a {.code poison_*()} function, or its {.field fake} element."
-      ),
-      "type",
-      call = call
-    )
-  }
-  if (!identical(fake$item_ids, ratings$item_ids)) {
-    cfp_abort(
-      c("The fake users must rate the same items as {.arg ratings}.",
-        i = "Build the block with {.code as_ratings(df, items = ratings$item_ids)}."
-      ),
-      "shape",
-      call = call
-    )
-  }
-  fake
-}
 
 #' @export
 as.data.frame.cf_ttest <- function(x, ...) {

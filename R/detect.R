@@ -278,33 +278,10 @@ poisoned_ratings <- function(ratings, fake, call = rlang::caller_env()) {
     user = ratings$user, item = ratings$item, rating = ratings$rating, user_ids = ratings$user_ids,
     n_items = length(ratings$item_ids), scale = ratings$scale, is_fake = NULL
   )
-  if (inherits(fake, "cf_attack")) fake <- fake$fake
   if (is.null(fake)) {
     return(data)
   }
-  if (!inherits(fake, "cf_ratings")) {
-    cfp_abort(
-      c("{.arg fake} must be the fake users' {.cls cf_ratings} (or a {.cls cf_attack}), not {.obj_type_friendly {fake}}.",
-        i = "Give {.code attack$fake} for an attack from a {.code poison_*()} function."
-      ),
-      "type",
-      call = call
-    )
-  }
-  if (!identical(fake$item_ids, ratings$item_ids)) {
-    cfp_abort(
-      c("{.arg fake} must rate the same items as {.arg ratings}.",
-        x = if (length(fake$item_ids) == length(ratings$item_ids)) {
-          "It has as many items, but other ids or in another order."
-        } else {
-          "It has {length(fake$item_ids)} item{?s}; {.arg ratings} has {length(ratings$item_ids)}."
-        },
-        i = "Build it with {.code as_ratings(df, items = ratings$item_ids)}."
-      ),
-      "shape",
-      call = call
-    )
-  }
+  fake <- fake_users(fake, ratings, arg = "fake", call = call)
   m <- length(ratings$user_ids)
   data$user <- c(ratings$user, fake$user + m)
   data$item <- c(ratings$item, fake$item)

@@ -51,9 +51,7 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
   threads <- check_threads(threads)
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
-  if (!identical(attack$fake$item_ids, ratings$item_ids)) {
-    cfp_abort("{.arg attack} was computed on other items than {.arg ratings}.", "shape")
-  }
+  fake_users(attack, ratings)
   targets <- targets %||% attack$utility$items %||% attack$settings$targets
   target_index <- target_indices(targets, ratings)
 

@@ -14,7 +14,7 @@
 #' @param learner A learner specification.
 #' @param ratings A `cf_ratings` object (see `as_ratings()`).
 #' @param fake Optional `cf_ratings` block of fake users over the same items
-#'   (`as_ratings(df, items = ratings$item_ids)`).
+#'   (`as_ratings(df, items = ratings$item_ids)`), or a `cf_attack`.
 #' @param init Optional warm start: a previous `cf_fit` over the same items, or an
 #'   `n_items x rank` matrix of item factors. Alternating minimization only
 #'   needs item factors to start: the first half-sweep solves every user
@@ -41,15 +41,7 @@ fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOpti
   n <- length(ratings$item_ids)
   n_fake <- 0L
   if (!is.null(fake)) {
-    check_ratings(fake)
-    if (!identical(fake$item_ids, ratings$item_ids)) {
-      cfp_abort(
-        c("{.arg fake} must rate the same items as {.arg ratings}.",
-          i = "Build it with {.code as_ratings(df, items = ratings$item_ids)}."
-        ),
-        "shape"
-      )
-    }
+    fake <- fake_users(fake, ratings)
     n_fake <- length(fake$user_ids)
   }
   k <- learner$rank

@@ -113,19 +113,10 @@ check_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "e
 gradient_problem <- function(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads,
                              call = rlang::caller_env()) {
   check_ratings(ratings, call = call)
-  check_ratings(fake, call = call)
   check_learner(learner, call = call)
   check_utility(utility, call = call)
   threads <- check_threads(threads, call = call)
-  if (!identical(fake$item_ids, ratings$item_ids)) {
-    cfp_abort(
-      c("{.arg fake} must rate the same items as {.arg ratings}.",
-        i = "Build it with {.code as_ratings(df, items = ratings$item_ids)}."
-      ),
-      "shape",
-      call = call
-    )
-  }
+  fake <- fake_users(fake, ratings, arg = "fake", call = call)
   clean <- clean_fit(clean, learner, ratings, threads, call = call)
   refit <- refit_settings(max_sweeps, method, tau, threads, call = call)
   refit$tol <- 0

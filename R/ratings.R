@@ -393,3 +393,34 @@ item_sums <- function(ratings, values) {
   out[as.integer(rownames(grouped))] <- grouped
   out
 }
+
+# The fake block of a cf_attack or a cf_ratings, checked against `ratings`' items:
+# fake users are extra rows over the same item universe (Eq. 4).
+fake_users <- function(fake, ratings, arg = rlang::caller_arg(fake), call = rlang::caller_env()) {
+  force(arg) # name the caller's argument before `fake` is reassigned
+  if (inherits(fake, "cf_attack")) fake <- fake$fake
+  if (!inherits(fake, "cf_ratings")) {
+    cfp_abort(
+      c("{.arg {arg}} must be a {.cls cf_attack} or a {.cls cf_ratings} block of fake users, not {.obj_type_friendly {fake}}.",
+        i = "Pass the result of a {.code poison_*()} function, or its {.field fake} element."
+      ),
+      "type",
+      call = call
+    )
+  }
+  if (!identical(fake$item_ids, ratings$item_ids)) {
+    cfp_abort(
+      c("{.arg {arg}} must rate the same items as {.arg ratings}.",
+        x = if (length(fake$item_ids) == length(ratings$item_ids)) {
+          "It has as many items, but other ids or in another order."
+        } else {
+          "It has {length(fake$item_ids)} item{?s}; {.arg ratings} has {length(ratings$item_ids)}."
+        },
+        i = "Build it with {.code as_ratings(df, items = ratings$item_ids)}."
+      ),
+      "shape",
+      call = call
+    )
+  }
+  fake
+}
