@@ -15,22 +15,8 @@ goals <- list(
   ml20m_peak_gb = 4 # 5 PGA iterations at alpha = 0.5% on 20M-shaped data, below
 )
 
-peak_memory_gb <- function() {
-  status <- readLines("/proc/self/status")
-  kb <- as.numeric(gsub("[^0-9]", "", grep("^VmHWM", status, value = TRUE)))
-  kb / 1024^2
-}
-
-verdict <- function(value, goal, below = TRUE) {
-  met <- if (below) value <= goal else value >= goal
-  if (met) "met" else "not met"
-}
-
-report <- function(label, value, unit, goal = NULL, below = TRUE) {
-  line <- sprintf("%-58s %10.3f %s", label, value, unit)
-  if (!is.null(goal)) line <- sprintf("%s   (goal %s %g: %s)", line, if (below) "<=" else ">=", goal, verdict(value, goal, below))
-  cat(line, "\n")
-}
+# Shared helpers (peak memory, goal reports) live beside this script.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "common.R"))
 
 ms_per_sweep <- function(fit) 1000 * stats::median(diff(fit$trace$seconds))
 

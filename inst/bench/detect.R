@@ -15,28 +15,8 @@ goals <- list(
   full_degsim_seconds = 600 # above this, the 20M DegSim is timed on a sample and extrapolated
 )
 
-peak_memory_gb <- function() {
-  status <- readLines("/proc/self/status")
-  kb <- as.numeric(gsub("[^0-9]", "", grep("^VmHWM", status, value = TRUE)))
-  kb / 1024^2
-}
-
-# Writing 5 to clear_refs resets VmHWM to the current resident size (Linux >= 4.0),
-# so a later reading is the peak of what ran in between.
-reset_peak_memory <- function() {
-  invisible(try(cat("5", file = "/proc/self/clear_refs"), silent = TRUE))
-}
-
-verdict <- function(value, goal, below = TRUE) {
-  met <- if (below) value <= goal else value >= goal
-  if (met) "met" else "not met"
-}
-
-report <- function(label, value, unit, goal = NULL, below = TRUE) {
-  line <- sprintf("%-58s %10.3f %s", label, value, unit)
-  if (!is.null(goal)) line <- sprintf("%s   (goal %s %g: %s)", line, if (below) "<=" else ">=", goal, verdict(value, goal, below))
-  cat(line, "\n")
-}
+# Shared helpers (peak memory, goal reports) live beside this script.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "common.R"))
 
 seconds <- function(expr) system.time(expr)[["elapsed"]]
 
@@ -113,6 +93,6 @@ if (Sys.getenv("CFPOISON_BENCH_SKIP_20M") == "1") {
       goals$full_degsim_seconds
     ))
   }
-  report("peak memory during detect_features (VmHWM)", peak_memory_gb(), "GiB")
-  report("  resident before detect_features (data in R)", rss_before, "GiB")
+  report("peak memory during detect_features (VmHWM)", peak_memory_gb(), "GB")
+  report("  resident before detect_features (data in R)", rss_before, "GB")
 }

@@ -110,16 +110,8 @@ seconds_per_sweep <- function(fit) {
   stats::median(diff(fit$trace$seconds))
 }
 
-# The process's peak resident memory (VmHWM), in GB; NA where /proc is missing.
-peak_memory_gb <- function() {
-  status <- tryCatch(readLines("/proc/self/status"), error = function(e) character(0))
-  line <- grep("^VmHWM:", status, value = TRUE)
-  if (length(line) == 0L) {
-    return(NA_real_)
-  }
-  kb <- as.numeric(sub("^VmHWM:\\s*([0-9]+)\\s*kB.*$", "\\1", line))
-  kb * 1024 / 1e9
-}
+# Shared helpers (peak memory, goal reports) live beside this script.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "common.R"))
 
 # One time-to-objective comparison: softImpute runs first, then cfpoison fits
 # from the same seed until its trace passes softImpute's final objective.
