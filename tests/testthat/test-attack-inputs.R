@@ -3,18 +3,6 @@
 # error); every attack's fake block satisfies its budget (Section 3); seeds
 # reproduce attacks without disturbing the caller's RNG stream.
 
-# expect_error() on class, also checking that it is a cfpoison error and that
-# its message matches each of `patterns` (fixed strings).
-expect_cfp_error <- function(object, what, patterns = character()) {
-  err <- expect_error(object, class = paste0("cfpoison_error_", what))
-  expect_s3_class(err, "cfpoison_error")
-  message <- conditionMessage(err)
-  for (pattern in patterns) {
-    expect_match(message, pattern, fixed = TRUE)
-  }
-  invisible(err)
-}
-
 # Tiny problem: PGA/SGLD runs of a few sweeps take well under a second.
 attack_data <- function() simulate_ratings(80, 40, rank = 2, density = 0.25, seed = 1)
 attack_learner <- function() learner_als(rank = 2, lambda_u = 1)

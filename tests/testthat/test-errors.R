@@ -1,18 +1,6 @@
 # Every bad input gets a classed error that names the argument: never a crash,
 # never a bare base-R error.
 
-# expect_error() on class, also checking that it is a cfpoison error and that
-# its message matches each of `patterns` (fixed strings).
-expect_cfp_error <- function(object, what, patterns = character()) {
-  err <- expect_error(object, class = paste0("cfpoison_error_", what))
-  expect_s3_class(err, "cfpoison_error")
-  message <- conditionMessage(err)
-  for (pattern in patterns) {
-    expect_match(message, pattern, fixed = TRUE)
-  }
-  invisible(err)
-}
-
 tiny <- function() {
   as_ratings(data.frame(
     user = c("a", "a", "b", "b", "c", "c"),
