@@ -224,25 +224,18 @@ fit_bagged <- function(learner, ratings, fake, init, threads) {
   }))
   fits <- lapply(bags, `[[`, "fit")
   structure(
-    list(
-      learner = learner,
-      u = u[seq_len(m), , drop = FALSE],
-      v = do.call(cbind, lapply(fits, `[[`, "v")),
-      d = NULL,
-      fake_u = if (is.null(fake)) NULL else u[-seq_len(m), , drop = FALSE],
-      user_ids = ratings$user_ids,
-      item_ids = ratings$item_ids,
-      fake_user_ids = fake$user_ids,
-      n_ratings = length(ratings$rating),
-      n_fake_ratings = length(fake$rating),
-      objective = mean(vapply(fits, `[[`, numeric(1), "objective")),
-      trace = do.call(rbind, lapply(seq_len(n_bags), function(b) cbind(bag = b, fits[[b]]$trace))),
-      converged = all(vapply(fits, `[[`, logical(1), "converged")),
-      iterations = sum(vapply(fits, `[[`, integer(1), "iterations")),
-      seconds = proc.time()[["elapsed"]] - started,
-      rank = k,
-      bag_counts = counts,
-      bag_d = lapply(fits, `[[`, "d")
+    c(
+      cf_fit_fields(learner, u, do.call(cbind, lapply(fits, `[[`, "v")), NULL, ratings, fake),
+      list(
+        objective = mean(vapply(fits, `[[`, numeric(1), "objective")),
+        trace = do.call(rbind, lapply(seq_len(n_bags), function(b) cbind(bag = b, fits[[b]]$trace))),
+        converged = all(vapply(fits, `[[`, logical(1), "converged")),
+        iterations = sum(vapply(fits, `[[`, integer(1), "iterations")),
+        seconds = proc.time()[["elapsed"]] - started,
+        rank = k,
+        bag_counts = counts,
+        bag_d = lapply(fits, `[[`, "d")
+      )
     ),
     class = c("cf_fit_bagged", "cf_fit")
   )

@@ -79,25 +79,16 @@ fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOpti
 }
 
 new_cf_fit <- function(res, learner, ratings, fake, seconds) {
-  m <- length(ratings$user_ids)
-  all_u <- res$user_factors
   fit <- structure(
-    list(
-      learner = learner,
-      u = all_u[seq_len(m), , drop = FALSE],
-      v = res$item_factors,
-      d = res$d,
-      fake_u = if (is.null(fake)) NULL else all_u[-seq_len(m), , drop = FALSE],
-      user_ids = ratings$user_ids,
-      item_ids = ratings$item_ids,
-      fake_user_ids = fake$user_ids,
-      n_ratings = length(ratings$rating),
-      n_fake_ratings = length(fake$rating),
-      objective = res$objective,
-      trace = res$trace,
-      converged = res$converged,
-      iterations = nrow(res$trace),
-      seconds = seconds
+    c(
+      cf_fit_fields(learner, res$user_factors, res$item_factors, res$d, ratings, fake),
+      list(
+        objective = res$objective,
+        trace = res$trace,
+        converged = res$converged,
+        iterations = nrow(res$trace),
+        seconds = seconds
+      )
     ),
     class = "cf_fit"
   )
@@ -113,6 +104,24 @@ new_cf_fit <- function(res, learner, ratings, fake, seconds) {
     fit$rank <- learner$rank
   }
   fit
+}
+
+# The fields every cf_fit has: factors split into the real users' `u` and the
+# fake users' `fake_u` (rows after the real ones), and the data's ids and sizes.
+cf_fit_fields <- function(learner, user_factors, item_factors, d, ratings, fake) {
+  m <- length(ratings$user_ids)
+  list(
+    learner = learner,
+    u = user_factors[seq_len(m), , drop = FALSE],
+    v = item_factors,
+    d = d,
+    fake_u = if (is.null(fake)) NULL else user_factors[-seq_len(m), , drop = FALSE],
+    user_ids = ratings$user_ids,
+    item_ids = ratings$item_ids,
+    fake_user_ids = fake$user_ids,
+    n_ratings = length(ratings$rating),
+    n_fake_ratings = length(fake$rating)
+  )
 }
 
 # Item factors (n_items x k) to start alternating minimization from.
