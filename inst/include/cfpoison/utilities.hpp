@@ -60,11 +60,10 @@ inline UtilityGradient utility_gradient(const ObservedIndex& idx, const int n_no
     double total = arma::accu(gram_p % gram_q) - 2.0 * arma::accu(cross_p % cross_q) +
                    arma::accu(clean_gram_p % clean_gram_q);
     // Observed entries: subtract their squared differences and their share of
-    // the gradient. One pass by user and one by item, so that no two threads
-    // add into the same column and the result is the same for any thread count.
-    const auto difference = [&](const int i, const int j) {
-      return dot(P.colptr(i), Q.colptr(j), k) - dot(clean.P.colptr(i), clean.Q.colptr(j), kbar);
-    };
+    // the gradient. One pass by user (which also stores each entry's
+    // difference) and one by item, so that no two threads add into the same
+    // column and the result is the same for any thread count.
+    std::vector<double> difference(idx.row_start[n_normal]);
     std::vector<double> observed_per_row(n_normal, 0.0);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
     for (int i = 0; i < n_normal; ++i) {
@@ -72,7 +71,8 @@ inline UtilityGradient utility_gradient(const ObservedIndex& idx, const int n_no
       double sum_sq = 0.0;
       for (std::size_t e = idx.row_start[i]; e < idx.row_start[i + 1]; ++e) {
         const int j = idx.col_of[e];
-        const double diff = difference(i, j);
+        const double diff = dot(P.colptr(i), Q.colptr(j), k) - dot(clean.P.colptr(i), clean.Q.colptr(j), kbar);
+        difference[e] = diff;
         sum_sq += diff * diff;
         const double* q = Q.colptr(j);
         for (int c = 0; c < k; ++c) dp[c] -= diff * q[c];
@@ -85,9 +85,8 @@ inline UtilityGradient utility_gradient(const ObservedIndex& idx, const int n_no
       double* dq = dq_observed.colptr(j);
       // Rows ascend within a column: normal users come before fake ones.
       for (std::size_t e = idx.col_start[j]; e < idx.col_start[j + 1] && idx.row_of_col_entry[e] < n_normal; ++e) {
-        const int i = idx.row_of_col_entry[e];
-        const double diff = difference(i, j);
-        const double* p = P.colptr(i);
+        const double diff = difference[idx.pos_of_col_entry[e]];
+        const double* p = P.colptr(idx.row_of_col_entry[e]);
         for (int c = 0; c < k; ++c) dq[c] -= diff * p[c];
       }
     }
