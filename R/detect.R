@@ -360,7 +360,15 @@ evaluate_detection <- function(attack, ratings, k = 25, n_components = 3,
     statistic = NA_real_,
     note = NA_character_
   )
-  by_ttest <- do.call(rbind, lapply(c("frequency", "mean"), function(reading) {
+  out <- rbind(by_score, ttest_rows(attack, ratings))
+  rownames(out) <- NULL
+  out
+}
+
+# evaluate_detection()'s rows for both readings of the paired t-test; a reading
+# that is undefined for the attack gets NA and its reason in `note`.
+ttest_rows <- function(attack, ratings) {
+  do.call(rbind, lapply(c("frequency", "mean"), function(reading) {
     row <- data.frame(
       detector = paste0("ttest_", reading), kind = "t-test", auc = NA_real_, p_value = NA_real_,
       statistic = NA_real_, note = NA_character_
@@ -375,7 +383,4 @@ evaluate_detection <- function(attack, ratings, k = 25, n_components = 3,
     )
     row
   }))
-  out <- rbind(by_score, by_ttest)
-  rownames(out) <- NULL
-  out
 }

@@ -72,22 +72,29 @@ call_core <- function(expr, call = rlang::caller_env()) {
 
 # Evaluates `code` with the RNG seeded by `seed` (when not NULL), restoring the
 # caller's RNG state afterwards so that a seeded helper does not disturb it.
+# The seeded code always runs under R's default generators, so a seed gives
+# the same result whatever RNGkind() the caller uses: future's parallel-safe
+# streams (L'Ecuyer-CMRG, as in attack_grid()) included.
 with_seed <- function(seed, code) {
   if (is.null(seed)) {
     return(code)
   }
   check_count(seed, arg = "seed", min = 0, max = .Machine$integer.max)
+  old_kind <- RNGkind()
   had_seed <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
   if (had_seed) old <- get(".Random.seed", envir = globalenv())
   on.exit(
-    if (had_seed) {
-      assign(".Random.seed", old, envir = globalenv())
-    } else {
-      rm(".Random.seed", envir = globalenv())
+    {
+      RNGkind(old_kind[1], old_kind[2], old_kind[3])
+      if (had_seed) {
+        assign(".Random.seed", old, envir = globalenv())
+      } else {
+        rm(".Random.seed", envir = globalenv())
+      }
     },
     add = TRUE
   )
-  set.seed(seed)
+  set.seed(seed, kind = "Mersenne-Twister", normal.kind = "Inversion", sample.kind = "Rejection")
   code
 }
 
