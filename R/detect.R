@@ -79,10 +79,11 @@
 #'   statistics, in the mean length and as neighbours. `NULL` returns all.
 #' @param threads Number of OpenMP threads for DegSim; results are identical
 #'   for any value.
-#' @return A data frame with one row per user (real users first, then fake
-#'   ones): `user` (id), `is_fake` (only when `fake` is given), `length`
-#'   (\eqn{N_u}), `rdma`, `wdma`, `wda`, `length_var`, `mean_var` and
-#'   `degsim`.
+#' @return A data frame of class `cf_features` with one row per user (real
+#'   users first, then fake ones): `user` (id), `is_fake` (only when `fake` is
+#'   given), `length` (\eqn{N_u}), `rdma`, `wdma`, `wda`, `length_var`,
+#'   `mean_var` and `degsim`. With `is_fake`, [autoplot()][autoplot.cf_features]
+#'   draws each feature's ROC curve.
 #' @references
 #' Chirita, Nejdl and Zamfir (2005). Preventing shilling attacks in online
 #' recommender systems. WIDM '05.
@@ -98,7 +99,8 @@
 #'
 #' Breese, Heckerman and Kadie (1998). Empirical analysis of predictive
 #' algorithms for collaborative filtering. UAI '98.
-#' @seealso [detect_pca()], [detection_auc()].
+#' @seealso [detect_pca()], [detection_auc()], [detection_roc()],
+#'   [autoplot.cf_features()].
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 15), seed = 1)
@@ -125,7 +127,10 @@ detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
   per_user <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var")
   features <- data.frame(lapply(res[per_user], `[`, rows))
   features$degsim <- res$degsim
-  detection_frame(data, rows, features)
+  # The class is what autoplot() dispatches on; subsets stay data frames.
+  out <- detection_frame(data, rows, features)
+  class(out) <- c("cf_features", class(out))
+  out
 }
 
 #' PCA variable selection of fake users
@@ -235,25 +240,70 @@ detect_pca <- function(ratings, fake = NULL, n_components = 3, max_iter = 200, t
 #' detection_auc(c(0.1, 0.4, 0.35, 0.8), c(FALSE, FALSE, TRUE, TRUE))
 #' @export
 detection_auc <- function(scores, is_fake) {
+  n <- check_detection_scores(scores, is_fake)
+  # Mid-ranks give tied pairs 1/2; rank sums are exact in double precision.
+  ranks <- rank(scores)
+  (sum(ranks[is_fake]) - n$n_fake * (n$n_fake + 1) / 2) / (n$n_fake * n$n_real)
+}
+
+#' ROC curve of a detector
+#'
+#' The receiver operating characteristic of flagging every user whose score is
+#' at least a threshold, for each distinct score from the highest down: the
+#' share of real users flagged (false positive rate) against the share of fake
+#' users flagged (true positive rate). Users with tied scores are flagged
+#' together, so a tie is one diagonal step, and the trapezoid area under the
+#' curve equals [detection_auc()].
+#'
+#' @inheritParams detection_auc
+#' @return A data frame with columns `threshold`, `fpr` and `tpr`, one row per
+#'   distinct score (highest first) after a first row with threshold `Inf`
+#'   that flags no one: the curve runs from (0, 0) to (1, 1).
+#' @seealso [detection_auc()], [autoplot.cf_features()] to draw the curves of
+#'   [detect_features()].
+#' @examples
+#' roc <- detection_roc(c(0.1, 0.4, 0.35, 0.8), c(FALSE, FALSE, TRUE, TRUE))
+#' roc
+#' # The trapezoid area is the AUC.
+#' sum(diff(roc$fpr) * (head(roc$tpr, -1) + tail(roc$tpr, -1)) / 2)
+#' @export
+detection_roc <- function(scores, is_fake) {
+  n <- check_detection_scores(scores, is_fake)
+  o <- order(scores, decreasing = TRUE)
+  sorted <- scores[o]
+  # The last user of each run of tied scores closes that threshold's step.
+  last <- c(sorted[-1] != sorted[-length(sorted)], TRUE)
+  data.frame(
+    threshold = c(Inf, sorted[last]),
+    fpr = c(0, cumsum(!is_fake[o])[last] / n$n_real),
+    tpr = c(0, cumsum(is_fake[o])[last] / n$n_fake)
+  )
+}
+
+# Checks a detector's scores against the fake flags (shared by detection_auc()
+# and detection_roc()) and returns the numbers of fake and real users.
+check_detection_scores <- function(scores, is_fake, call = rlang::caller_env()) {
   if (!is.numeric(scores)) {
-    cfp_abort("{.arg scores} must be numeric, not {.obj_type_friendly {scores}}.", "type")
+    cfp_abort("{.arg scores} must be numeric, not {.obj_type_friendly {scores}}.", "type", call = call)
   }
   if (!is.logical(is_fake)) {
     cfp_abort(
       c("{.arg is_fake} must be logical, not {.obj_type_friendly {is_fake}}.",
         i = "Use the {.field is_fake} column of a detector's result."
       ),
-      "type"
+      "type",
+      call = call
     )
   }
   if (length(scores) != length(is_fake)) {
     cfp_abort(
       "{.arg scores} has {length(scores)} value{?s} but {.arg is_fake} has {length(is_fake)}: give one of each per user.",
-      "shape"
+      "shape",
+      call = call
     )
   }
   if (anyNA(scores) || anyNA(is_fake)) {
-    cfp_abort("{.arg scores} and {.arg is_fake} must not contain NA or NaN.", "missing")
+    cfp_abort("{.arg scores} and {.arg is_fake} must not contain NA or NaN.", "missing", call = call)
   }
   n_fake <- as.double(sum(is_fake))
   n_real <- length(is_fake) - n_fake
@@ -262,12 +312,11 @@ detection_auc <- function(scores, is_fake) {
       c("{.arg is_fake} must mark at least one fake and one real user.",
         x = "It has {n_fake} fake and {n_real} real user{?s}."
       ),
-      "value"
+      "value",
+      call = call
     )
   }
-  # Mid-ranks give tied pairs 1/2; rank sums are exact in double precision.
-  ranks <- rank(scores)
-  (sum(ranks[is_fake]) - n_fake * (n_fake + 1) / 2) / (n_fake * n_real)
+  list(n_fake = n_fake, n_real = n_real)
 }
 
 # The poisoned data a detector sees: real users, then fake users over the same
