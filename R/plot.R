@@ -11,7 +11,7 @@ NULL
 
 #' Plot an attack grid as in the paper's figures
 #'
-#' Draws the runs of an attack grid (the `cf_grid` of `attack_grid()`) as the
+#' Draws the runs of an attack grid (the `cf_grid` of [attack_grid()]) as the
 #' paper's figures: each point is the mean over seeds, the band the mean
 #' \eqn{\pm} one standard deviation over seeds. Failed runs (non-missing
 #' `error`) and runs whose metric is missing are left out.
@@ -35,7 +35,7 @@ NULL
 #' `*_poisoned` column draws the mean of its `*_clean` counterpart (the clean
 #' model) as a dashed horizontal line.
 #'
-#' @param object A `cf_grid` from `attack_grid()`.
+#' @param object A `cf_grid` from [attack_grid()].
 #' @param type `"auto"`, `"alpha"` or `"beta"` (see Details).
 #' @param metric `"auto"` (see Details) or the name of a numeric column of the
 #'   grid, shown in every panel.
@@ -43,14 +43,12 @@ NULL
 #' @return A ggplot object.
 #' @seealso [autoplot.cf_attack()], [autoplot.cf_features()].
 #' @examples
-#' if (exists("attack_grid", asNamespace("cfpoison"))) {
-#'   grid <- attack_grid(simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1),
-#'     learner_als(rank = 3, lambda_u = 1),
-#'     methods = c("pga", "uniform"), alpha = c(0.03, 0.06), seeds = 1:2,
-#'     attack_args = list(pga = list(max_iter = 3)), progress = FALSE
-#'   )
-#'   autoplot(grid)
-#' }
+#' grid <- attack_grid(simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1),
+#'   learner_als(rank = 3, lambda_u = 1),
+#'   methods = c("pga", "uniform"), alpha = c(0.03, 0.06), mu = list(c(1, 0), c(0, 1)),
+#'   seeds = 1:2, n_items = 10, attack_args = list(pga = list(max_iter = 3)), progress = FALSE
+#' )
+#' autoplot(grid)
 #' @export
 autoplot.cf_grid <- function(object, type = c("auto", "alpha", "beta"), metric = "auto", ...) {
   type <- rlang::arg_match(type)

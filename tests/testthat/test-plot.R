@@ -274,3 +274,27 @@ test_that("autoplot() of detection features draws one ROC curve per feature", {
   expect_cfp_error(autoplot(features, features = "nope"), "value", "features")
   expect_cfp_error(autoplot(detect_features(r, k = 10)), "missing", "is_fake")
 })
+
+test_that("autoplot() draws real attack_grid() output in both layouts without warnings", {
+  r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+  learner <- learner_als(rank = 3, lambda_u = 1)
+  by_alpha <- attack_grid(r, learner,
+    methods = c("pga", "sgld", "uniform"), alpha = c(0.03, 0.06), mu = list(c(1, 0), c(0, 1)), seeds = 1:2,
+    n_items = 10, attack_args = list(pga = list(max_iter = 3), sgld = list(max_iter = 3)), detect = FALSE,
+    progress = FALSE
+  )
+  p <- autoplot(by_alpha)
+  expect_s3_class(p, "ggplot")
+  built <- expect_no_warning(ggplot2::ggplot_build(p))
+  expect_equal(nrow(built$layout$layout), 2L)
+  points <- layer_data_of(built, "GeomPoint")
+  expect_equal(sort(points$y), sort(expected_means(by_alpha)$value), tolerance = 1e-12)
+
+  by_beta <- attack_grid(r, learner,
+    methods = "sgld", alpha = 0.05, beta = c(0.5, 5), seeds = 1L, n_items = 10,
+    attack_args = list(sgld = list(max_iter = 3)), detect = FALSE, progress = FALSE
+  )
+  p <- autoplot(by_beta)
+  expect_no_warning(ggplot2::ggplot_build(p))
+  expect_equal(sort(unique(layer_data_of(ggplot2::ggplot_build(p), "GeomPoint")$x)), log10(c(0.5, 5)))
+})
