@@ -134,3 +134,31 @@ test_that("the nuclear learner warns when rank_max binds", {
   r <- small_ratings()
   expect_warning(fit_cf(learner_nuclear(lambda = 0.01, rank_max = 2), r), class = "cfpoison_warning_rank")
 })
+
+test_that("users who rate every item and items rated by everyone get their exact ridge solution", {
+  # Full rows and columns share one Gram matrix in the C++ sweep (SGLD's dense
+  # fake users); stationarity of every row and column checks that it is the right one.
+  base <- as.data.frame(small_ratings())
+  items <- sort(unique(base$item))
+  set.seed(11)
+  full_users <- expand.grid(user = max(base$user) + 1:3, item = items)
+  full_users$rating <- stats::rnorm(nrow(full_users))
+  everyone <- setdiff(unique(base$user), base$user[base$item == items[1]])
+  full_item <- data.frame(user = everyone, item = items[1], rating = stats::rnorm(length(everyone)))
+  r <- as_ratings(rbind(base, full_users, full_item))
+  expect_true(all(tabulate(r$user) > 0))
+  expect_equal(sum(r$item == 1L), length(r$user_ids))
+  lambda_u <- 0.5
+  lambda_v <- 1.5
+  fit <- fit_cf(learner_als(rank = 4, lambda_u = lambda_u, lambda_v = lambda_v, max_iter = 3000, tol = 1e-14), r)
+  ridge_gap <- function(factors, other, rows, cols, ratings, lambda) {
+    max(vapply(seq_len(nrow(factors)), function(t) {
+      mine <- rows == t
+      f <- other[cols[mine], , drop = FALSE]
+      solution <- solve(crossprod(f) + 2 * lambda * diag(ncol(other)), crossprod(f, ratings[mine]))
+      max(abs(solution - factors[t, ]))
+    }, numeric(1)))
+  }
+  expect_lt(ridge_gap(fit$u, fit$v, r$user, r$item, r$rating, lambda_u), 1e-6)
+  expect_lt(ridge_gap(fit$v, fit$u, r$item, r$user, r$rating, lambda_v), 1e-6)
+})

@@ -23,6 +23,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "linalg.hpp"
@@ -172,6 +173,21 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
                   arma::mat& out, const int threads, const char* side) {
   const int k = static_cast<int>(other.n_rows);
   const int n = entries.count();
+  const int n_other = static_cast<int>(other.n_cols);
+  // Targets with an entry for every column of `other` (SGLD's fake users,
+  // who rate every item, Algorithm 2) have the same Gram matrix: it is formed
+  // once. gram_matrix() visits a full target's entries in the same order for
+  // every such target, so the result is bitwise the one formed per target.
+  std::vector<double> full_gram;
+  if constexpr (std::is_same_v<Weights, UnitWeights>) {
+    for (int t = 0; t < n && n_other >= k; ++t) {
+      if (entries.size(t) == n_other) {
+        full_gram.resize(static_cast<std::size_t>(k) * k);
+        gram_matrix(entries, t, other, ridge, full_gram.data(), weight);
+        break;
+      }
+    }
+  }
   std::atomic<int> failed(-1);
 #pragma omp parallel num_threads(threads)
   {
@@ -212,7 +228,11 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
           const double weighted = weight(p) * value;
           for (int c = 0; c < k; ++c) rhs[c] += weighted * v[c];
         });
-        gram_matrix(entries, t, other, ridge, gram.data(), weight);
+        if (n_t == n_other && !full_gram.empty()) {
+          std::copy(full_gram.begin(), full_gram.end(), gram.begin());
+        } else {
+          gram_matrix(entries, t, other, ridge, gram.data(), weight);
+        }
         solved = cholesky_solve(gram.data(), rhs.data(), k);
         if (solved) std::copy(rhs.begin(), rhs.end(), target);
       }
