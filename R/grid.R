@@ -93,12 +93,19 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
     cfp_abort("{.arg file} must be one path to an {.file .rds} file, or {.code NULL}.", "type")
   }
 
-  clean <- if (is.null(clean)) with_seed(seeds[1], fit_cf(learner, ratings, threads = threads)) else clean_fit(clean, learner, ratings, threads)
+  clean <- if (is.null(clean)) {
+    with_seed(seeds[1], fit_cf(learner, ratings, threads = threads))
+  } else {
+    clean_fit(clean, learner, ratings, threads)
+  }
   needs_targets <- any(settings$mu_2 != 0) || any(methods %in% shilling_methods)
   if (is.null(targets) && needs_targets) {
     targets <- select_targets(clean, near = 0.8, min_ratings = 10, ratings = ratings, seed = seeds[1])
   }
   target_indices(targets, ratings)
+  # Each setting's utility is built once here so that bad weights stop the grid.
+  mu_settings <- unique(settings[c("mu_1", "mu_2")])
+  for (k in seq_len(nrow(mu_settings))) utility_hybrid(c(mu_settings$mu_1[k], mu_settings$mu_2[k]), targets, weights)
   context <- list(
     ratings = ratings, learner = learner, clean = clean, test = test, targets = targets, weights = weights,
     n_items = n_items, max_rating = max_rating, attack_args = attack_args, detect = detect, threads = threads

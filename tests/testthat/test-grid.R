@@ -163,3 +163,13 @@ test_that("attack_grid() rejects bad settings with classed errors", {
   expect_cfp_error(attack_grid(as.data.frame(r), learner), "type")
   expect_cfp_error(attack_grid(r, "als"), "type")
 })
+
+test_that("bad target weights stop the grid before any run", {
+  expect_cfp_error(
+    attack_grid(grid_ratings(), grid_learner(),
+      methods = "uniform", alpha = 0.03, mu = c(0, 1), weights = c(1, 2), seeds = 1L, n_items = 10,
+      progress = FALSE
+    ),
+    "value", "weights"
+  )
+})
