@@ -129,9 +129,9 @@ grid_runs <- function(grid, metric, call = rlang::caller_env()) {
     grepl("_poisoned$", runs$measure), sub("_poisoned$", "_clean", runs$measure), NA_character_
   ))
 
-  mu <- paste0("mu = (", format_number(runs$mu_1), ", ", format_number(runs$mu_2), ")")
-  if (metric == "auto") mu <- paste0(mu, ": ", metric_label(runs$measure))
-  runs$panel <- factor(mu, levels = unique(mu))
+  runs$setting <- paste0("mu = (", format_number(runs$mu_1), ", ", format_number(runs$mu_2), ")")
+  panel <- if (metric == "auto") paste0(runs$setting, ": ", metric_label(runs$measure)) else runs$setting
+  runs$panel <- factor(panel, levels = unique(panel))
 
   # A method run at several betas (SGLD's sweep) is one line per beta.
   several_betas <- tapply(runs$beta, runs$method, function(b) length(unique(b[!is.na(b)])) > 1L)
@@ -172,51 +172,54 @@ plot_grid_beta <- function(runs, metric, call = rlang::caller_env()) {
       call = call
     )
   }
-  p_row <- "t-test p-value"
-  measures <- unique(runs$measure)
-  metric_row <- if (length(measures) == 1L) metric_label(measures) else "Attack metric (see column)"
-  rows <- c(p_row, metric_row)
   several_alphas <- length(unique(runs$alpha)) > 1L
-  # Two copies of the runs, one per reading of the t-test, stacked on the
-  # metric's rows: one long table for the two rows of panels.
+  # Two rows of panels, one column per utility setting: the p-values of both
+  # readings of the t-test on top, the metric below, each panel labelled with
+  # its setting and what it shows.
+  p_panels <- paste0(runs$setting, "\nt-test p-value")
+  metric_panels <- paste0(runs$setting, "\n", metric_label(runs$measure))
+  panels <- unique(c(p_panels, metric_panels))
   readings <- lapply(c("frequency", "mean"), function(reading) {
     column <- paste0("p_value_", reading)
     data.frame(
-      runs[c("panel", "alpha", "beta")],
+      runs[c("alpha", "beta")],
+      panel = p_panels,
       line = paste(reading, "reading"),
       value = if (is.numeric(runs[[column]])) runs[[column]] else NA_real_
     )
   })
   long <- rbind(
     do.call(rbind, readings),
-    data.frame(runs[c("panel", "alpha", "beta")], line = "SGLD attack", value = runs$value)
+    data.frame(runs[c("alpha", "beta")], panel = metric_panels, line = "SGLD attack", value = runs$value)
   )
-  long$measure <- factor(rep(rows, c(2L, 1L) * nrow(runs)), levels = rows)
+  long$panel <- factor(long$panel, levels = panels)
   long$line <- factor(long$line, levels = unique(long$line))
   long$alpha_label <- factor(paste0(format_number(100 * long$alpha), "% malicious"))
-  stats <- seed_summary(long, c("measure", "panel", "line", "alpha_label", "beta"))
+  stats <- seed_summary(long, c("panel", "line", "alpha_label", "beta"))
 
   p <- ggplot2::ggplot(stats, ggplot2::aes(
     x = .data$beta, y = .data$mean, colour = .data$line, fill = .data$line,
     group = interaction(.data$line, .data$alpha_label)
   )) +
     ggplot2::geom_hline(
-      data = data.frame(measure = factor(p_row, levels = rows), yintercept = 0.05),
+      data = data.frame(panel = factor(unique(p_panels), levels = panels), yintercept = 0.05),
       ggplot2::aes(yintercept = .data$yintercept), linetype = "dashed"
     ) +
     ggplot2::geom_ribbon(ggplot2::aes(ymin = .data$lower, ymax = .data$upper), alpha = 0.2, colour = NA) +
     ggplot2::geom_line(if (several_alphas) ggplot2::aes(linetype = .data$alpha_label)) +
     ggplot2::geom_point() +
     ggplot2::scale_x_log10() +
-    ggplot2::facet_grid(ggplot2::vars(.data$measure), ggplot2::vars(.data$panel), scales = "free_y") +
+    # facet_wrap() rather than facet_grid(): the metric's panels need a scale
+    # each (an RMSE shift beside an average rating), not one per row.
+    ggplot2::facet_wrap(ggplot2::vars(.data$panel), nrow = 2L, scales = "free_y") +
     ggplot2::labs(
       x = "beta (log scale)", y = NULL, colour = NULL, fill = NULL, linetype = NULL,
       title = "SGLD: detectability and attack effect by beta",
       subtitle = "Mean over seeds; band: \u00b1 1 sd; dashed at p = 0.05"
     )
   # The clean reference belongs in the metric's row.
-  runs$measure <- factor(metric_row, levels = rows)
-  add_clean_reference(p, runs, c("panel", "measure"))
+  runs$panel <- factor(metric_panels, levels = panels)
+  add_clean_reference(p, runs, "panel")
 }
 
 # Mean and sd over seeds of `value` per group of `keys`, groups in order of
@@ -253,7 +256,7 @@ add_clean_reference <- function(p, runs, facets) {
 }
 
 metric_label <- function(measure) {
-  labels <- c(rmse_shift = "RMSE shift", target_rating_poisoned = "target's average rating")
+  labels <- c(rmse_shift = "RMSE shift", target_rating_poisoned = "target rating")
   ifelse(measure %in% names(labels), labels[measure], measure)
 }
 

@@ -66,7 +66,7 @@ test_that("autoplot() of a grid draws the paper's alpha layout", {
   expect_equal(nrow(built$layout$layout), 2L)
   expect_equal(
     as.character(built$layout$layout$panel),
-    c("mu = (1, 0): RMSE shift", "mu = (0, 1): target's average rating")
+    c("mu = (1, 0): RMSE shift", "mu = (0, 1): target rating")
   )
   points <- layer_data_of(built, "GeomPoint")
   # One line group per method and one point per (method, alpha, panel): the
@@ -127,7 +127,11 @@ test_that("type auto picks the beta layout for an SGLD beta sweep", {
   layout <- built$layout$layout
   # Two rows (p-value, metric) by two mu columns.
   expect_equal(nrow(layout), 4L)
-  expect_equal(levels(layout$measure), c("t-test p-value", "Attack metric (see column)"))
+  expect_equal(as.character(layout$panel), c(
+    "mu = (1, 0)\nt-test p-value", "mu = (0, 1)\nt-test p-value",
+    "mu = (1, 0)\nRMSE shift", "mu = (0, 1)\ntarget rating"
+  ))
+  expect_equal(layout$ROW, c(1, 1, 2, 2))
   points <- layer_data_of(built, "GeomPoint")
   expect_equal(sort(unique(points$x)), log10(c(0.1, 0.6, 2)))
   # Top row: both readings; the frequency reading's mean p-value per beta.
