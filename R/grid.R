@@ -208,16 +208,22 @@ grid_settings <- function(methods, alpha, mu, beta, seeds, call = rlang::caller_
 }
 
 check_attack_args <- function(attack_args, methods, call = rlang::caller_env()) {
-  named <- is.list(attack_args) && (length(attack_args) == 0L || (!is.null(names(attack_args)) && all(names(attack_args) != "")))
-  if (!named || !all(vapply(attack_args, is.list, logical(1)))) {
+  method_names <- names(attack_args)
+  named <- length(attack_args) == 0L || (!is.null(method_names) && all(method_names != ""))
+  if (!is.list(attack_args) || !named || !all(vapply(attack_args, is.list, logical(1)))) {
     cfp_abort("{.arg attack_args} must be a list named by method of argument lists.", "type", call = call)
   }
-  unknown <- setdiff(names(attack_args), methods)
+  unknown <- setdiff(method_names, methods)
   if (length(unknown) > 0L) {
-    cfp_abort("{.arg attack_args} names method{?s} {.val {unknown}} that {?is/are} not in {.arg methods}.", "value", call = call)
+    cfp_abort(
+      "{.arg attack_args} names method{?s} {.val {unknown}} that {?is/are} not in {.arg methods}.", "value",
+      call = call
+    )
   }
   # These are set by the grid for every run.
-  reserved <- c("ratings", "learner", "utility", "budget", "clean", "seed", "beta", "targets", "direction", "threads", "progress")
+  reserved <- c(
+    "ratings", "learner", "utility", "budget", "clean", "seed", "beta", "targets", "direction", "threads", "progress"
+  )
   clash <- intersect(unlist(lapply(attack_args, names)), reserved)
   if (length(clash) > 0L) {
     cfp_abort("{.arg attack_args} cannot set {.arg {clash}}: the grid sets it for each run.", "value", call = call)
@@ -240,7 +246,8 @@ grid_run <- function(setting, context) {
       } else {
         ttest_rows(attack, context$ratings)
       }
-      cbind(evaluation[setdiff(names(evaluation), c("method", "alpha"))], detection_columns(detection), error = NA_character_)
+      measured <- evaluation[setdiff(names(evaluation), c("method", "alpha"))]
+      cbind(measured, detection_columns(detection), error = NA_character_)
     },
     error = function(e) data.frame(error = gsub("\\s*\n\\s*", " ", conditionMessage(e)))
   )

@@ -251,7 +251,9 @@ add_clean_reference <- function(p, runs, facets) {
   clean$value <- clean$clean
   reference <- seed_summary(clean, facets)
   p +
-    ggplot2::geom_hline(data = reference, ggplot2::aes(yintercept = .data$mean), linetype = "dashed", colour = "grey40") +
+    ggplot2::geom_hline(
+      data = reference, ggplot2::aes(yintercept = .data$mean), linetype = "dashed", colour = "grey40"
+    ) +
     ggplot2::labs(caption = "Dashed grey line: the clean model's value")
 }
 
