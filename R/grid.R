@@ -55,10 +55,11 @@
 #' @param detect Compute the detection features' AUCs (the t-test p-values are
 #'   always computed). DegSim is slow on very large data.
 #' @param file Optional `.rds` path to save results to and resume from.
-#' @param chunk_size Runs between saves and progress updates; defaults to
+#' @param chunk_size Runs between saves to `file`; defaults to
 #'   four per future worker when `file` is given, else all runs at once.
 #' @param threads OpenMP threads per run.
-#' @param progress Show a cli progress bar of runs done.
+#' @param progress Show a cli progress bar of the runs done (through
+#'   progressr, so that runs on other workers report as they finish).
 #' @return A `cf_grid` data frame, one row per run: the settings `run`,
 #'   `method`, `alpha`, `mu_1`, `mu_2`, `beta` (`NA` for non-SGLD methods) and
 #'   `seed`; the columns of [evaluate_attack()] from `n_fake_users` on;
@@ -118,20 +119,28 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   chunk_size <- chunk_size %||% if (is.null(file)) max(length(todo), 1L) else 4L * future::nbrOfWorkers()
   chunk_size <- check_count(chunk_size, min = 1)
 
-  bar <- if (progress) cli::cli_progress_bar("Attack grid", total = nrow(settings), .envir = environment())
-  if (progress) cli::cli_progress_update(id = bar, set = sum(done))
-  for (chunk in split(todo, ceiling(seq_along(todo) / chunk_size))) {
-    # One future per run (scheduling = Inf): runs differ in cost by 20 times,
-    # so workers take the next run as they free up.
-    rows <- future.apply::future_lapply(
-      lapply(chunk, function(i) settings[i, , drop = FALSE]), grid_run,
-      context = context, future.seed = TRUE, future.scheduling = Inf, future.packages = "cfpoison"
-    )
-    saved <- merge_grid_rows(saved, do.call(bind_rows_filled, rows))
-    if (!is.null(file)) write_grid_file(saved, file, problem)
-    if (progress) cli::cli_progress_update(id = bar, inc = length(chunk))
+  run_chunks <- function(saved) {
+    # Workers report each finished run through progressr, which relays it to
+    # the main session as it happens; without a handler the reports are no-ops.
+    report <- progressr::progressor(steps = length(todo))
+    for (chunk in split(todo, ceiling(seq_along(todo) / chunk_size))) {
+      # One future per run (scheduling = Inf): runs differ in cost by 100 times,
+      # so workers take the next run as they free up.
+      rows <- future.apply::future_lapply(
+        lapply(chunk, function(i) settings[i, , drop = FALSE]), grid_run,
+        context = context, report = report,
+        future.seed = TRUE, future.scheduling = Inf, future.packages = "cfpoison"
+      )
+      saved <- merge_grid_rows(saved, do.call(bind_rows_filled, rows))
+      if (!is.null(file)) write_grid_file(saved, file, problem)
+    }
+    saved
   }
-  if (progress) cli::cli_progress_done(id = bar)
+  saved <- if (progress && length(todo) > 0L) {
+    progressr::with_progress(run_chunks(saved), handlers = progressr::handler_cli(), enable = TRUE)
+  } else {
+    run_chunks(saved)
+  }
 
   result <- saved[match(grid_key(settings), grid_key(saved)), , drop = FALSE]
   result$run <- settings$run
@@ -232,8 +241,9 @@ check_attack_args <- function(attack_args, methods, call = rlang::caller_env()) 
 
 # One run of the grid: attack, evaluation and detection, as one row. Errors
 # become a row with the message, so that one failure does not lose the grid.
-grid_run <- function(setting, context) {
+grid_run <- function(setting, context, report = function(...) NULL) {
   started <- proc.time()[["elapsed"]]
+  on.exit(report(sprintf("%s, alpha = %s", setting$method, setting$alpha)), add = TRUE)
   metrics <- tryCatch(
     {
       attack <- grid_attack(setting, context)

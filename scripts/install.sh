@@ -8,7 +8,7 @@ debian_packages=(
   r-base-dev
   r-cran-rcpp r-cran-rcpparmadillo r-cran-cli r-cran-rlang r-cran-matrix
   r-cran-dslabs r-cran-testthat r-cran-roxygen2 r-cran-pkgbuild
-  r-cran-future r-cran-future.apply r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown pandoc
+  r-cran-future r-cran-future.apply r-cran-progressr r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown pandoc
 )
 missing=()
 for p in "${debian_packages[@]}"; do
