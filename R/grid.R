@@ -39,7 +39,7 @@
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` or `learner_nuclear()`.
 #' @param methods Attacks to run (see Details).
-#' @param alpha Shares of fake users (each a `attack_budget()` alpha).
+#' @param alpha Shares of fake users, each an `attack_budget()` alpha.
 #' @param mu Utility weights \eqn{(\mu_1, \mu_2)} of Eq. 9: one pair, a list of
 #'   pairs, or a two-column matrix with a row per setting.
 #' @param beta SGLD's \eqn{\beta} values (Eq. 15); the paper's is 0.6.
