@@ -237,14 +237,14 @@ refit_settings <- function(sweeps, method, tau, threads, call = rlang::caller_en
   )
 }
 
-clean_fit <- function(clean, learner, ratings, threads, call = rlang::caller_env()) {
+clean_fit <- function(clean, learner, ratings, threads, arg = "clean", call = rlang::caller_env()) {
   if (is.null(clean)) {
     return(fit_cf(learner, ratings, threads = threads))
   }
   if (!inherits(clean, "cf_fit") || !identical(clean$item_ids, ratings$item_ids) ||
     !identical(clean$user_ids, ratings$user_ids) || !is.null(clean$fake_u)) {
     cfp_abort(
-      c("{.arg clean} must be the clean model {.code fit_cf(learner, ratings)}.",
+      c("{.arg {arg}} must be a model of the clean data {.code fit_cf(learner, ratings)}.",
         i = "Leave it {.code NULL} to fit it here."
       ),
       "value",

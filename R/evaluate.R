@@ -29,6 +29,10 @@
 #' @param max_iter,tol The refits' stopping rule (sweeps, relative objective change).
 #' @param top_n List length of the hit ratio.
 #' @param threads Number of OpenMP threads.
+#' @param floor The clean refit behind `rmse_shift_floor`: `learner` refitted
+#'   on `ratings` from `clean` under the same `max_iter` and `tol`. It is the
+#'   same for every attack on these data, so pass it when evaluating many
+#'   (as [attack_grid()] does); `NULL` fits it here.
 #' @return A one-row data frame.
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
@@ -38,7 +42,7 @@
 #' @export
 evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NULL, targets = NULL,
                             clean = attack$clean, max_iter = 500, tol = 1e-7, top_n = 10,
-                            threads = getOption("cfpoison.threads", 1L)) {
+                            threads = getOption("cfpoison.threads", 1L), floor = NULL) {
   started <- proc.time()[["elapsed"]]
   if (!inherits(attack, "cf_attack")) {
     cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
@@ -55,11 +59,13 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
   targets <- targets %||% attack$utility$items %||% attack$settings$targets
   target_index <- target_indices(targets, ratings)
 
-  tight <- learner
-  tight$max_iter <- check_count(max_iter, min = 1)
-  tight$tol <- check_number(tol, min = 0)
-  clean <- if (is.null(clean)) fit_cf(learner, ratings, threads = threads) else clean_fit(clean, learner, ratings, threads)
-  floor_fit <- fit_cf(tight, ratings, init = clean, threads = threads)
+  tight <- refit_learner(learner, max_iter, tol)
+  clean <- clean_fit(clean, learner, ratings, threads)
+  floor_fit <- if (is.null(floor)) {
+    protocol_floor(learner, ratings, clean, max_iter, tol, threads)
+  } else {
+    clean_fit(floor, learner, ratings, threads, arg = "floor")
+  }
   poisoned <- fit_cf(tight, ratings, fake = attack$fake, init = clean, threads = threads)
 
   reference <- prediction_factors(clean)
@@ -109,6 +115,20 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
     attack_seconds = if (is.null(attack$trace)) NA_real_ else attack$trace$seconds[nrow(attack$trace)],
     evaluation_seconds = proc.time()[["elapsed"]] - started
   )
+}
+
+# The learner as evaluate_attack() refits it: to a stated tolerance, from the clean model.
+refit_learner <- function(learner, max_iter, tol, call = rlang::caller_env()) {
+  learner$max_iter <- check_count(max_iter, min = 1, call = call)
+  learner$tol <- check_number(tol, min = 0, call = call)
+  learner
+}
+
+# The noise floor's clean refit under evaluate_attack()'s protocol (its
+# defaults unless told otherwise); the same for every attack on `ratings`.
+protocol_floor <- function(learner, ratings, clean, max_iter = formals(evaluate_attack)$max_iter,
+                           tol = formals(evaluate_attack)$tol, threads = 1L) {
+  fit_cf(refit_learner(learner, max_iter, tol), ratings, init = clean, threads = threads)
 }
 
 #' Pick target items the way the paper does

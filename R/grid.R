@@ -116,6 +116,8 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   saved <- read_grid_file(file, problem)
   done <- grid_key(settings) %in% grid_key(saved[is.na(saved$error), , drop = FALSE])
   todo <- which(!done)
+  # Every run's noise floor is the same clean refit: fit it once.
+  if (length(todo) > 0L) context$floor <- protocol_floor(learner, ratings, clean, threads = threads)
   chunk_size <- chunk_size %||% if (is.null(file)) max(length(todo), 1L) else 4L * future::nbrOfWorkers()
   chunk_size <- check_count(chunk_size, min = 1)
 
@@ -249,7 +251,7 @@ grid_run <- function(setting, context, report = function(...) NULL) {
       attack <- grid_attack(setting, context)
       evaluation <- evaluate_attack(attack, context$ratings,
         learner = context$learner, test = context$test, targets = context$targets,
-        clean = context$clean, threads = context$threads
+        clean = context$clean, threads = context$threads, floor = context$floor
       )
       detection <- if (context$detect) {
         evaluate_detection(attack, context$ratings, threads = context$threads)
