@@ -59,14 +59,14 @@ NULL
 #' @rdname shilling
 #' @export
 poison_random <- function(ratings, budget, targets, direction = c("push", "nuke"), seed = NULL) {
-  direction <- rlang::arg_match(direction)
+  direction <- cfp_arg_match(direction)
   shilling_attack(ratings, budget, targets, direction, "random", seed, filler = global_filler(ratings))
 }
 
 #' @rdname shilling
 #' @export
 poison_average <- function(ratings, budget, targets, direction = c("push", "nuke"), seed = NULL) {
-  direction <- rlang::arg_match(direction)
+  direction <- cfp_arg_match(direction)
   check_ratings(ratings)
   n <- length(ratings$item_ids)
   count <- tabulate(ratings$item, n)
@@ -81,7 +81,7 @@ poison_average <- function(ratings, budget, targets, direction = c("push", "nuke
 #' @rdname shilling
 #' @export
 poison_bandwagon <- function(ratings, budget, targets, direction = c("push", "nuke"), n_selected = 5, seed = NULL) {
-  direction <- rlang::arg_match(direction)
+  direction <- cfp_arg_match(direction)
   check_ratings(ratings)
   n_selected <- check_count(n_selected, min = 0)
   count <- tabulate(ratings$item, length(ratings$item_ids))
@@ -108,7 +108,7 @@ poison_segment <- function(ratings, budget, targets, segment, seed = NULL) {
 #' @rdname shilling
 #' @export
 poison_love_hate <- function(ratings, budget, targets, direction = c("nuke", "push"), seed = NULL) {
-  direction <- rlang::arg_match(direction)
+  direction <- cfp_arg_match(direction)
   check_ratings(ratings)
   check_budget(budget, ratings)
   filler_rating <- if (direction == "nuke") budget$max_rating else -budget$max_rating

@@ -79,7 +79,7 @@
 #' @export
 detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
   check_ratings(ratings)
-  statistic <- rlang::arg_match(statistic)
+  statistic <- cfp_arg_match(statistic)
   fake <- fake_users(attack, ratings)
   m <- length(ratings$user_ids)
   m_fake <- length(fake$user_ids)

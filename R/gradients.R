@@ -25,6 +25,8 @@
 #'   \eqn{\lambda_U = \lambda_V = \lambda/2} has the same optimum).
 #'
 #' @inheritParams poison_pga
+#' @param method Gradient: `"kkt"` (the paper's Eq. 12, Appendix B for the
+#'   nuclear norm) or `"exact"` (see Details).
 #' @param fake The fake users' ratings, a `cf_ratings` over `ratings`' items
 #'   (for example `attack$fake`).
 #' @param max_sweeps,factor_tol The tight refit: at most `max_sweeps` sweeps,
@@ -40,7 +42,7 @@
 #' @export
 attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
                             max_sweeps = 5000, factor_tol = 1e-12, threads = getOption("cfpoison.threads", 1L)) {
-  method <- rlang::arg_match(method)
+  method <- cfp_arg_match(method)
   problem <- gradient_problem(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
   res <- call_core(.attack_evaluate(problem, TRUE))
   out <- as.data.frame(fake)
@@ -74,7 +76,7 @@ attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "
 check_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
                            entries = NULL, n_entries = 10, h = 1e-4, seed = NULL, max_sweeps = 20000,
                            factor_tol = 1e-13, threads = getOption("cfpoison.threads", 1L)) {
-  method <- rlang::arg_match(method)
+  method <- cfp_arg_match(method)
   check_number(h, min = 0, min_inclusive = FALSE)
   problem <- gradient_problem(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
   n_fake_ratings <- length(fake$rating)
@@ -93,7 +95,7 @@ check_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "e
   numeric <- vapply(entries, function(e) {
     utility_at_shift <- function(delta) {
       shifted <- problem
-      shifted$fake_values[e] <- shifted$fake_values[e] + delta
+      shifted$fake$rating[e] <- shifted$fake$rating[e] + delta
       call_core(.attack_evaluate(shifted, FALSE))$utility
     }
     (utility_at_shift(h) - utility_at_shift(-h)) / (2 * h)

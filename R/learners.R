@@ -50,7 +50,7 @@
 #' @export
 learner_als <- function(rank = 10, lambda_u = 5, lambda_v = lambda_u, max_iter = 200, tol = 1e-6,
                         init_sd = 0.1, loss = c("squared", "huber"), huber_delta = 1) {
-  loss <- rlang::arg_match(loss)
+  loss <- cfp_arg_match(loss)
   structure(
     list(
       rank = check_count(rank, min = 1),

@@ -51,7 +51,7 @@ NULL
 #' autoplot(grid)
 #' @export
 autoplot.cf_grid <- function(object, type = c("auto", "alpha", "beta"), metric = "auto", ...) {
-  type <- rlang::arg_match(type)
+  type <- cfp_arg_match(type)
   runs <- grid_runs(object, metric)
   if (type == "auto") {
     sgld_betas <- unique(runs$beta[runs$method == "sgld" & !is.na(runs$beta)])

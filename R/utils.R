@@ -103,3 +103,22 @@ with_seed <- function(seed, code) {
 cat_line <- function(..., .envir = parent.frame()) {
   cat(cli::format_inline(..., .envir = .envir), "\n", sep = "")
 }
+
+# rlang::arg_match() for a choice argument, with a classed error: the choices
+# are the caller's default for that argument.
+cfp_arg_match <- function(arg, error_arg = rlang::caller_arg(arg), call = rlang::caller_env()) {
+  values <- eval(formals(sys.function(sys.parent()))[[error_arg]], envir = call)
+  if (identical(arg, values)) {
+    return(values[1])
+  }
+  if (!is.character(arg) || length(arg) != 1L || is.na(arg) || !arg %in% values) {
+    cfp_abort(
+      c("{.arg {error_arg}} must be one of {.or {.val {values}}}.",
+        x = if (is.character(arg) && length(arg) == 1L) "It is {.val {arg}}." else "It is {.obj_type_friendly {arg}}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  arg
+}

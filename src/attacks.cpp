@@ -2,7 +2,6 @@
 // one C++ loop (inst/include/cfpoison/attacks.hpp), returns plain R objects.
 #include <RcppArmadillo.h>
 
-#include <memory>
 #include <string>
 
 #include "cfpoison/attacks.hpp"
@@ -16,34 +15,30 @@ T field(const Rcpp::List& list, const char* name) {
   return Rcpp::as<T>(list[name]);
 }
 
-// The problem as the R layer describes it (see R/attacks.R, attack_problem()):
-// triplets of normal then fake ratings (0-based, fake rows after the normal
-// ones), the learner, the clean model, the utility and the refit settings.
-struct Problem {
-  std::unique_ptr<cfpoison::PoisonedLearner> learner;
-  std::vector<std::size_t> fake_input_of_position;  // fake entry (by-row order) -> its input index
-  arma::mat item_init;
-};
+// A block of ratings as R/attacks.R's core_triplets() lays it out: 0-based
+// user and item indices sorted by user, then item (a cf_ratings' order).
+// Index ranges are checked where the joint index is built (build_index()).
+cfpoison::FakeBlock read_block(const Rcpp::List& block) {
+  cfpoison::FakeBlock out{field<std::vector<int>>(block, "user"), field<std::vector<int>>(block, "item"),
+                          field<std::vector<double>>(block, "rating")};
+  if (out.item.size() != out.user.size() || out.value.size() != out.user.size())
+    throw std::invalid_argument("a block's user, item and rating vectors differ in length");
+  return out;
+}
 
-Problem make_problem(const Rcpp::List& problem) {
-  const Rcpp::IntegerVector rows = problem["rows"];
-  const Rcpp::IntegerVector cols = problem["cols"];
-  const Rcpp::NumericVector values = problem["values"];
-  const int n_rows = field<int>(problem, "n_rows");
+Rcpp::List block_list(const cfpoison::FakeBlock& block) {
+  return Rcpp::List::create(Rcpp::Named("user") = block.user, Rcpp::Named("item") = block.item,
+                            Rcpp::Named("rating") = block.value);
+}
+
+// The problem as the R layer describes it (see R/attacks.R, attack_problem()):
+// the normal users' and the fake users' ratings, the learner, the clean model,
+// the utility and the refit settings.
+cfpoison::PoisonedLearner make_learner(const Rcpp::List& problem) {
+  cfpoison::FakeBlock normal = read_block(problem["normal"]);
   const int n_normal = field<int>(problem, "n_normal");
   const int n_items = field<int>(problem, "n_items");
-  const std::size_t n_normal_entries = field<std::size_t>(problem, "n_normal_entries");
-
-  std::vector<std::size_t> order;
-  cfpoison::ObservedIndex idx =
-      cfpoison::build_index(n_rows, n_items, rows.begin(), cols.begin(), static_cast<std::size_t>(rows.size()), order);
-  std::vector<double> row_values = cfpoison::values_in_row_order(values.begin(), order);
-  const std::size_t first_fake = idx.row_start[n_normal];
-
-  Problem out;
-  out.fake_input_of_position.resize(order.size() - first_fake);
-  for (std::size_t p = first_fake; p < order.size(); ++p)
-    out.fake_input_of_position[p - first_fake] = order[p] - n_normal_entries;
+  const int n_fake = field<int>(problem, "n_fake");
 
   const Rcpp::List learner = problem["learner"];
   cfpoison::LearnerSpec spec;
@@ -75,41 +70,41 @@ Problem make_problem(const Rcpp::List& problem) {
   r.adjoint.tol = field<double>(refit, "cg_tol");
   r.adjoint.threads = r.threads;
 
-  out.item_init = Rcpp::as<arma::mat>(problem["item_init"]).t();
-  out.learner = std::make_unique<cfpoison::PoisonedLearner>(std::move(idx), std::move(row_values), n_normal, spec,
-                                                            std::move(clean), std::move(u), r);
-  return out;
+  return cfpoison::PoisonedLearner(std::move(normal.user), std::move(normal.item), std::move(normal.value), n_normal,
+                                   n_items, n_fake, spec, std::move(clean), std::move(u), r);
 }
 
-// Fake entries between the input order (R's) and the by-row order (the core's).
-std::vector<double> to_positions(const Problem& p, const Rcpp::NumericVector& input) {
-  std::vector<double> out(p.fake_input_of_position.size());
-  for (std::size_t e = 0; e < out.size(); ++e) out[e] = input[p.fake_input_of_position[e]];
-  return out;
-}
+arma::mat item_init(const Rcpp::List& problem) { return Rcpp::as<arma::mat>(problem["item_init"]).t(); }
 
-Rcpp::NumericVector to_input(const Problem& p, const std::vector<double>& positions) {
-  Rcpp::NumericVector out(positions.size());
-  for (std::size_t e = 0; e < positions.size(); ++e) out[p.fake_input_of_position[e]] = positions[e];
-  return out;
+const char* hessian_name(const cfpoison::HessianModel h) {
+  return h == cfpoison::HessianModel::exact ? "exact" : "gauss_newton";
 }
 
 Rcpp::DataFrame trace_frame(const std::vector<cfpoison::AttackTraceRow>& trace) {
   const std::size_t n = trace.size();
-  Rcpp::IntegerVector iteration(n), cg(n);
+  Rcpp::IntegerVector iteration(n), swaps(n), cg(n);
   Rcpp::NumericVector utility(n), step(n), seconds(n);
   Rcpp::LogicalVector accepted(n);
+  Rcpp::CharacterVector hessian(n);
   for (std::size_t t = 0; t < n; ++t) {
     iteration[t] = trace[t].iteration;
     utility[t] = trace[t].utility;
     step[t] = trace[t].step;
     accepted[t] = trace[t].accepted;
+    swaps[t] = trace[t].swaps;
     cg[t] = trace[t].cg_iterations;
+    hessian[t] = hessian_name(trace[t].hessian);
     seconds[t] = trace[t].seconds;
   }
   return Rcpp::DataFrame::create(Rcpp::Named("iteration") = iteration, Rcpp::Named("utility") = utility,
                                  Rcpp::Named("step") = step, Rcpp::Named("accepted") = accepted,
-                                 Rcpp::Named("cg_iterations") = cg, Rcpp::Named("seconds") = seconds);
+                                 Rcpp::Named("swaps") = swaps, Rcpp::Named("cg_iterations") = cg,
+                                 Rcpp::Named("hessian") = hessian, Rcpp::Named("seconds") = seconds);
+}
+
+Rcpp::List attack_result(const cfpoison::AttackResult& res) {
+  return Rcpp::List::create(Rcpp::Named("fake") = block_list(res.fake), Rcpp::Named("trace") = trace_frame(res.trace),
+                            Rcpp::Named("item_factors") = Rcpp::wrap(arma::mat(res.V.t())));
 }
 
 // Checks for user interrupts after every iteration and, when given, reports
@@ -126,25 +121,24 @@ cfpoison::IterationCallback make_callback(const Rcpp::Nullable<Rcpp::Function>& 
 
 }  // namespace
 
-// Utility and (optionally) its gradient in the fake ratings (input order) at
-// the problem's fake values, after a refit from the problem's item factors.
+// Utility and (optionally) its gradient in the fake ratings at the problem's
+// fake block, after a refit from the problem's item factors.
 // [[Rcpp::export(.attack_evaluate)]]
 Rcpp::List attack_evaluate(const Rcpp::List& problem, const bool with_gradient) {
-  Problem p = make_problem(problem);
-  const Rcpp::NumericVector fake_values = problem["fake_values"];
-  const cfpoison::Evaluation e = p.learner->evaluate(to_positions(p, fake_values), p.item_init, with_gradient);
-  return Rcpp::List::create(Rcpp::Named("utility") = e.utility,
-                            Rcpp::Named("gradient") = to_input(p, e.gradient.values),
+  cfpoison::PoisonedLearner learner = make_learner(problem);
+  const cfpoison::Evaluation e = learner.evaluate(read_block(problem["fake"]), item_init(problem), with_gradient);
+  return Rcpp::List::create(Rcpp::Named("utility") = e.utility, Rcpp::Named("gradient") = e.gradient.values,
                             Rcpp::Named("cg_iterations") = e.gradient.cg_iterations,
                             Rcpp::Named("cg_residual") = e.gradient.cg_residual,
+                            Rcpp::Named("hessian") = hessian_name(e.gradient.hessian),
                             Rcpp::Named("item_factors") = Rcpp::wrap(arma::mat(e.V.t())));
 }
 
-// Algorithm 1 (PGA) from the problem's fake values.
+// Algorithm 1 (PGA, fixed support) from the problem's fake block.
 // [[Rcpp::export(.attack_pga)]]
 Rcpp::List attack_pga(const Rcpp::List& problem, const Rcpp::List& settings,
                       const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
-  Problem p = make_problem(problem);
+  cfpoison::PoisonedLearner learner = make_learner(problem);
   cfpoison::PgaSettings s;
   s.max_iter = field<int>(settings, "max_iter");
   s.step = field<double>(settings, "step");
@@ -152,34 +146,48 @@ Rcpp::List attack_pga(const Rcpp::List& problem, const Rcpp::List& settings,
   s.tol = field<double>(settings, "tol");
   s.patience = field<int>(settings, "patience");
   s.max_rating = field<double>(settings, "max_rating");
-  const Rcpp::NumericVector fake_values = problem["fake_values"];
-  const cfpoison::AttackResult res =
-      cfpoison::run_pga(*p.learner, to_positions(p, fake_values), p.item_init, s, make_callback(on_iteration));
-  return Rcpp::List::create(Rcpp::Named("fake_values") = to_input(p, res.fake_values),
-                            Rcpp::Named("trace") = trace_frame(res.trace),
-                            Rcpp::Named("item_factors") = Rcpp::wrap(arma::mat(res.V.t())));
+  return attack_result(
+      cfpoison::run_pga(learner, read_block(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
 }
 
-// Algorithm 2 (SGLD) from the problem's fake values, with per-entry prior
-// means and variances (input order).
+// The support search (PGA over values and support) from the problem's fake block.
+// [[Rcpp::export(.attack_search)]]
+Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
+                         const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
+  cfpoison::PoisonedLearner learner = make_learner(problem);
+  cfpoison::SearchSettings s;
+  s.max_iter = field<int>(settings, "max_iter");
+  s.step = field<double>(settings, "step");
+  s.max_swaps = field<int>(settings, "max_swaps");
+  s.min_step = field<double>(settings, "min_step");
+  s.tol = field<double>(settings, "tol");
+  s.patience = field<int>(settings, "patience");
+  s.max_rating = field<double>(settings, "max_rating");
+  s.kept_items = field<std::vector<int>>(settings, "kept_items");
+  for (const int j : s.kept_items)
+    if (j < 0 || j >= learner.n_items()) Rcpp::stop("kept item index out of range");
+  return attack_result(
+      cfpoison::run_search(learner, read_block(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
+}
+
+// Algorithm 2 (SGLD) from the problem's fake block, with per-entry prior
+// means and variances (the block's order).
 // [[Rcpp::export(.attack_sgld)]]
-Rcpp::List attack_sgld(const Rcpp::List& problem, const Rcpp::List& settings, const Rcpp::NumericVector& prior_mean,
-                       const Rcpp::NumericVector& prior_var, const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
-  Problem p = make_problem(problem);
+Rcpp::List attack_sgld(const Rcpp::List& problem, const Rcpp::List& settings, const std::vector<double>& prior_mean,
+                       const std::vector<double>& prior_var, const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
+  cfpoison::PoisonedLearner learner = make_learner(problem);
+  const cfpoison::FakeBlock fake = read_block(problem["fake"]);
+  if (prior_mean.size() != fake.value.size() || prior_var.size() != fake.value.size())
+    Rcpp::stop("one prior mean and variance per fake rating are needed");
   cfpoison::SgldSettings s;
   s.max_iter = field<int>(settings, "max_iter");
   s.step = field<double>(settings, "step");
   s.beta = field<double>(settings, "beta");
   s.max_rating = field<double>(settings, "max_rating");
-  const Rcpp::NumericVector fake_values = problem["fake_values"];
-  const cfpoison::AttackResult res = cfpoison::run_sgld(
-      *p.learner, to_positions(p, fake_values), p.item_init, to_positions(p, prior_mean), to_positions(p, prior_var),
-      s,
+  return attack_result(cfpoison::run_sgld(
+      learner, fake, item_init(problem), prior_mean, prior_var, s,
       [](std::vector<double>& draws) {
         for (double& d : draws) d = R::norm_rand();
       },
-      make_callback(on_iteration));
-  return Rcpp::List::create(Rcpp::Named("fake_values") = to_input(p, res.fake_values),
-                            Rcpp::Named("trace") = trace_frame(res.trace),
-                            Rcpp::Named("item_factors") = Rcpp::wrap(arma::mat(res.V.t())));
+      make_callback(on_iteration)));
 }

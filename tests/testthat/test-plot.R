@@ -204,7 +204,7 @@ test_that("autoplot() of an attack draws its trace", {
     expect_match(p$labels$title, paste(length(attack$fake$user_ids), "fake users"), fixed = TRUE)
   }
   # A rejected step is coloured apart from the accepted ones.
-  pga$trace$accepted[3] <- FALSE
+  pga$trace$accepted <- seq_len(nrow(pga$trace)) != 3
   colours <- layer_data_of(ggplot2::ggplot_build(autoplot(pga)), "GeomPoint")$colour
   expect_equal(length(unique(colours[-3])), 1L)
   expect_false(colours[3] == colours[1])

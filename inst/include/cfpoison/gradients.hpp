@@ -124,10 +124,13 @@ class BlockJacobi {
 //   (C'y)_j  = 2 sum_{i in Omega'_j} [(y_i'v_j) u_i - e_ij y_i]  (users -> items)
 // with e_ij = r_ij - u_i'v_j, fixed during a solve and so computed once. Each
 // product is one pass that writes its own columns (deterministic).
+// The Gauss-Newton model drops the residual terms: H then is 2 J'J plus the
+// ridge, positive definite wherever the fit is, minimum or not.
 class Coupling {
  public:
-  Coupling(const JointModel& model, const int threads)
-      : model_(model), residual_(model.idx.n_observed()), threads_(threads) {
+  Coupling(const JointModel& model, const bool gauss_newton, const int threads)
+      : model_(model), residual_(model.idx.n_observed(), 0.0), threads_(threads) {
+    if (gauss_newton) return;
     const ObservedIndex& idx = model.idx;
     const int k = static_cast<int>(model.U.n_rows);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
@@ -215,19 +218,27 @@ struct AdjointSettings {
   int threads = 1;
 };
 
+// Which Hessian an adjoint solve used: the exact one, or its Gauss-Newton
+// part where the exact one has a direction of non-positive curvature (a fit
+// away from a minimum, as attacks' warm-started refits often are).
+enum class HessianModel { exact, gauss_newton };
+
 struct Adjoint {
   arma::mat zU;  // k x (m + m')
   arma::mat zV;  // k x n
   int iterations = 0;
   double relative_residual = 0.0;
+  HessianModel hessian = HessianModel::exact;
 };
 
-// Solves H z = b through the Schur complement on the items (see the top of
-// this file). b = (bU, bV) is grad_theta R (zero for fake users).
-inline Adjoint solve_adjoint(const JointModel& model, const BlockJacobi& blocks, const arma::mat& bU,
-                             const arma::mat& bV, const AdjointSettings& s) {
-  const Coupling coupling(model, s.threads);
-  const RotationNullSpace null_space(model.V);
+// Conjugate gradients on the Schur complement S z_V = rhs (see the top of
+// this file) from the guess zV (zeros, or the previous solve's: attacks move
+// the fit a little per step, so the last adjoint is a good start). Returns
+// false, leaving `out` partial, when S shows a direction of non-positive
+// curvature before the residual is small.
+inline bool schur_cg(const JointModel& model, const BlockJacobi& blocks, const Coupling& coupling,
+                     const RotationNullSpace& null_space, const arma::mat& bU, const arma::mat& bV,
+                     const arma::mat& guess, const AdjointSettings& s, Adjoint& out) {
   const auto solve_users = [&](arma::mat x) {
     blocks.apply_users(x, s.threads);
     return x;
@@ -240,40 +251,70 @@ inline Adjoint solve_adjoint(const JointModel& model, const BlockJacobi& blocks,
     null_space.project(y);
     return y;
   };
-
-  Adjoint out;
+  arma::mat rhs = bV - coupling.apply_transpose(solve_users(bU));
+  null_space.project(rhs);
+  const double rhs_norm = arma::norm(rhs, "fro");
+  out.iterations = 0;
+  out.relative_residual = 0.0;
   out.zV.zeros(arma::size(bV));
-  arma::mat r = bV - coupling.apply_transpose(solve_users(bU));
-  null_space.project(r);
-  const double rhs_norm = arma::norm(r, "fro");
   if (rhs_norm > 0.0) {
+    arma::mat r = rhs;
+    if (!guess.empty()) {
+      out.zV = guess;
+      null_space.project(out.zV);
+      r -= schur(out.zV);
+      // A guess worse than zero is dropped.
+      if (arma::norm(r, "fro") >= rhs_norm) {
+        out.zV.zeros();
+        r = rhs;
+      }
+    }
+    out.relative_residual = arma::norm(r, "fro") / rhs_norm;
     arma::mat y = precondition(r);
     arma::mat p = y;
     double ry = arma::accu(r % y);
-    for (int it = 1; it <= s.max_iter; ++it) {
+    // Away from a stationary point (a warm-started refit) the system need not
+    // be consistent: the residual then stalls above `tol` while the solution
+    // has long settled. Stop when ten steps gained less than 10%.
+    std::vector<double> history{out.relative_residual};
+    for (int it = 1; it <= s.max_iter && out.relative_residual > s.tol; ++it) {
+      if (history.size() > 10 && out.relative_residual > 0.9 * history[history.size() - 11]) break;
       const arma::mat Sp = schur(p);
       const double curvature = arma::accu(p % Sp);
       if (!(curvature > 0.0)) {
-        // Rounding can end the solve a little before `tol` once the residual is
-        // tiny; a non-positive curvature before that means the fit is no minimum.
-        if (out.relative_residual < 1e-6 && it > 1) break;
-        throw std::runtime_error("the learner's Hessian is not positive definite at the fit (conjugate gradient step " +
-                                 std::to_string(it) + ", relative residual " +
-                                 std::to_string(out.relative_residual) + "): refit to a tighter tolerance");
+        // Rounding can end the solve a little before `tol` once the residual
+        // is tiny; a non-positive curvature before that means no minimum.
+        if (out.relative_residual < 1e-6) break;
+        return false;
       }
       const double step = ry / curvature;
       out.zV += step * p;
       r -= step * Sp;
       out.iterations = it;
       out.relative_residual = arma::norm(r, "fro") / rhs_norm;
-      if (out.relative_residual <= s.tol) break;
+      history.push_back(out.relative_residual);
       y = precondition(r);
       const double ry_next = arma::accu(r % y);
       p = y + (ry_next / ry) * p;
       ry = ry_next;
     }
   }
-  out.zU = solve_users(bU - coupling.apply(out.zV));
+  out.zU = bU - coupling.apply(out.zV);
+  blocks.apply_users(out.zU, s.threads);
+  return true;
+}
+
+// Solves H z = b through the Schur complement on the items (see the top of
+// this file). b = (bU, bV) is grad_theta R (zero for fake users). Where the
+// exact H is not positive definite the solve is redone on its Gauss-Newton
+// model, and `hessian` says so: an attack never stops on an indefinite fit.
+inline Adjoint solve_adjoint(const JointModel& model, const BlockJacobi& blocks, const arma::mat& bU,
+                             const arma::mat& bV, const arma::mat& guess, const AdjointSettings& s) {
+  const RotationNullSpace null_space(model.V);
+  Adjoint out;
+  if (schur_cg(model, blocks, Coupling(model, false, s.threads), null_space, bU, bV, guess, s, out)) return out;
+  out.hessian = HessianModel::gauss_newton;
+  schur_cg(model, blocks, Coupling(model, true, s.threads), null_space, bU, bV, guess, s, out);
   return out;
 }
 
@@ -300,30 +341,40 @@ enum class GradientMethod { kkt, exact };
 
 struct FakeGradient {
   std::vector<double> values;  // one per fake entry, by-row order
+  arma::mat zU_fake;           // k x m': the adjoint at the fake users (0 for the KKT gradient)
+  arma::mat zV;                // k x n: the adjoint at the items
   int cg_iterations = 0;
   double cg_residual = 0.0;
+  HessianModel hessian = HessianModel::exact;
 };
 
 // dR/dM~ for a model whose predictions are U_i'V_j (balanced factors for a
 // nuclear fit). dP (k x m) and dQ (k x n) are the utility's gradients in the
-// normal users' and the items' factors (Appendix A).
+// normal users' and the items' factors (Appendix A). `guess` warm-starts the
+// exact adjoint's item part (empty: from zero).
 inline FakeGradient implicit_gradient(const JointModel& model, const arma::mat& dP, const arma::mat& dQ,
-                                      const GradientMethod method, const AdjointSettings& s) {
+                                      const GradientMethod method, const arma::mat& guess,
+                                      const AdjointSettings& s) {
   const BlockJacobi blocks(model, method == GradientMethod::exact, s.threads);
+  const arma::uword first_fake = static_cast<arma::uword>(model.n_normal);
   FakeGradient out;
   if (method == GradientMethod::kkt) {
-    arma::mat zV = dQ;
-    blocks.apply_items(zV, s.threads);
+    out.zV = dQ;
+    blocks.apply_items(out.zV, s.threads);
     const arma::mat zU(model.U.n_rows, model.U.n_cols, arma::fill::zeros);
-    out.values = fake_entry_gradient(model, zU, zV, s.threads);
+    out.values = fake_entry_gradient(model, zU, out.zV, s.threads);
+    out.zU_fake.zeros(model.U.n_rows, model.U.n_cols - first_fake);
     return out;
   }
   arma::mat bU(model.U.n_rows, model.U.n_cols, arma::fill::zeros);
   bU.cols(0, model.n_normal - 1) = dP;
-  const Adjoint z = solve_adjoint(model, blocks, bU, dQ, s);
+  const Adjoint z = solve_adjoint(model, blocks, bU, dQ, guess, s);
   out.values = fake_entry_gradient(model, z.zU, z.zV, s.threads);
+  out.zU_fake = z.zU.cols(first_fake, model.U.n_cols - 1);
+  out.zV = z.zV;
   out.cg_iterations = z.iterations;
   out.cg_residual = z.relative_residual;
+  out.hessian = z.hessian;
   return out;
 }
 

@@ -1,0 +1,118 @@
+# Structured fake blocks: hand-built attacks from the clean model, with no
+# optimization. They are the support search's starts (poison_pga()) and the
+# heuristics any optimized attack must beat.
+
+#' Structured fake-user blocks
+#'
+#' Builds fake users by hand from the clean model, without optimization. Such
+#' blocks are strong: which items fake users rate matters more than the
+#' values, and fake users who act together move the items they share. They
+#' are the starts of [poison_pga()]'s support search and the heuristics an
+#' optimized attack must beat (`inst/bench/strength.R`).
+#'
+#' * `"rare_items"` (availability): fake users in groups of `group_size`; each
+#'   group rates its own B of the least-rated items (ties broken at random),
+#'   every rating \eqn{\Lambda} against the sign of the clean model's average
+#'   predicted rating of the item. An item rated by few real users has almost
+#'   every real user's entry unseen, and its factor is set mostly by the fake
+#'   ratings, so it moves the paper's RMSE (Eq. 7, footnote 2) most.
+#' * `"popular_items"` (availability): the same with the most-rated items.
+#' * `"anchored"` (integrity): each fake user rates the targets at
+#'   \eqn{\Lambda\,\mathrm{sign}(\mu_2 w_j)} and fills its budget with items
+#'   drawn from the \eqn{2(B - |J_0|)} most-rated ones, each rated
+#'   \eqn{\Lambda} times the sign of its clean average prediction. The fillers
+#'   anchor the fake user's latent factor to the real users' average taste,
+#'   so that the target's rating pulls the target's factor toward it (push) or
+#'   away from it (nuke). Without them, a fake user's factor takes whatever
+#'   sign its ratings give it: flipping all of a user's ratings flips its
+#'   factor, so a lone \eqn{-\Lambda} on the target raises the target as
+#'   surely as \eqn{+\Lambda} does.
+#'
+#' @inheritParams poison_pga
+#' @param design `"rare_items"`, `"popular_items"` or `"anchored"` (see Details).
+#' @param group_size Fake users who share the same items (`"rare_items"`,
+#'   `"popular_items"`).
+#' @return A `cf_attack` object (see [poison_pga()]) with method
+#'   `"structured"`, the design in `settings$design`, and no trace.
+#' @examples
+#' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+#' learner <- learner_als(rank = 3, lambda_u = 1)
+#' budget <- attack_budget(alpha = 0.05, n_items = 10)
+#' rare <- poison_structured(r, learner, utility_availability(), budget, "rare_items", seed = 1)
+#' evaluate_attack(rare, r)
+#' nuke <- poison_structured(r, learner, utility_integrity(items = 7, weights = -2), budget, "anchored", seed = 1)
+#' evaluate_attack(nuke, r)[c("target_rating_clean", "target_rating_poisoned")]
+#' @export
+poison_structured <- function(ratings, learner, utility, budget, design = c("rare_items", "popular_items", "anchored"),
+                              group_size = 5, clean = NULL, seed = NULL, threads = getOption("cfpoison.threads", 1L)) {
+  design <- cfp_arg_match(design)
+  spec <- attack_spec(ratings, learner, utility, budget, threads)
+  group_size <- check_count(group_size, min = 1)
+  if (design == "anchored" && length(spec$targets) == 0L) {
+    cfp_abort(
+      c("The {.val anchored} design needs target items: {.arg utility} has none.",
+        i = "Use {.fn utility_integrity} or {.fn utility_hybrid}, or a {.val rare_items} block for availability."
+      ),
+      "value"
+    )
+  }
+  if (length(spec$targets) >= budget$n_items && design == "anchored") {
+    cfp_abort("The {.val anchored} design needs room for fillers: raise {.code attack_budget(n_items = )}.", "value")
+  }
+  fake <- with_seed(seed, {
+    clean <- clean_fit(clean, learner, ratings, spec$threads)
+    structured_block(design, ratings, utility, budget, clean, spec$n_fake, group_size)
+  })
+  new_cf_attack("structured", fake, utility, budget, learner, clean, NULL, seed,
+    settings = list(design = design, group_size = group_size)
+  )
+}
+
+# The starts of the support search: every structured design that serves the
+# utility (availability designs only when mu_1 > 0, the anchored one only
+# with targets and mu_2 != 0), named by design and group size.
+structured_starts <- function(ratings, utility, budget, clean, n_fake) {
+  starts <- list()
+  if (utility$mu[1] > 0) {
+    for (size in unique(pmin(c(2L, 5L, 10L), n_fake))) {
+      starts[[paste0("rare_items_", size)]] <- structured_block("rare_items", ratings, utility, budget, clean, n_fake, size)
+    }
+    starts$popular_items_5 <- structured_block("popular_items", ratings, utility, budget, clean, n_fake, min(5L, n_fake))
+  }
+  if (utility$mu[2] != 0 && length(utility$items) > 0L && length(utility$items) < budget$n_items) {
+    starts$anchored <- structured_block("anchored", ratings, utility, budget, clean, n_fake, 1L)
+  }
+  starts
+}
+
+structured_block <- function(design, ratings, utility, budget, clean, n_fake, group_size) {
+  n <- length(ratings$item_ids)
+  b <- budget$n_items
+  bound <- budget$max_rating
+  factors <- prediction_factors(clean)
+  clean_mean <- as.vector(factors$item %*% colMeans(factors$user))
+  # Lambda with the sign of the real users' average taste for each item.
+  along <- ifelse(clean_mean >= 0, bound, -bound)
+  popularity <- tabulate(ratings$item, n)
+  if (design == "anchored") {
+    spec <- utility_spec(utility, ratings)
+    targets <- spec$targets + 1L
+    target_rating <- bound * sign(utility$mu[2] * spec$weights)
+    n_filler <- b - length(targets)
+    pool <- utils::head(setdiff(order(popularity, decreasing = TRUE), targets), min(2L * n_filler, n - length(targets)))
+    items <- lapply(seq_len(n_fake), function(u) pool[sample.int(length(pool), n_filler)])
+    cells <- list(
+      user = rep(seq_len(n_fake), each = b),
+      item = unlist(lapply(items, function(filler) c(targets, filler)))
+    )
+    rating <- unlist(lapply(items, function(filler) c(target_rating, along[filler])))
+    return(fake_block(cells, rating, ratings))
+  }
+  # Items by popularity (least or most rated first), ties at random; group g
+  # takes the g-th run of B of them (from the start again when they run out).
+  ranked <- order(if (design == "rare_items") popularity else -popularity, stats::runif(n))
+  group <- (seq_len(n_fake) - 1L) %/% group_size
+  item <- unlist(lapply(group, function(g) ranked[(g * b + seq_len(b) - 1L) %% n + 1L]))
+  cells <- list(user = rep(seq_len(n_fake), each = b), item = item)
+  fake_block(cells, -along[item], ratings)
+}

@@ -1,0 +1,125 @@
+# Strength of the default attack against every baseline and heuristic, on
+# movielens_small, for both learners and three goals (availability, push and
+# nuke), with seconds per attack. Every attack of a setting shares one clean
+# model and one seed; every effect is the converged one of evaluate_attack().
+#
+#   R CMD INSTALL --preclean .
+#   Rscript inst/bench/strength.R [output.rds]
+#
+# CFPOISON_BENCH_ALPHAS (default "0.01,0.03,0.1") sets the shares of fake users
+# for ALS; CFPOISON_BENCH_NUCLEAR_ALPHAS (default "0.03") those for the nuclear
+# norm. One thread throughout.
+
+library(cfpoison)
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "common.R"))
+
+alphas <- function(name, default) as.numeric(strsplit(Sys.getenv(name, default), ",")[[1]])
+out_file <- commandArgs(TRUE)[1]
+
+ratings <- movielens_small()
+target <- 48516 # clean average prediction about 0.84, as the paper's target (0.8)
+seed <- 1
+# The target's segment (segment attack): the 5 items whose clean factors are
+# closest in direction to the target's.
+learners <- list(
+  als = list(
+    learner = learner_als(rank = 10, lambda_u = 5),
+    tight = learner_als(rank = 10, lambda_u = 5, max_iter = 2000, tol = 1e-9),
+    alphas = alphas("CFPOISON_BENCH_ALPHAS", "0.01,0.03,0.1")
+  ),
+  nuclear = list(
+    learner = learner_nuclear(lambda = 28.5, rank_max = 20),
+    tight = learner_nuclear(lambda = 28.5, rank_max = 20, max_iter = 3000, tol = 1e-10),
+    alphas = alphas("CFPOISON_BENCH_NUCLEAR_ALPHAS", "0.03")
+  )
+)
+goals <- list(
+  availability = list(utility = utility_availability(), direction = "push", metric = "rmse_shift"),
+  push = list(utility = utility_integrity(items = target, weights = 2), direction = "push", metric = "target_shift"),
+  nuke = list(utility = utility_integrity(items = target, weights = -2), direction = "nuke", metric = "target_shift")
+)
+
+timed <- function(expr) {
+  started <- proc.time()[["elapsed"]]
+  value <- expr
+  value$bench_seconds <- proc.time()[["elapsed"]] - started
+  value
+}
+
+# Every attack of one (learner, alpha, goal) cell.
+attacks_for <- function(spec, clean, budget, goal, segment) {
+  optimized <- list(ratings = ratings, learner = spec$learner, utility = goal$utility, budget = budget,
+                    clean = clean, seed = seed, progress = FALSE)
+  shilling <- list(ratings = ratings, budget = budget, targets = target, seed = seed)
+  structured <- function(design, utility = goal$utility) {
+    timed(poison_structured(ratings, spec$learner, utility, budget, design, clean = clean, seed = seed))
+  }
+  push <- utility_integrity(items = target, weights = if (goal$direction == "push") 2 else -2)
+  list(
+    default = timed(do.call(poison_pga, optimized)),
+    pga_paper = timed(do.call(poison_pga, c(optimized, list(support = "random", method = "kkt")))),
+    sgld = timed(do.call(poison_sgld, optimized)),
+    uniform = timed(poison_uniform(ratings, budget, seed = seed)),
+    random = timed(do.call(poison_random, c(shilling, list(direction = goal$direction)))),
+    average = timed(do.call(poison_average, c(shilling, list(direction = goal$direction)))),
+    bandwagon = timed(do.call(poison_bandwagon, c(shilling, list(direction = goal$direction)))),
+    segment = timed(do.call(poison_segment, c(shilling, list(segment = segment)))),
+    love_hate = timed(do.call(poison_love_hate, c(shilling, list(direction = goal$direction)))),
+    rare_items = structured("rare_items", utility_availability()),
+    popular_items = structured("popular_items", utility_availability()),
+    anchored = structured("anchored", push)
+  )
+}
+
+rows <- list()
+for (learner_name in names(learners)) {
+  spec <- learners[[learner_name]]
+  set.seed(seed)
+  clean <- fit_cf(spec$tight, ratings)
+  factors <- cfpoison:::prediction_factors(clean)
+  t_index <- match(target, ratings$item_ids)
+  cosine <- as.vector(factors$item %*% factors$item[t_index, ]) /
+    sqrt(rowSums(factors$item^2) * sum(factors$item[t_index, ]^2) + 1e-300)
+  segment <- ratings$item_ids[setdiff(order(cosine, decreasing = TRUE), t_index)[1:5]]
+  for (alpha in spec$alphas) {
+    budget <- attack_budget(alpha = alpha)
+    for (goal_name in names(goals)) {
+      goal <- goals[[goal_name]]
+      cat(sprintf("%s, alpha = %g, %s\n", learner_name, alpha, goal_name))
+      attacks <- attacks_for(spec, clean, budget, goal, segment)
+      for (method in names(attacks)) {
+        attack <- attacks[[method]]
+        attack$utility <- goal$utility
+        e <- evaluate_attack(attack, ratings, spec$learner, targets = target, clean = clean)
+        value <- if (goal$metric == "rmse_shift") e$rmse_shift else e$target_rating_poisoned - e$target_rating_clean
+        rows[[length(rows) + 1L]] <- data.frame(
+          learner = learner_name, alpha = alpha, goal = goal_name, method = method, effect = value,
+          floor = e$rmse_shift_floor, seconds = attack$bench_seconds
+        )
+        cat(sprintf("  %-14s %9.4f  (%.1f s)\n", method, value, attack$bench_seconds))
+      }
+    }
+  }
+}
+table <- do.call(rbind, rows)
+
+# The default attack's margin over the strongest other attack of each row
+# (larger is stronger: the nuke's effect counts with its sign flipped).
+strength <- ifelse(table$goal == "nuke", -table$effect, table$effect)
+cells <- split(seq_len(nrow(table)), table[c("learner", "alpha", "goal")], drop = TRUE)
+margins <- do.call(rbind, lapply(cells, function(i) {
+  default <- i[table$method[i] == "default"]
+  others <- setdiff(i, default)
+  best <- others[which.max(strength[others])]
+  data.frame(
+    learner = table$learner[default], alpha = table$alpha[default], goal = table$goal[default],
+    default = table$effect[default], best_other = table$method[best], best_effect = table$effect[best],
+    margin = strength[default] / strength[best] - 1, default_seconds = table$seconds[default]
+  )
+}))
+rownames(margins) <- NULL
+cat("\nDefault attack against the strongest other attack of each row (goal: margin >= 10%)\n")
+print(format(margins, digits = 3), row.names = FALSE)
+cat("\nGoals at alpha = 3%: availability >= 0.06 (ALS), >= 0.025 (nuclear); push >= +0.20; nuke <= -0.65\n")
+report("peak memory of the process", peak_memory_gb(), "GB")
+if (!is.na(out_file)) saveRDS(list(table = table, margins = margins), out_file)

@@ -1,0 +1,133 @@
+# The default attack (support search), structured blocks, and Algorithm 1 as
+# the paper states it.
+
+search_case <- function() {
+  r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 7)
+  learner <- learner_als(rank = 3, lambda_u = 1)
+  set.seed(3)
+  list(ratings = r, learner = learner, budget = attack_budget(alpha = 0.05, n_items = 10), clean = fit_cf(learner, r))
+}
+
+converged_utility <- function(attack, case, utility = attack$utility) {
+  attack$utility <- utility
+  evaluate_attack(attack, case$ratings, case$learner, clean = case$clean)$utility
+}
+
+test_that("Algorithm 1 (random support, KKT gradient) reproduces its earlier numbers", {
+  case <- search_case()
+  pga <- poison_pga(case$ratings, case$learner, utility_availability(), case$budget,
+    support = "random", method = "kkt", max_iter = 10, clean = case$clean, seed = 1
+  )
+  # Recorded with cfpoison 0.1.0, before the support search existed.
+  expect_equal(pga$trace$utility[c(1, 5, 11)], c(58.64102055509273, 303.20296982977874, 403.13856028430513),
+    tolerance = 1e-12
+  )
+  expect_equal(sum(pga$fake$rating * seq_along(pga$fake$rating)), 167.20485963520869, tolerance = 1e-12)
+  nuclear <- learner_nuclear(lambda = 5, rank_max = 10)
+  set.seed(3)
+  nuclear_clean <- fit_cf(nuclear, case$ratings)
+  integrity <- poison_pga(case$ratings, nuclear, utility_integrity(items = case$ratings$item_ids[4]), case$budget,
+    support = "random", method = "kkt", max_iter = 5, clean = nuclear_clean, seed = 2
+  )
+  expect_equal(integrity$trace$utility[c(1, 6)], c(-6.5103710033060977, -3.7976910867540727), tolerance = 1e-12)
+  expect_equal(sum(integrity$fake$rating * seq_along(integrity$fake$rating)), 280.46401924826989, tolerance = 1e-12)
+})
+
+test_that("the default attack beats its starts, every structured block and the paper's PGA", {
+  case <- search_case()
+  availability <- utility_availability()
+  default <- poison_pga(case$ratings, case$learner, availability, case$budget, clean = case$clean, seed = 1)
+  expect_identical(default$settings$support, "search")
+  expect_gte(default$trace$utility[nrow(default$trace)], max(default$settings$starts$utility))
+  expect_true(all(diff(default$trace$utility) >= 0))
+  strongest <- converged_utility(default, case)
+  paper <- poison_pga(case$ratings, case$learner, availability, case$budget,
+    support = "random", method = "kkt", clean = case$clean, seed = 1
+  )
+  expect_gt(strongest, converged_utility(paper, case))
+  for (design in c("rare_items", "popular_items")) {
+    block <- poison_structured(case$ratings, case$learner, availability, case$budget, design, clean = case$clean, seed = 1)
+    expect_gt(strongest, converged_utility(block, case))
+  }
+  uniform <- poison_uniform(case$ratings, case$budget, seed = 1)
+  expect_gt(strongest, 2 * converged_utility(uniform, case, availability))
+})
+
+test_that("the support search keeps the budget and the targets", {
+  case <- search_case()
+  target <- case$ratings$item_ids[c(5, 9)]
+  for (w in c(2, -2)) {
+    attack <- poison_pga(case$ratings, case$learner, utility_integrity(items = target, weights = w), case$budget,
+      max_iter = 8, clean = case$clean, seed = 1
+    )
+    fake <- attack$fake
+    per_user <- tabulate(fake$user, length(fake$user_ids))
+    expect_true(all(per_user == case$budget$n_items))
+    expect_false(anyDuplicated(paste(fake$user, fake$item)) > 0)
+    expect_true(all(abs(fake$rating) <= case$budget$max_rating))
+    for (j in match(target, fake$item_ids)) expect_identical(sum(fake$item == j), length(fake$user_ids))
+    expect_true(any(attack$trace$swaps > 0))
+    expect_true(all(attack$trace$hessian %in% c("exact", "gauss_newton")))
+  }
+})
+
+test_that("a nuke moves the target down, a push up, and the search beats the anchored block", {
+  case <- search_case()
+  target <- case$ratings$item_ids[5]
+  for (w in c(2, -2)) {
+    utility <- utility_integrity(items = target, weights = w)
+    default <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 1)
+    anchored <- poison_structured(case$ratings, case$learner, utility, case$budget, "anchored", clean = case$clean, seed = 1)
+    on_default <- evaluate_attack(default, case$ratings, case$learner, clean = case$clean)
+    on_anchored <- evaluate_attack(anchored, case$ratings, case$learner, clean = case$clean)
+    shift <- sign(w) * (on_default$target_rating_poisoned - on_default$target_rating_clean)
+    expect_gt(shift, 0.05)
+    expect_gt(shift, sign(w) * (on_anchored$target_rating_poisoned - on_anchored$target_rating_clean))
+  }
+})
+
+test_that("no attack stops on an indefinite Hessian, on either learner", {
+  r <- simulate_ratings(80, 40, rank = 3, density = 0.3, seed = 11)
+  budget <- attack_budget(alpha = 0.1, n_items = 8)
+  learners <- list(learner_als(rank = 4, lambda_u = 0.05), learner_nuclear(lambda = 3, rank_max = 20))
+  for (learner in learners) {
+    for (support in c("search", "random")) {
+      # One sweep per refit: every gradient is taken far from a minimum.
+      attack <- poison_pga(r, learner, utility_availability(), budget, support = support, method = "exact",
+        refit_sweeps = 1, max_iter = 6, seed = 1
+      )
+      expect_true(all(is.finite(attack$trace$utility)))
+      expect_true(all(attack$trace$hessian %in% c("exact", "gauss_newton")))
+    }
+  }
+})
+
+test_that("the search needs the exact gradient", {
+  case <- search_case()
+  expect_cfp_error(
+    poison_pga(case$ratings, case$learner, utility_availability(), case$budget, method = "kkt", seed = 1),
+    "value", c("exact", "random")
+  )
+  expect_cfp_error(
+    poison_pga(case$ratings, case$learner, utility_availability(), case$budget, support = "dense"),
+    "value", c("support", "search")
+  )
+})
+
+test_that("structured blocks follow their designs", {
+  case <- search_case()
+  rare <- poison_structured(case$ratings, case$learner, utility_availability(), case$budget, "rare_items",
+    group_size = 2, clean = case$clean, seed = 1
+  )
+  fake <- rare$fake
+  items_of <- split(fake$item, fake$user)
+  expect_identical(items_of[[1]], items_of[[2]])
+  expect_length(intersect(items_of[[1]], items_of[[3]]), 0L)
+  popularity <- tabulate(case$ratings$item, length(case$ratings$item_ids))
+  expect_lte(max(popularity[items_of[[1]]]), sort(popularity)[case$budget$n_items + 1])
+  expect_true(all(abs(fake$rating) == case$budget$max_rating))
+  expect_cfp_error(
+    poison_structured(case$ratings, case$learner, utility_availability(), case$budget, "anchored"),
+    "value", "target"
+  )
+})
