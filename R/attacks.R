@@ -107,7 +107,7 @@
 #' @export
 poison_pga <- function(ratings, learner, utility, budget, support = c("search", "random"),
                        method = c("exact", "kkt"), max_iter = NULL, step = NULL, min_step = NULL, tol = 1e-4,
-                       refit_sweeps = NULL, max_swaps = 4, targets_in_support = TRUE, tau = 1, clean = NULL,
+                       refit_sweeps = NULL, max_swaps = NULL, targets_in_support = TRUE, tau = 1, clean = NULL,
                        seed = NULL, threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   support <- cfp_arg_match(support)
   method <- cfp_arg_match(method)
@@ -125,7 +125,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   step <- check_number(step %||% budget$max_rating, arg = "step", min = 0, min_inclusive = FALSE)
   min_step <- check_number(min_step %||% if (search) step / 8 else 1e-3, arg = "min_step", min = 0)
   check_number(tol, min = 0)
-  max_swaps <- min(check_count(max_swaps, min = 0), budget$n_items)
+  max_swaps <- check_count(max_swaps %||% spec$n_fake, arg = "max_swaps", min = 0)
   check_flag(targets_in_support)
   check_flag(progress)
   refit <- refit_settings(refit_sweeps %||% if (search) 30 else 5, method, tau, spec$threads)

@@ -11,17 +11,28 @@
 #' optimized attack must beat (`inst/bench/strength.R`).
 #'
 #' * `"rare_items"` (availability): fake users in groups of `group_size`; each
-#'   group rates its own B of the least-rated items (ties broken at random),
-#'   every rating \eqn{\Lambda} against the sign of the clean model's average
-#'   predicted rating of the item. An item rated by few real users has almost
-#'   every real user's entry unseen, and its factor is set mostly by the fake
-#'   ratings, so it moves the paper's RMSE (Eq. 7, footnote 2) most.
-#' * `"popular_items"` (availability): the same with the most-rated items.
+#'   group rates its own B - 1 of the least-rated items (ties broken at
+#'   random), and each fake user one anchor (below); every rating is
+#'   \eqn{\Lambda} times the sign of the clean model's average predicted
+#'   rating of the item. An item rated by few real users has almost every real
+#'   user's entry unseen, and its factor is set mostly by the fake ratings, so
+#'   it moves the paper's RMSE (Eq. 7, footnote 2) most; the anchor turns the
+#'   fake users' factor, and with it the factors of the items they share,
+#'   toward the real users' average taste, so that every real user's
+#'   prediction for those items moves.
+#' * `"popular_items"` (availability): groups who share B of the most-rated
+#'   items, rated \eqn{\Lambda} against the sign of their clean average
+#'   prediction.
 #' * `"anchored"` (integrity): each fake user rates the targets at
-#'   \eqn{\Lambda\,\mathrm{sign}(\mu_2 w_j)} and fills its budget with items
-#'   drawn from the \eqn{2(B - |J_0|)} most-rated ones, each rated
-#'   \eqn{\Lambda} times the sign of its clean average prediction. The fillers
-#'   anchor the fake user's latent factor to the real users' average taste,
+#'   \eqn{\Lambda\,\mathrm{sign}(\mu_2 w_j)} and fills its budget with
+#'   anchors, each rated \eqn{\Lambda} times the sign of its clean average
+#'   prediction. Anchors are drawn, for each fake user, among the
+#'   \eqn{10(B - |J_0|)} items with the largest clean average prediction in
+#'   size that at least five real users rated: items the real users agree on,
+#'   whose factors the fake users barely move, since each is drawn by few of
+#'   them (on MovieLens this pool nukes a target by -0.80, the 48 most-rated
+#'   items by -0.52). The anchors tie the fake user's latent factor to the
+#'   real users' average taste,
 #'   so that the target's rating pulls the target's factor toward it (push) or
 #'   away from it (nuke). Without them, a fake user's factor takes whatever
 #'   sign its ratings give it: flipping all of a user's ratings flips its
@@ -94,25 +105,39 @@ structured_block <- function(design, ratings, utility, budget, clean, n_fake, gr
   # Lambda with the sign of the real users' average taste for each item.
   along <- ifelse(clean_mean >= 0, bound, -bound)
   popularity <- tabulate(ratings$item, n)
+  # Anchors: the items the real users agree on most (largest average
+  # prediction in size), among those with five ratings or more, whose
+  # factors the fake users' ratings barely move.
+  settled <- which(popularity >= min(5, max(popularity)))
+  anchors <- settled[order(-abs(clean_mean[settled]))]
+  draw_anchors <- function(size, exclude) {
+    pool <- utils::head(setdiff(anchors, exclude), 10L * size)
+    pool[sample.int(length(pool), min(size, length(pool)))]
+  }
   if (design == "anchored") {
     spec <- utility_spec(utility, ratings)
     targets <- spec$targets + 1L
     target_rating <- bound * sign(utility$mu[2] * spec$weights)
-    n_filler <- b - length(targets)
-    pool <- utils::head(setdiff(order(popularity, decreasing = TRUE), targets), min(2L * n_filler, n - length(targets)))
-    items <- lapply(seq_len(n_fake), function(u) pool[sample.int(length(pool), n_filler)])
+    fillers <- lapply(seq_len(n_fake), function(u) draw_anchors(b - length(targets), targets))
     cells <- list(
-      user = rep(seq_len(n_fake), each = b),
-      item = unlist(lapply(items, function(filler) c(targets, filler)))
+      user = rep(seq_len(n_fake), lengths(fillers) + length(targets)),
+      item = unlist(lapply(fillers, function(filler) c(targets, filler)))
     )
-    rating <- unlist(lapply(items, function(filler) c(target_rating, along[filler])))
+    rating <- unlist(lapply(fillers, function(filler) c(target_rating, along[filler])))
     return(fake_block(cells, rating, ratings))
   }
   # Items by popularity (least or most rated first), ties at random; group g
-  # takes the g-th run of B of them (from the start again when they run out).
+  # takes the g-th run of them (from the start again when they run out).
   ranked <- order(if (design == "rare_items") popularity else -popularity, stats::runif(n))
+  shared <- if (design == "rare_items") b - 1L else b
   group <- (seq_len(n_fake) - 1L) %/% group_size
-  item <- unlist(lapply(group, function(g) ranked[(g * b + seq_len(b) - 1L) %% n + 1L]))
-  cells <- list(user = rep(seq_len(n_fake), each = b), item = item)
-  fake_block(cells, -along[item], ratings)
+  items <- lapply(group, function(g) ranked[(g * shared + seq_len(shared) - 1L) %% n + 1L])
+  if (design == "rare_items") {
+    items <- lapply(items, function(rare) c(draw_anchors(1L, rare), rare))
+    rating <- unlist(lapply(items, function(x) along[x]))
+  } else {
+    rating <- unlist(lapply(items, function(x) -along[x]))
+  }
+  cells <- list(user = rep(seq_len(n_fake), lengths(items)), item = unlist(items))
+  fake_block(cells, rating, ratings)
 }

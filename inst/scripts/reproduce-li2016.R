@@ -45,6 +45,10 @@ mu_figure_1 <- list(c(1, 0), c(1, -1), c(0, 1), c(-1, 1))
 mu_figure_5 <- list(c(0, -1), c(-1, -1))
 betas <- c(0.1, 0.6, 2, 10)
 methods <- c("pga", "sgld", "uniform")
+# Algorithm 1 as the paper states it: a random fixed support and Eq. 12's
+# gradient (poison_pga()'s default searches the support too; see
+# inst/bench/strength.R for how much stronger that is).
+algorithm_1 <- list(support = "random", method = "kkt")
 
 # The clean models are fitted to a tight tolerance once, so that the noise
 # floor of evaluate_attack() is small (see ?evaluate_attack).
@@ -74,7 +78,8 @@ stage(sprintf("clean models fitted; targets %s (ALS) and %s (nuclear)", als_targ
 grid <- function(name, ratings, learner, clean, target, mu, seeds, methods, alpha, beta = 0.6, ...) {
   result <- attack_grid(ratings, learner,
     methods = methods, alpha = alpha, mu = mu, beta = beta, seeds = seeds, targets = target,
-    clean = clean, file = cache_file(name), progress = FALSE, ...
+    clean = clean, file = cache_file(name), progress = FALSE,
+    attack_args = if ("pga" %in% methods) list(pga = algorithm_1) else list(), ...
   )
   failed <- sum(!is.na(result$error))
   stage(sprintf("%s: %d runs, %d failed", name, nrow(result), failed))
@@ -107,7 +112,9 @@ options(cfpoison.threads = workers)
 baselines <- grid("detection", ratings, als, als_clean, als_target, c(1, 0), 1:3, c("average", "bandwagon"), 0.03)
 budget <- attack_budget(0.03)
 features <- list(
-  pga = detect_features(ratings, poison_pga(ratings, als, utility_availability(), budget, clean = als_clean, seed = 1)),
+  pga = detect_features(ratings, do.call(poison_pga, c(
+    list(ratings, als, utility_availability(), budget, clean = als_clean, seed = 1), algorithm_1
+  ))),
   sgld = detect_features(ratings, poison_sgld(ratings, als, utility_availability(), budget, clean = als_clean, seed = 1))
 )
 saveRDS(list(baselines = baselines, features = features), file.path(output, "detection.rds"))
@@ -129,13 +136,13 @@ split_clean <- clean_model(als, split$train)
 split_target <- select_targets(split_clean, near = 0.8, min_ratings = 10, ratings = split$train, seed = 2016)
 goals <- list(availability = utility_availability(), integrity = utility_integrity(items = split_target))
 defence_results <- do.call(rbind, lapply(names(goals), function(goal) {
-  attack <- poison_pga(split$train, als, goals[[goal]], budget, clean = split_clean, seed = 1)
+  attack <- do.call(poison_pga, c(list(split$train, als, goals[[goal]], budget, clean = split_clean, seed = 1), algorithm_1))
   cbind(goal = goal, evaluate_defence(attack, split$train, split$test, defences))
 }))
 saveRDS(defence_results, file.path(output, "defences.rds"))
 stage("defences")
 
-trace_attack <- poison_pga(ratings, als, utility_availability(), budget, clean = als_clean, seed = 1)
+trace_attack <- do.call(poison_pga, c(list(ratings, als, utility_availability(), budget, clean = als_clean, seed = 1), algorithm_1))
 trace_attack$clean <- NULL
 saveRDS(trace_attack, file.path(output, "trace.rds"))
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -275,7 +276,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, FakeBlock fake, const arma
 struct SearchSettings {
   int max_iter = 40;
   double step = 2.0;             // largest change of one fake user's ratings in a step
-  int max_swaps = 4;             // items one fake user may exchange in a step
+  int max_swaps = 4;             // exchanges in one step (over all fake users)
   double min_step = 1e-2;        // stop when backtracking leaves less than this and no swap
   double tol = 1e-4;             // an accepted step gaining less than tol (relative) is a stall
   int patience = 3;              // stop after this many stalls in a row
@@ -303,10 +304,11 @@ inline EntryScores entry_scores(const Evaluation& at, const int f) {
 //  * Values (`swaps` = 0): each fake user moves its ratings along its own
 //    gradient, its largest entry by `step` (so that every fake user moves, not
 //    only the one with the largest gradient), clipped to [-Lambda, Lambda].
-//  * Exchanges (`swaps` > 0): each fake user exchanges up to `swaps` of its
-//    entries for items whose first-order gain of being added exceeds what the
-//    entry is worth, e G_j with e its residual (the same derivative in the
-//    entry's weight); a new entry is rated Lambda sign(G_j).
+//  * Exchanges (`swaps` > 0): the `swaps` exchanges, over all fake users,
+//    whose first-order gain is largest: a fake user drops the entry worth
+//    least, e G_j with e its residual (the derivative in the entry's weight),
+//    for the unrated item that would gain most, rated Lambda sign(G_j). At
+//    most one exchange per fake user, so that the estimates stay first order.
 // `n_swapped` receives the exchanges made.
 inline FakeBlock propose(const FakeBlock& block, const Evaluation& at, const double step, const int swaps,
                          const SearchSettings& s, const int n_fake, int& n_swapped) {
@@ -314,55 +316,83 @@ inline FakeBlock propose(const FakeBlock& block, const Evaluation& at, const dou
   std::vector<char> kept(n, 0);
   for (const int j : s.kept_items) kept[j] = 1;
   const std::vector<double>& grad = at.gradient.values;
-  FakeBlock out;
+  std::vector<std::size_t> user_start(static_cast<std::size_t>(n_fake) + 1, 0);
+  for (const int f : block.user) ++user_start[static_cast<std::size_t>(f) + 1];
+  for (int f = 0; f < n_fake; ++f) user_start[f + 1] += user_start[f];
+
+  FakeBlock out(block);
   n_swapped = 0;
-  std::vector<char> rated(n, 0);
-  std::size_t e = 0;
-  for (int f = 0; f < n_fake; ++f) {
-    const std::size_t begin = e;
-    while (e < block.user.size() && block.user[e] == f) ++e;
-    std::vector<std::pair<int, double>> entries;
-    for (std::size_t p = begin; p < e; ++p) entries.emplace_back(block.item[p], block.value[p]);
-    if (swaps == 0) {
+  if (swaps == 0) {
+    for (int f = 0; f < n_fake; ++f) {
       double largest = 0.0;
-      for (std::size_t p = begin; p < e; ++p) largest = std::max(largest, std::abs(grad[p]));
-      if (largest > 0.0 && std::isfinite(largest)) {
-        for (std::size_t p = begin; p < e; ++p) {
-          const double moved = block.value[p] + step * grad[p] / largest;
-          entries[p - begin].second = std::min(s.max_rating, std::max(-s.max_rating, moved));
-        }
+      for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) largest = std::max(largest, std::abs(grad[p]));
+      if (!(largest > 0.0) || !std::isfinite(largest)) continue;
+      for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) {
+        const double moved = block.value[p] + step * grad[p] / largest;
+        out.value[p] = std::min(s.max_rating, std::max(-s.max_rating, moved));
       }
-    } else if (begin < e) {
-      const EntryScores score = entry_scores(at, f);
-      for (const auto& entry : entries) rated[entry.first] = 1;
-      // The entries worth least, and the unrated items that would gain most.
-      std::vector<std::pair<double, std::size_t>> worth;
-      for (std::size_t q = 0; q < entries.size(); ++q) {
-        const int j = entries[q].first;
-        if (!kept[j]) worth.emplace_back((entries[q].second - score.prediction[j]) * score.gradient[j], q);
-      }
-      std::vector<std::pair<double, int>> gain;
-      for (int j = 0; j < n; ++j)
-        if (!rated[j]) gain.emplace_back(s.max_rating * std::abs(score.gradient[j]) - score.prediction[j] * score.gradient[j], j);
-      for (const auto& entry : entries) rated[entry.first] = 0;
-      const std::size_t n_pairs = std::min({static_cast<std::size_t>(swaps), worth.size(), gain.size()});
-      std::partial_sort(worth.begin(), worth.begin() + static_cast<std::ptrdiff_t>(n_pairs), worth.end());
-      std::partial_sort(gain.begin(), gain.begin() + static_cast<std::ptrdiff_t>(n_pairs), gain.end(),
-                        [](const auto& a, const auto& b) { return a.first > b.first; });
-      for (std::size_t q = 0; q < n_pairs && gain[q].first > worth[q].first; ++q) {
-        const int j = gain[q].second;
-        entries[worth[q].second] = {j, score.gradient[j] >= 0.0 ? s.max_rating : -s.max_rating};
-        ++n_swapped;
-      }
-      std::sort(entries.begin(), entries.end());
     }
-    for (const auto& entry : entries) {
-      out.user.push_back(f);
-      out.item.push_back(entry.first);
-      out.value.push_back(entry.second);
-    }
+    return out;
   }
-  return out;
+  // Each fake user's best exchange: (gain, user, position dropped, item added).
+  struct Exchange {
+    double gain;
+    int user;
+    std::size_t position;
+    int item;
+    double rating;
+  };
+  std::vector<Exchange> best;
+  std::vector<char> rated(n, 0);
+  for (int f = 0; f < n_fake; ++f) {
+    if (user_start[f] == user_start[f + 1]) continue;
+    const EntryScores score = entry_scores(at, f);
+    double least = std::numeric_limits<double>::infinity();
+    std::size_t drop = 0;
+    for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) {
+      const int j = block.item[p];
+      rated[j] = 1;
+      const double worth = (block.value[p] - score.prediction[j]) * score.gradient[j];
+      if (!kept[j] && worth < least) {
+        least = worth;
+        drop = p;
+      }
+    }
+    double most = -std::numeric_limits<double>::infinity();
+    int add = -1;
+    for (int j = 0; j < n; ++j) {
+      if (rated[j]) continue;
+      const double gain = s.max_rating * std::abs(score.gradient[j]) - score.prediction[j] * score.gradient[j];
+      if (gain > most) {
+        most = gain;
+        add = j;
+      }
+    }
+    for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) rated[block.item[p]] = 0;
+    if (add >= 0 && std::isfinite(least) && most > least)
+      best.push_back({most - least, f, drop, add, score.gradient[add] >= 0.0 ? s.max_rating : -s.max_rating});
+  }
+  const std::size_t n_taken = std::min(static_cast<std::size_t>(swaps), best.size());
+  std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(n_taken), best.end(),
+                    [](const Exchange& a, const Exchange& b) { return a.gain > b.gain; });
+  for (std::size_t q = 0; q < n_taken; ++q) {
+    out.item[best[q].position] = best[q].item;
+    out.value[best[q].position] = best[q].rating;
+  }
+  n_swapped = static_cast<int>(n_taken);
+  // Back to the block's order: by user, then item.
+  std::vector<std::size_t> order(out.user.size());
+  for (std::size_t e = 0; e < order.size(); ++e) order[e] = e;
+  std::sort(order.begin(), order.end(), [&](const std::size_t a, const std::size_t b) {
+    return out.user[a] != out.user[b] ? out.user[a] < out.user[b] : out.item[a] < out.item[b];
+  });
+  FakeBlock sorted;
+  for (const std::size_t e : order) {
+    sorted.user.push_back(out.user[e]);
+    sorted.item.push_back(out.item[e]);
+    sorted.value.push_back(out.value[e]);
+  }
+  return sorted;
 }
 
 // The support search: projected gradient ascent on the values, as in
