@@ -287,7 +287,7 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
       nuclear = inherits(learner, "cf_learner_nuclear"),
       lambda_u = penalties[["lambda_u"]],
       lambda_v = penalties[["lambda_v"]],
-      lambda = learner$lambda %||% 0
+      lambda = learner[["lambda"]] %||% 0
     ),
     clean_p = reference$user,
     clean_q = reference$item,

@@ -20,6 +20,8 @@
 #'   not rated a target and find it in their top 10 unrated items.
 #' * `utility`: the attack's utility at the converged poisoned model.
 #'
+#' Target metrics are `NA` without targets (an availability attack).
+#'
 #' @param attack A `cf_attack`.
 #' @param ratings The real users' ratings the attack was computed on.
 #' @param learner The learner to refit; defaults to the attack's.
@@ -56,7 +58,8 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
   fake_users(attack, ratings)
-  targets <- targets %||% attack$utility$items %||% attack$settings$targets
+  # Exact names: `$targets` would partially match PGA's `targets_in_support`.
+  targets <- targets %||% attack$utility[["items"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings)
 
   tight <- refit_learner(learner, max_iter, tol)
