@@ -37,7 +37,8 @@
 #' @param refit_sweeps Warm-started sweeps per refit.
 #' @param targets_in_support Put the target items in every fake user's support.
 #' @param tau Appendix B's smoothing parameter (nuclear learner, `method = "kkt"`).
-#' @param clean The clean model `fit_cf(learner, ratings)`, if already fitted.
+#' @param clean The clean model `fit_cf(learner, ratings)`, if already fitted;
+#'   `NULL` fits the package's own, seeded and settled (see [evaluate_attack()]).
 #' @param seed Optional seed; `NULL` uses the current RNG state. The same seed
 #'   gives the same attack.
 #' @param threads Number of OpenMP threads.
@@ -239,7 +240,7 @@ refit_settings <- function(sweeps, method, tau, threads, call = rlang::caller_en
 
 clean_fit <- function(clean, learner, ratings, threads, arg = "clean", call = rlang::caller_env()) {
   if (is.null(clean)) {
-    return(fit_cf(learner, ratings, threads = threads))
+    return(default_clean_fit(learner, ratings, threads))
   }
   if (!inherits(clean, "cf_fit") || !identical(clean$item_ids, ratings$item_ids) ||
     !identical(clean$user_ids, ratings$user_ids) || !is.null(clean$fake_u)) {

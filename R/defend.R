@@ -271,10 +271,13 @@ print.cf_fit_bagged <- function(x, ...) {
 #'
 #' For each defence, fits the defended model on the clean training ratings and
 #' reports its held-out accuracy (the cost), then evaluates the attack against
-#' the defended system with [evaluate_attack()] (the effect). The row
-#' `"none"` is the undefended `learner`. All clean fits start from the attack's
-#' clean model (or a fresh fit), so that the comparison is not blurred by
-#' alternating minimization's many local optima.
+#' the defended system under [evaluate_attack()]'s protocol (the effect). The
+#' row `"none"` is the undefended `learner` and equals [evaluate_attack()]'s
+#' result. Each defence's clean model is fitted under the protocol (`max_iter`,
+#' `tol`) from the attack's clean model (or the package's own clean fit, as in
+#' [evaluate_attack()]), so that the comparison is not blurred by alternating
+#' minimization's many local optima; it is the reference of that row's
+#' poisoned and floor refits.
 #'
 #' A defence is either a learner (`learner_als(loss = "huber")`,
 #' `learner_bagged()`, ...) that replaces `learner`, or a function
@@ -319,7 +322,7 @@ print.cf_fit_bagged <- function(x, ...) {
 #' ))
 #' @export
 evaluate_defence <- function(attack, ratings, test, defences, learner = attack$learner, max_iter = 500,
-                             tol = 1e-7, threads = getOption("cfpoison.threads", 1L)) {
+                             tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
   if (!inherits(attack, "cf_attack")) {
     cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
   }
@@ -340,7 +343,7 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       "type"
     )
   }
-  reference <- if (is.null(attack$clean)) fit_cf(learner, ratings, threads = threads) else attack$clean
+  start <- clean_fit(attack$clean, learner, ratings, threads)
   rows <- lapply(c(list(none = learner), defences), function(defence) {
     if (is.function(defence)) {
       clean_data <- defence(ratings, NULL)$ratings
@@ -351,12 +354,11 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       poisoned <- list(ratings = ratings, fake = attack$fake)
       defended_learner <- defence
     }
-    clean <- fit_cf(defended_learner, clean_data, init = reference, threads = threads)
+    protocol <- refit_learner(defended_learner, max_iter, tol)
+    reference <- fit_cf(protocol, clean_data, init = start, threads = threads)
     defended <- attack
     defended$fake <- poisoned$fake
-    evaluate_attack(defended, poisoned$ratings, defended_learner,
-      test = test, clean = clean, max_iter = max_iter, tol = tol, threads = threads
-    )
+    measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads)
   })
   out <- do.call(rbind, rows)
   cbind(
