@@ -311,7 +311,9 @@ run_with_progress <- function(progress, label, total, run) {
   })
 }
 
-new_cf_attack <- function(method, fake, utility, budget, learner, clean, trace, seed, settings) {
+# Fake users built by hand have no utility, budget, learner, clean model, trace or seed.
+new_cf_attack <- function(method, fake, utility = NULL, budget = NULL, learner = NULL, clean = NULL, trace = NULL,
+                          seed = NULL, settings = list()) {
   structure(
     list(
       fake = fake,

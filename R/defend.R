@@ -289,13 +289,13 @@ print.cf_fit_bagged <- function(x, ...) {
 #' kept real users without fake users, so it also holds the damage of the real
 #' users the filter drops on the poisoned data but not on the clean data.
 #'
-#' @param attack A `cf_attack` computed on `ratings`.
+#' @inheritParams evaluate_attack
 #' @param ratings The training ratings of the real users.
 #' @param test Held-out ratings over the same users and items (see
 #'   [split_ratings()]).
 #' @param defences A named list of defences (learners or filter functions).
-#' @param learner The undefended learner; defaults to the attack's.
-#' @inheritParams evaluate_attack
+#' @param learner The undefended learner; defaults to the attack's (give it for
+#'   baseline attacks and fake users you built).
 #' @return A data frame with one row per defence: `defence`,
 #'   `test_rmse_cost` (the defended clean model's test RMSE minus the
 #'   undefended one's), then [evaluate_attack()]'s columns.
@@ -323,15 +323,10 @@ print.cf_fit_bagged <- function(x, ...) {
 #' @export
 evaluate_defence <- function(attack, ratings, test, defences, learner = attack$learner, max_iter = 500,
                              tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
-  if (!inherits(attack, "cf_attack")) {
-    cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
-  }
   check_ratings(ratings)
   check_ratings(test)
-  if (is.null(learner)) {
-    cfp_abort("This attack was not computed against a learner: give {.arg learner}.", "value")
-  }
-  check_learner(learner)
+  attack <- as_cf_attack(attack, ratings)
+  check_refit_learner(learner, attack)
   threads <- check_threads(threads)
   is_defence <- vapply(defences, function(d) inherits(d, "cf_learner") || is.function(d), logical(1))
   if (!is.list(defences) || length(defences) == 0L || is.null(names(defences)) || any(names(defences) == "") ||

@@ -10,7 +10,7 @@
 #' comparison is between settled models:
 #'
 #' 1. *Start*: `clean`, by default the attack's clean model. When there is
-#'    none (baseline attacks), the package fits it: from item
+#'    none (baseline and hand-built attacks), the package fits it: from item
 #'    factors drawn with a fixed seed (1, leaving the caller's random stream
 #'    untouched) and under the default `max_iter` and `tol`, so that two
 #'    identical calls give identical results. The attacks fit the same model
@@ -45,9 +45,13 @@
 #'
 #' Target metrics are `NA` without targets (an availability attack).
 #'
-#' @param attack A `cf_attack`.
+#' @param attack A `cf_attack` computed on `ratings`, or fake users you built:
+#'   a `cf_ratings` over the same items (`as_ratings(df, items =
+#'   ratings$item_ids)`), or a data frame with columns `user` (any ids, taken
+#'   as fake users), `item` (ids from `ratings$item_ids`) and `rating`.
 #' @param ratings The real users' ratings the attack was computed on.
-#' @param learner The learner to refit; defaults to the attack's.
+#' @param learner The learner to refit; defaults to the attack's (give it for
+#'   baseline attacks and fake users you built).
 #' @param test Optional held-out `cf_ratings` over the same users and items.
 #' @param targets Target item ids; defaults to the attack's.
 #' @param clean The clean model the protocol starts from (see Details);
@@ -55,29 +59,27 @@
 #' @param max_iter,tol The protocol's stopping rule (sweeps, relative objective change).
 #' @param top_n List length of the hit ratio.
 #' @param threads Number of OpenMP threads.
-#' @return A one-row data frame.
+#' @return A one-row data frame. `method` is `"custom"` and `alpha` `NA` for
+#'   fake users you built.
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
 #' evaluate_attack(attack, r, learner, targets = 5)
+#' # Fake users built by hand: two users who rate item 5 at the top of the scale.
+#' fake <- data.frame(user = c("f1", "f2"), item = 5, rating = 2)
+#' evaluate_attack(fake, r, learner, targets = 5)
 #' @export
 evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NULL, targets = NULL,
                             clean = attack$clean, max_iter = 500, tol = 1e-8, top_n = 10,
                             threads = getOption("cfpoison.threads", 1L)) {
   started <- proc.time()[["elapsed"]]
-  if (!inherits(attack, "cf_attack")) {
-    cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
-  }
   check_ratings(ratings)
-  if (is.null(learner)) {
-    cfp_abort("This attack was not computed against a learner: give {.arg learner}.", "value")
-  }
-  check_learner(learner)
+  attack <- as_cf_attack(attack, ratings)
+  check_refit_learner(learner, attack)
   threads <- check_threads(threads)
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
-  fake_users(attack, ratings)
   protocol <- refit_learner(learner, max_iter, tol)
   reference <- protocol_reference(clean, protocol, ratings, threads)
   measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started)
@@ -128,7 +130,7 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   data.frame(
     method = attack$method,
     n_fake_users = length(attack$fake$user_ids),
-    alpha = attack$budget$alpha,
+    alpha = attack$budget[["alpha"]] %||% NA_real_,
     rmse_shift = rmse_shift(poisoned),
     rmse_shift_floor = rmse_shift(floor_fit),
     test_rmse_clean = if (is.null(test)) NA_real_ else rmse(reference, test),
@@ -142,6 +144,22 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
     attack_seconds = if (is.null(attack$trace)) NA_real_ else attack$trace$seconds[nrow(attack$trace)],
     evaluation_seconds = proc.time()[["elapsed"]] - started
   )
+}
+
+# The learner evaluate_attack() refits; baseline attacks and hand-built fake
+# users were computed against none.
+check_refit_learner <- function(learner, attack, call = rlang::caller_env()) {
+  if (is.null(learner)) {
+    what <- if (identical(attack$method, "custom")) "Fake users built by hand come" else "This attack comes"
+    cfp_abort(
+      c("{what} without a learner: give {.arg learner}.",
+        i = "Pass the learner to refit, e.g. {.code learner = learner_als(rank = 10, lambda_u = 5)}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  check_learner(learner, call = call)
 }
 
 # The learner under evaluate_attack()'s protocol: its stopping rule replaced

@@ -257,7 +257,7 @@ grid_run <- function(setting, context, report = function(...) NULL) {
       detection <- if (context$detect) {
         evaluate_detection(attack, context$ratings, threads = context$threads)
       } else {
-        ttest_rows(attack, context$ratings)
+        ttest_rows(attack$fake, context$ratings)
       }
       measured <- evaluation[setdiff(names(evaluation), c("method", "alpha"))]
       cbind(measured, detection_columns(detection), error = NA_character_)
