@@ -46,7 +46,8 @@
 #' @return A `cf_attack` object: `fake` (the fake users' ratings as `cf_ratings`
 #'   over the same items), `method`, `utility`, `budget`, `learner`,
 #'   `settings`, a `trace` data frame (iteration, utility, step, accepted,
-#'   cg_iterations, seconds), `seed` and the `clean` fit.
+#'   cg_iterations, seconds), `seed`, the `clean` fit and a `fingerprint` of
+#'   `ratings` (the measuring functions refuse other ratings).
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_pga(r, learner_als(rank = 3, lambda_u = 1),
@@ -93,7 +94,7 @@ poison_pga <- function(ratings, learner, utility, budget, method = c("kkt", "exa
     .attack_pga(problem, settings, callback)
   })
   fake$rating <- res$fake_values
-  new_cf_attack("pga", fake, utility, budget, learner, clean, res$trace, seed,
+  new_cf_attack("pga", fake, ratings, utility, budget, learner, clean, res$trace, seed,
     settings = c(settings, list(method = method, refit_sweeps = refit$sweeps, tau = tau, targets_in_support = targets_in_support))
   )
 }
@@ -184,7 +185,7 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
   })
   fake$rating <- res$fake_values
   fake <- keep_largest(fake, budget)
-  new_cf_attack("sgld", fake, utility, budget, learner, clean, res$trace, seed,
+  new_cf_attack("sgld", fake, ratings, utility, budget, learner, clean, res$trace, seed,
     settings = c(settings, list(
       method = method, support = support, support_size = support_size, min_var = min_var,
       refit_sweeps = refit$sweeps, tau = tau
@@ -311,12 +312,14 @@ run_with_progress <- function(progress, label, total, run) {
   })
 }
 
-# Fake users built by hand have no utility, budget, learner, clean model, trace or seed.
-new_cf_attack <- function(method, fake, utility = NULL, budget = NULL, learner = NULL, clean = NULL, trace = NULL,
-                          seed = NULL, settings = list()) {
+# `ratings` are those the attack was computed on, recorded as a fingerprint
+# that the measuring functions check; NULL for fake users built by hand.
+new_cf_attack <- function(method, fake, ratings, utility = NULL, budget = NULL, learner = NULL, clean = NULL,
+                          trace = NULL, seed = NULL, settings = list()) {
   structure(
     list(
       fake = fake,
+      fingerprint = if (is.null(ratings)) NULL else ratings_fingerprint(ratings),
       method = method,
       utility = utility,
       budget = budget,

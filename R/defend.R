@@ -325,6 +325,7 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
                              tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
   check_ratings(ratings)
   check_ratings(test)
+  # Checked once here: a filter's rows are measured on filtered ratings.
   attack <- as_cf_attack(attack, ratings)
   check_refit_learner(learner, attack)
   threads <- check_threads(threads)

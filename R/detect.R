@@ -399,6 +399,7 @@ detection_frame <- function(data, rows, columns) {
 evaluate_detection <- function(attack, ratings, k = 25, n_components = 3,
                                threads = getOption("cfpoison.threads", 1L)) {
   check_ratings(ratings)
+  # Checked once here; the detectors get the bare block.
   fake <- as_cf_attack(attack, ratings)$fake
   features <- detect_features(ratings, fake, k = k, threads = threads)
   pca <- detect_pca(ratings, fake, n_components = n_components, threads = threads)

@@ -48,7 +48,8 @@
 #' @param attack A `cf_attack` computed on `ratings`, or fake users you built:
 #'   a `cf_ratings` over the same items (`as_ratings(df, items =
 #'   ratings$item_ids)`), or a data frame with columns `user` (any ids, taken
-#'   as fake users), `item` (ids from `ratings$item_ids`) and `rating`.
+#'   as fake users), `item` (ids from `ratings$item_ids`) and `rating`. A
+#'   `cf_attack` computed on other ratings is an error.
 #' @param ratings The real users' ratings the attack was computed on.
 #' @param learner The learner to refit; defaults to the attack's (give it for
 #'   baseline attacks and fake users you built).
@@ -86,8 +87,9 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
 }
 
 # evaluate_attack()'s measurements, against `reference` (the clean model
-# under `protocol`), shared by evaluate_defence() and attack_grid(), which fit
-# the reference themselves.
+# under `protocol`), without checking the attack against `ratings`: callers
+# check it once, at their entry point (evaluate_defence() measures on filtered
+# ratings on purpose).
 measure_attack <- function(attack, ratings, protocol, reference, test = NULL, targets = NULL, top_n = 10,
                            threads = 1L, started = proc.time()[["elapsed"]], call = rlang::caller_env()) {
   force(started)

@@ -426,9 +426,10 @@ fake_users <- function(fake, ratings, arg = rlang::caller_arg(fake), call = rlan
 }
 
 # Fake users as a cf_attack, whatever form an entry point got them in: a
-# cf_attack over `ratings`' items, or a block built by hand (a cf_ratings over
-# the same items, or a data frame with columns user, item and rating), which
-# becomes a "custom" attack without utility, learner or clean model.
+# cf_attack computed on `ratings` (checked by its fingerprint), or a block built
+# by hand (a cf_ratings over the same items, or a data frame with columns user,
+# item and rating), which becomes a "custom" attack without utility, learner or
+# clean model.
 as_cf_attack <- function(x, ratings, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
   force(arg) # name the caller's argument before `x` is reassigned
   if (!inherits(x, c("cf_attack", "cf_ratings")) && !is.data.frame(x)) {
@@ -447,7 +448,19 @@ as_cf_attack <- function(x, ratings, arg = rlang::caller_arg(x), call = rlang::c
   if (is.data.frame(x)) x <- fake_frame(x, ratings, arg, call)
   fake <- fake_users(x, ratings, arg = arg, call = call)
   if (!inherits(x, "cf_attack")) {
-    return(new_cf_attack("custom", fake))
+    return(new_cf_attack("custom", fake, ratings = NULL))
+  }
+  recorded <- x[["fingerprint"]]
+  if (!is.null(recorded) && !same_fingerprint(recorded, ratings_fingerprint(ratings))) {
+    cfp_abort(
+      c("{.arg {arg}} was computed on other ratings than {.arg ratings}.",
+        x = "Measured on these, it would be compared with the wrong clean model.",
+        i = "Pass the ratings it was computed on, or recompute the attack on these ratings.",
+        i = "To measure its fake users on these ratings all the same, pass {.code {arg}$fake} (and {.arg learner})."
+      ),
+      "mismatch",
+      call = call
+    )
   }
   x
 }
@@ -499,4 +512,24 @@ fake_frame <- function(df, ratings, arg, call) {
     )
   }
   ratings_from_triplets(df[["user"]], item, rating, items = ratings$item_ids, call = call)
+}
+
+# A cheap summary of ratings that any edit moves, recorded in every cf_attack:
+# the sizes, and the sums of the ratings weighted by 1, by the user index and
+# by the item index, and of user x item index (which moves when an entry does),
+# each with the sum of its terms' absolute values as its rounding scale.
+ratings_fingerprint <- function(ratings) {
+  user <- as.double(ratings$user)
+  item <- as.double(ratings$item)
+  sums <- function(x) c(sum(x), sum(abs(x)))
+  list(
+    size = c(dim(ratings), length(ratings$rating)),
+    sums = rbind(sums(ratings$rating), sums(user * ratings$rating), sums(item * ratings$rating), sums(user * item))
+  )
+}
+
+# Fingerprints of the same ratings agree up to rounding (a saved attack may be
+# read on a machine that sums in another precision).
+same_fingerprint <- function(a, b) {
+  identical(a$size, b$size) && all(abs(a$sums[, 1] - b$sums[, 1]) <= 1e-10 * pmax(a$sums[, 2], b$sums[, 2]))
 }

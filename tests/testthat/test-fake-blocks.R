@@ -1,5 +1,5 @@
 # Fake users given to the measuring functions: hand-built blocks are measured
-# like the equivalent cf_attack.
+# like the equivalent cf_attack, and an attack computed on other ratings is refused.
 
 block_case <- function() {
   r <- small_ratings()
@@ -57,4 +57,30 @@ test_that("a hand-built block needs a learner and valid ratings, named in the er
     evaluate_detection(replace(frame, "item", list("no such item")), r), "value", c("`attack`", "ratings$item_ids")
   )
   expect_cfp_error(evaluate_attack(list(fake = frame), r, case$learner), "type", c("`attack`", "data frame"))
+})
+
+test_that("an attack computed on other ratings with the same ids is refused everywhere", {
+  case <- block_case()
+  r <- case$ratings
+  other <- r
+  other$rating[10] <- other$rating[10] + 0.5
+  pga <- poison_pga(r, case$learner, utility_availability(), attack_budget(alpha = 0.05, n_items = 10),
+    max_iter = 1, progress = FALSE, seed = 1
+  )
+  for (attack in list(case$attack, pga)) {
+    expect_cfp_error(evaluate_attack(attack, other, case$learner), "mismatch", c("`attack`", "other ratings"))
+    expect_cfp_error(evaluate_defence(attack, other, other, list(a = case$learner), learner = case$learner), "mismatch")
+    expect_cfp_error(evaluate_detection(attack, other), "mismatch", "`attack`")
+    expect_cfp_error(detect_ttest(other, attack), "mismatch", "`attack`")
+    expect_cfp_error(detect_features(other, attack), "mismatch", "`fake`")
+    expect_cfp_error(detect_pca(other, attack), "mismatch", "`fake`")
+  }
+  # Two ratings swapped between users keep the counts and the sum of ratings.
+  swapped <- r
+  swapped$rating[c(1, length(r$rating))] <- r$rating[c(length(r$rating), 1)]
+  expect_cfp_error(detect_ttest(swapped, case$attack), "mismatch")
+  # The same ratings rebuilt from a data frame are the same ratings; the bare block is never checked.
+  rebuilt <- as_ratings(as.data.frame(r), users = r$user_ids, items = r$item_ids)
+  expect_s3_class(detect_ttest(rebuilt, case$attack), "cf_ttest")
+  expect_s3_class(detect_ttest(other, case$attack$fake), "cf_ttest")
 })
