@@ -82,7 +82,8 @@
 #' @param targets_in_support Put the target items in every fake user's
 #'   support (the search then never exchanges them).
 #' @param tau Appendix B's smoothing parameter (nuclear learner, `method = "kkt"`).
-#' @param clean The clean model `fit_cf(learner, ratings)`, if already fitted.
+#' @param clean The clean model `fit_cf(learner, ratings)`, if already fitted;
+#'   `NULL` fits the package's own, seeded and settled (see [evaluate_attack()]).
 #' @param seed Optional seed; `NULL` uses the current RNG state. The same seed
 #'   gives the same attack.
 #' @param threads Number of OpenMP threads.
@@ -93,7 +94,8 @@
 #'   from, and `starts`, a data frame of every candidate start and its
 #'   utility), a `trace` data frame (`iteration`, `utility` in the loop,
 #'   `step`, `accepted`, `swaps` proposed, `cg_iterations` of the adjoint,
-#'   `hessian` it used, `seconds`), `seed` and the `clean` fit.
+#'   `hessian` it used, `seconds`), `seed`, the `clean` fit and a
+#'   `fingerprint` of `ratings` (the measuring functions refuse other ratings).
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
@@ -181,7 +183,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     targets_in_support = targets_in_support
   ))
   if (search) settings <- c(settings, list(start = start, starts = data.frame(start = names(starts), utility = judged)))
-  new_cf_attack("pga", fake_from_core(res$fake, fake), utility, budget, learner, clean, res$trace, seed,
+  new_cf_attack("pga", fake_from_core(res$fake, fake), ratings, utility, budget, learner, clean, res$trace, seed,
     settings = settings
   )
 }
@@ -271,7 +273,7 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
     })
   })
   fake <- keep_largest(fake_from_core(res$fake, fake), budget)
-  new_cf_attack("sgld", fake, utility, budget, learner, clean, res$trace, seed,
+  new_cf_attack("sgld", fake, ratings, utility, budget, learner, clean, res$trace, seed,
     settings = c(settings, list(
       method = method, support = support, support_size = support_size, min_var = min_var,
       refit_sweeps = refit$sweeps, tau = tau
@@ -330,7 +332,7 @@ refit_settings <- function(sweeps, method, tau, threads, call = rlang::caller_en
 
 clean_fit <- function(clean, learner, ratings, threads, arg = "clean", call = rlang::caller_env()) {
   if (is.null(clean)) {
-    return(fit_cf(learner, ratings, threads = threads))
+    return(default_clean_fit(learner, ratings, threads))
   }
   if (!inherits(clean, "cf_fit") || !identical(clean$item_ids, ratings$item_ids) ||
     !identical(clean$user_ids, ratings$user_ids) || !is.null(clean$fake_u)) {
@@ -386,7 +388,7 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
       nuclear = inherits(learner, "cf_learner_nuclear"),
       lambda_u = penalties[["lambda_u"]],
       lambda_v = penalties[["lambda_v"]],
-      lambda = learner$lambda %||% 0
+      lambda = learner[["lambda"]] %||% 0
     ),
     clean_p = reference$user,
     clean_q = reference$item,
@@ -408,10 +410,14 @@ run_with_progress <- function(progress, label, total, run) {
   })
 }
 
-new_cf_attack <- function(method, fake, utility, budget, learner, clean, trace, seed, settings) {
+# `ratings` are those the attack was computed on, recorded as a fingerprint
+# that the measuring functions check; NULL for fake users built by hand.
+new_cf_attack <- function(method, fake, ratings, utility = NULL, budget = NULL, learner = NULL, clean = NULL,
+                          trace = NULL, seed = NULL, settings = list()) {
   structure(
     list(
       fake = fake,
+      fingerprint = if (is.null(ratings)) NULL else ratings_fingerprint(ratings),
       method = method,
       utility = utility,
       budget = budget,

@@ -22,7 +22,7 @@ poison_uniform <- function(ratings, budget, seed = NULL) {
     support <- draw_support(n_fake, length(ratings$item_ids), budget$n_items, integer(0))
     fake_block(support, stats::runif(length(support$item), -budget$max_rating, budget$max_rating), ratings)
   })
-  new_cf_attack("uniform", fake, NULL, budget, NULL, NULL, NULL, seed, settings = list())
+  new_cf_attack("uniform", fake, ratings, budget = budget, seed = seed)
 }
 
 #' Classic shilling attacks
@@ -164,7 +164,7 @@ shilling_attack <- function(ratings, budget, targets, direction, method, seed, f
     cells <- list(user = rep(seq_len(n_fake), lengths(lapply(profiles, `[[`, "item"))), item = unlist(lapply(profiles, `[[`, "item")))
     fake_block(cells, unlist(lapply(profiles, `[[`, "rating")), ratings)
   })
-  new_cf_attack(method, fake, NULL, budget, NULL, NULL, NULL, seed,
-    settings = list(direction = direction, targets = targets)
+  new_cf_attack(method, fake, ratings,
+    budget = budget, seed = seed, settings = list(direction = direction, targets = targets)
   )
 }

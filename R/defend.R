@@ -271,10 +271,13 @@ print.cf_fit_bagged <- function(x, ...) {
 #'
 #' For each defence, fits the defended model on the clean training ratings and
 #' reports its held-out accuracy (the cost), then evaluates the attack against
-#' the defended system with [evaluate_attack()] (the effect). The row
-#' `"none"` is the undefended `learner`. All clean fits start from the attack's
-#' clean model (or a fresh fit), so that the comparison is not blurred by
-#' alternating minimization's many local optima.
+#' the defended system under [evaluate_attack()]'s protocol (the effect). The
+#' row `"none"` is the undefended `learner` and equals [evaluate_attack()]'s
+#' result. Each defence's clean model is fitted under the protocol (`max_iter`,
+#' `tol`) from the attack's clean model (or the package's own clean fit, as in
+#' [evaluate_attack()]), so that the comparison is not blurred by alternating
+#' minimization's many local optima; it is the reference of that row's
+#' poisoned and floor refits.
 #'
 #' A defence is either a learner (`learner_als(loss = "huber")`,
 #' `learner_bagged()`, ...) that replaces `learner`, or a function
@@ -286,13 +289,13 @@ print.cf_fit_bagged <- function(x, ...) {
 #' kept real users without fake users, so it also holds the damage of the real
 #' users the filter drops on the poisoned data but not on the clean data.
 #'
-#' @param attack A `cf_attack` computed on `ratings`.
+#' @inheritParams evaluate_attack
 #' @param ratings The training ratings of the real users.
 #' @param test Held-out ratings over the same users and items (see
 #'   [split_ratings()]).
 #' @param defences A named list of defences (learners or filter functions).
-#' @param learner The undefended learner; defaults to the attack's.
-#' @inheritParams evaluate_attack
+#' @param learner The undefended learner; defaults to the attack's (give it for
+#'   baseline attacks and fake users you built).
 #' @return A data frame with one row per defence: `defence`,
 #'   `test_rmse_cost` (the defended clean model's test RMSE minus the
 #'   undefended one's), then [evaluate_attack()]'s columns.
@@ -319,16 +322,12 @@ print.cf_fit_bagged <- function(x, ...) {
 #' ))
 #' @export
 evaluate_defence <- function(attack, ratings, test, defences, learner = attack$learner, max_iter = 500,
-                             tol = 1e-7, threads = getOption("cfpoison.threads", 1L)) {
-  if (!inherits(attack, "cf_attack")) {
-    cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
-  }
+                             tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
   check_ratings(ratings)
   check_ratings(test)
-  if (is.null(learner)) {
-    cfp_abort("This attack was not computed against a learner: give {.arg learner}.", "value")
-  }
-  check_learner(learner)
+  # Checked once here: a filter's rows are measured on filtered ratings.
+  attack <- as_cf_attack(attack, ratings)
+  check_refit_learner(learner, attack)
   threads <- check_threads(threads)
   is_defence <- vapply(defences, function(d) inherits(d, "cf_learner") || is.function(d), logical(1))
   if (!is.list(defences) || length(defences) == 0L || is.null(names(defences)) || any(names(defences) == "") ||
@@ -340,7 +339,7 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       "type"
     )
   }
-  reference <- if (is.null(attack$clean)) fit_cf(learner, ratings, threads = threads) else attack$clean
+  start <- clean_fit(attack$clean, learner, ratings, threads)
   rows <- lapply(c(list(none = learner), defences), function(defence) {
     if (is.function(defence)) {
       clean_data <- defence(ratings, NULL)$ratings
@@ -351,12 +350,11 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       poisoned <- list(ratings = ratings, fake = attack$fake)
       defended_learner <- defence
     }
-    clean <- fit_cf(defended_learner, clean_data, init = reference, threads = threads)
+    protocol <- refit_learner(defended_learner, max_iter, tol)
+    reference <- fit_cf(protocol, clean_data, init = start, threads = threads)
     defended <- attack
     defended$fake <- poisoned$fake
-    evaluate_attack(defended, poisoned$ratings, defended_learner,
-      test = test, clean = clean, max_iter = max_iter, tol = tol, threads = threads
-    )
+    measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads)
   })
   out <- do.call(rbind, rows)
   cbind(

@@ -62,8 +62,10 @@
 #' clean data): `ratings` are the normal users, `attack` the fake ones.
 #'
 #' @param ratings The normal users' ratings (`cf_ratings`).
-#' @param attack A `cf_attack`, or a `cf_ratings` block of fake users over the
-#'   same items (`as_ratings(df, items = ratings$item_ids)`).
+#' @param attack A `cf_attack` computed on `ratings`, or fake users: a
+#'   `cf_ratings` block over the same items (`as_ratings(df, items =
+#'   ratings$item_ids)`) or a data frame with columns `user` (any ids), `item`
+#'   (ids from `ratings$item_ids`) and `rating`.
 #' @param statistic What is paired per item: `"frequency"` or `"mean"` (see
 #'   Details).
 #' @return An `htest` (class `cf_ttest`) from `stats::t.test(paired = TRUE)`,
@@ -80,7 +82,7 @@
 detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
   check_ratings(ratings)
   statistic <- cfp_arg_match(statistic)
-  fake <- fake_users(attack, ratings)
+  fake <- as_cf_attack(attack, ratings)$fake
   m <- length(ratings$user_ids)
   m_fake <- length(fake$user_ids)
   n <- length(ratings$item_ids)

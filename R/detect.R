@@ -70,9 +70,11 @@
 #' to a sample when that is enough.
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
-#' @param fake The fake users: the `fake` block of a `cf_attack` (a
-#'   `cf_ratings` over the same items as `ratings`), or the `cf_attack`
-#'   itself. `NULL` computes the features of the real users alone.
+#' @param fake The fake users: a `cf_attack` computed on `ratings`, its `fake`
+#'   block, or fake users you built: a `cf_ratings` over the same items as
+#'   `ratings` (`as_ratings(df, items = ratings$item_ids)`) or a data frame
+#'   with columns `user` (any ids), `item` (ids from `ratings$item_ids`) and
+#'   `rating`. `NULL` computes the features of the real users alone.
 #' @param k Number of nearest neighbours averaged by DegSim.
 #' @param users Optional ids (as in the result's `user` column) of the users
 #'   whose features are returned; the others still count in the item
@@ -330,7 +332,7 @@ poisoned_ratings <- function(ratings, fake, call = rlang::caller_env()) {
   if (is.null(fake)) {
     return(data)
   }
-  fake <- fake_users(fake, ratings, arg = "fake", call = call)
+  fake <- as_cf_attack(fake, ratings, arg = "fake", call = call)$fake
   m <- length(ratings$user_ids)
   data$user <- c(ratings$user, fake$user + m)
   data$item <- c(ratings$item, fake$item)
@@ -382,7 +384,8 @@ detection_frame <- function(data, rows, columns) {
 #' A t-test reading that is undefined for the attack (the mean reading with a
 #' single fake user) gets `NA` and its reason in `note`.
 #'
-#' @param attack A `cf_attack`.
+#' @param attack A `cf_attack` computed on `ratings`, or fake users you built
+#'   (a `cf_ratings` or a data frame, as `fake` of [detect_features()]).
 #' @param ratings The real users' ratings the attack was computed on.
 #' @inheritParams detect_features
 #' @inheritParams detect_pca
@@ -395,11 +398,11 @@ detection_frame <- function(data, rows, columns) {
 #' @export
 evaluate_detection <- function(attack, ratings, k = 25, n_components = 3,
                                threads = getOption("cfpoison.threads", 1L)) {
-  if (!inherits(attack, "cf_attack")) {
-    cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
-  }
-  features <- detect_features(ratings, attack, k = k, threads = threads)
-  pca <- detect_pca(ratings, attack, n_components = n_components, threads = threads)
+  check_ratings(ratings)
+  # Checked once here; the detectors get the bare block.
+  fake <- as_cf_attack(attack, ratings)$fake
+  features <- detect_features(ratings, fake, k = k, threads = threads)
+  pca <- detect_pca(ratings, fake, n_components = n_components, threads = threads)
   scores <- c(features[c("length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim")], list(pca = pca$suspicion))
   by_score <- data.frame(
     detector = names(scores),
@@ -409,14 +412,15 @@ evaluate_detection <- function(attack, ratings, k = 25, n_components = 3,
     statistic = NA_real_,
     note = NA_character_
   )
-  out <- rbind(by_score, ttest_rows(attack, ratings))
+  out <- rbind(by_score, ttest_rows(fake, ratings))
   rownames(out) <- NULL
   out
 }
 
-# evaluate_detection()'s rows for both readings of the paired t-test; a reading
-# that is undefined for the attack gets NA and its reason in `note`.
-ttest_rows <- function(attack, ratings) {
+# evaluate_detection()'s rows for both readings of the paired t-test of the
+# fake users `fake`; a reading that is undefined for them gets NA and its
+# reason in `note`.
+ttest_rows <- function(fake, ratings) {
   do.call(rbind, lapply(c("frequency", "mean"), function(reading) {
     row <- data.frame(
       detector = paste0("ttest_", reading), kind = "t-test", auc = NA_real_, p_value = NA_real_,
@@ -424,7 +428,7 @@ ttest_rows <- function(attack, ratings) {
     )
     tryCatch(
       {
-        test <- as.data.frame(detect_ttest(ratings, attack, statistic = reading))
+        test <- as.data.frame(detect_ttest(ratings, fake, statistic = reading))
         row$p_value <- test$p_value
         row$statistic <- test$statistic
       },

@@ -3,77 +3,108 @@
 #' Evaluate an attack
 #'
 #' Refits `learner` on the real ratings plus the attack's fake users and
-#' measures what changed, against the clean model `clean`:
+#' measures what changed, against the clean model under the same protocol.
+#'
+#' **Protocol.** Every model compared is fitted by `learner` to the stopping
+#' rule `max_iter`, `tol` (instead of the learner's own), so that the
+#' comparison is between settled models:
+#'
+#' 1. *Start*: `clean`, by default the attack's clean model. When there is
+#'    none (baseline and hand-built attacks), the package fits it: from item
+#'    factors drawn with a fixed seed (1, leaving the caller's random stream
+#'    untouched) and under the default `max_iter` and `tol`, so that two
+#'    identical calls give identical results. The attacks fit the same model
+#'    when given no `clean`.
+#' 2. *Reference*: the start refitted on `ratings` under the protocol. All
+#'    `*_clean` columns, `rmse_shift` and `utility` are measured against it.
+#' 3. *Poisoned model*: refitted on `ratings` plus the fake users under the
+#'    protocol, from the reference. Alternating minimization is non-convex;
+#'    starting from the reference keeps the poisoned model in its basin.
+#' 4. *Floor*: refitted on `ratings` alone under the protocol, from the
+#'    reference, like the poisoned model but without fake users.
+#'
+#' Columns:
 #'
 #' * `rmse_shift`: the paper's RMSE (footnote 2), predictions after poisoning
-#'   against the clean model's on the normal users' unseen entries,
+#'   against the reference's on the normal users' unseen entries,
 #'   \eqn{\sqrt{R^{av} / |\Omega^C|}}, in factored form.
-#' * `rmse_shift_floor`: the same metric for a clean refit under the same
-#'   protocol. Alternating minimization is non-convex and slow to converge, so
-#'   both refits start from the clean model's factors and run to the same
-#'   tolerance; the floor says how much of `rmse_shift` the protocol alone
-#'   produces (for the convex nuclear-norm learner it is near 0).
+#' * `rmse_shift_floor`: the same metric for the floor, i.e. the `rmse_shift`
+#'   an attack without fake users would get: how far the protocol moves the
+#'   reference by itself, because it stopped short of convergence. It gauges
+#'   how much of `rmse_shift` the protocol alone produces; tighten `tol` when
+#'   it is not small beside `rmse_shift`. For the convex nuclear-norm learner
+#'   it is near 0. On `movielens_small()` with `learner_als(rank = 10,
+#'   lambda_u = 5)` and the defaults it is 1.4% of the uniform attack's shift
+#'   at \eqn{\alpha = 3\%} (`attack_budget(alpha = 0.03)`).
 #' * `test_rmse_clean`, `test_rmse_poisoned`: RMSE on held-out `test` ratings.
 #' * `target_rating_clean`, `target_rating_poisoned`: the targets' average
 #'   predicted rating over the normal users (Figure 1 c, d), averaged over targets.
 #' * `hit_ratio_clean`, `hit_ratio_poisoned`: share of the normal users who have
 #'   not rated a target and find it in their top 10 unrated items.
-#' * `utility`: the attack's utility at the converged poisoned model.
+#' * `utility`: the attack's utility at the poisoned model.
 #'
-#' @param attack A `cf_attack`.
+#' Target metrics are `NA` without targets (an availability attack).
+#'
+#' @param attack A `cf_attack` computed on `ratings`, or fake users you built:
+#'   a `cf_ratings` over the same items (`as_ratings(df, items =
+#'   ratings$item_ids)`), or a data frame with columns `user` (any ids, taken
+#'   as fake users), `item` (ids from `ratings$item_ids`) and `rating`. A
+#'   `cf_attack` computed on other ratings is an error.
 #' @param ratings The real users' ratings the attack was computed on.
-#' @param learner The learner to refit; defaults to the attack's.
+#' @param learner The learner to refit; defaults to the attack's (give it for
+#'   baseline attacks and fake users you built).
 #' @param test Optional held-out `cf_ratings` over the same users and items.
 #' @param targets Target item ids; defaults to the attack's.
-#' @param clean The clean model; defaults to the attack's (or a fresh fit).
-#' @param max_iter,tol The refits' stopping rule (sweeps, relative objective change).
+#' @param clean The clean model the protocol starts from (see Details);
+#'   defaults to the attack's, or to the package's own clean fit.
+#' @param max_iter,tol The protocol's stopping rule (sweeps, relative objective change).
 #' @param top_n List length of the hit ratio.
 #' @param threads Number of OpenMP threads.
-#' @param floor The clean refit behind `rmse_shift_floor`: `learner` refitted
-#'   on `ratings` from `clean` under the same `max_iter` and `tol`. It is the
-#'   same for every attack on these data, so pass it when evaluating many
-#'   (as [attack_grid()] does); `NULL` fits it here.
-#' @return A one-row data frame.
+#' @return A one-row data frame. `method` is `"custom"` and `alpha` `NA` for
+#'   fake users you built.
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
 #' evaluate_attack(attack, r, learner, targets = 5)
+#' # Fake users built by hand: two users who rate item 5 at the top of the scale.
+#' fake <- data.frame(user = c("f1", "f2"), item = 5, rating = 2)
+#' evaluate_attack(fake, r, learner, targets = 5)
 #' @export
 evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NULL, targets = NULL,
-                            clean = attack$clean, max_iter = 500, tol = 1e-7, top_n = 10,
-                            threads = getOption("cfpoison.threads", 1L), floor = NULL) {
+                            clean = attack$clean, max_iter = 500, tol = 1e-8, top_n = 10,
+                            threads = getOption("cfpoison.threads", 1L)) {
   started <- proc.time()[["elapsed"]]
-  if (!inherits(attack, "cf_attack")) {
-    cfp_abort("{.arg attack} must be a {.cls cf_attack} from a {.code poison_*()} function.", "type")
-  }
   check_ratings(ratings)
-  if (is.null(learner)) {
-    cfp_abort("This attack was not computed against a learner: give {.arg learner}.", "value")
-  }
-  check_learner(learner)
+  attack <- as_cf_attack(attack, ratings)
+  check_refit_learner(learner, attack)
   threads <- check_threads(threads)
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
-  fake_users(attack, ratings)
-  targets <- targets %||% attack$utility$items %||% attack$settings$targets
-  target_index <- target_indices(targets, ratings)
+  protocol <- refit_learner(learner, max_iter, tol)
+  reference <- protocol_reference(clean, protocol, ratings, threads)
+  measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started)
+}
 
-  tight <- refit_learner(learner, max_iter, tol)
-  clean <- clean_fit(clean, learner, ratings, threads)
-  floor_fit <- if (is.null(floor)) {
-    protocol_floor(learner, ratings, clean, max_iter, tol, threads)
-  } else {
-    clean_fit(floor, learner, ratings, threads, arg = "floor")
-  }
-  poisoned <- fit_cf(tight, ratings, fake = attack$fake, init = clean, threads = threads)
+# evaluate_attack()'s measurements, against `reference` (the clean model
+# under `protocol`), without checking the attack against `ratings`: callers
+# check it once, at their entry point (evaluate_defence() measures on filtered
+# ratings on purpose).
+measure_attack <- function(attack, ratings, protocol, reference, test = NULL, targets = NULL, top_n = 10,
+                           threads = 1L, started = proc.time()[["elapsed"]], call = rlang::caller_env()) {
+  force(started)
+  # Exact names: `$targets` would partially match PGA's `targets_in_support`.
+  targets <- targets %||% attack$utility[["items"]] %||% attack$settings[["targets"]]
+  target_index <- target_indices(targets, ratings, call = call)
+  floor_fit <- fit_cf(protocol, ratings, init = reference, threads = threads)
+  poisoned <- fit_cf(protocol, ratings, fake = attack$fake, init = reference, threads = threads)
 
-  reference <- prediction_factors(clean)
+  reference_factors <- prediction_factors(reference)
   at <- function(fit, mu, targets = integer(0), weights = numeric(0)) {
     current <- prediction_factors(fit)
     .utility_at(
-      ratings$user - 1L, ratings$item - 1L, current$user, current$item, reference$user, reference$item,
-      mu[1], mu[2], targets, weights, threads
+      ratings$user - 1L, ratings$item - 1L, current$user, current$item, reference_factors$user,
+      reference_factors$item, mu[1], mu[2], targets, weights, threads
     )$value
   }
   n_unseen <- prod(dim(ratings)) - length(ratings$rating)
@@ -95,20 +126,20 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
   utility <- if (is.null(attack$utility)) {
     NA_real_
   } else {
-    spec <- utility_spec(attack$utility, ratings)
+    spec <- utility_spec(attack$utility, ratings, call = call)
     at(poisoned, attack$utility$mu, spec$targets, spec$weights)
   }
   data.frame(
     method = attack$method,
     n_fake_users = length(attack$fake$user_ids),
-    alpha = attack$budget$alpha,
+    alpha = attack$budget[["alpha"]] %||% NA_real_,
     rmse_shift = rmse_shift(poisoned),
     rmse_shift_floor = rmse_shift(floor_fit),
-    test_rmse_clean = if (is.null(test)) NA_real_ else rmse(clean, test),
+    test_rmse_clean = if (is.null(test)) NA_real_ else rmse(reference, test),
     test_rmse_poisoned = if (is.null(test)) NA_real_ else rmse(poisoned, test),
-    target_rating_clean = target_rating(clean),
+    target_rating_clean = target_rating(reference),
     target_rating_poisoned = target_rating(poisoned),
-    hit_ratio_clean = hit_ratio(clean),
+    hit_ratio_clean = hit_ratio(reference),
     hit_ratio_poisoned = hit_ratio(poisoned),
     utility = utility,
     refit_converged = poisoned$converged,
@@ -117,18 +148,46 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
   )
 }
 
-# The learner as evaluate_attack() refits it: to a stated tolerance, from the clean model.
-refit_learner <- function(learner, max_iter, tol, call = rlang::caller_env()) {
+# The learner evaluate_attack() refits; baseline attacks and hand-built fake
+# users were computed against none.
+check_refit_learner <- function(learner, attack, call = rlang::caller_env()) {
+  if (is.null(learner)) {
+    what <- if (identical(attack$method, "custom")) "Fake users built by hand come" else "This attack comes"
+    cfp_abort(
+      c("{what} without a learner: give {.arg learner}.",
+        i = "Pass the learner to refit, e.g. {.code learner = learner_als(rank = 10, lambda_u = 5)}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  check_learner(learner, call = call)
+}
+
+# The learner under evaluate_attack()'s protocol: its stopping rule replaced
+# by `max_iter` and `tol` (by default evaluate_attack()'s defaults).
+refit_learner <- function(learner, max_iter = formals(evaluate_attack)$max_iter, tol = formals(evaluate_attack)$tol,
+                          call = rlang::caller_env()) {
   learner$max_iter <- check_count(max_iter, min = 1, call = call)
   learner$tol <- check_number(tol, min = 0, call = call)
   learner
 }
 
-# The noise floor's clean refit under evaluate_attack()'s protocol (its
-# defaults unless told otherwise); the same for every attack on `ratings`.
-protocol_floor <- function(learner, ratings, clean, max_iter = formals(evaluate_attack)$max_iter,
-                           tol = formals(evaluate_attack)$tol, threads = 1L) {
-  fit_cf(refit_learner(learner, max_iter, tol), ratings, init = clean, threads = threads)
+# The seed of the item factors the package's own clean fit starts from.
+clean_seed <- 1L
+
+# The clean model the package fits when the user gave none (see
+# evaluate_attack(), step 1): seeded, so that identical calls agree, and under
+# the default protocol, so that it is settled enough to measure against.
+default_clean_fit <- function(learner, ratings, threads) {
+  with_seed(clean_seed, fit_cf(refit_learner(learner), ratings, threads = threads))
+}
+
+# The reference of evaluate_attack() (step 2): `clean`, or the package's own
+# clean fit, refitted on `ratings` under `protocol`.
+protocol_reference <- function(clean, protocol, ratings, threads, call = rlang::caller_env()) {
+  start <- clean_fit(clean, protocol, ratings, threads, call = call)
+  fit_cf(protocol, ratings, init = start, threads = threads)
 }
 
 #' Pick target items the way the paper does

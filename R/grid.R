@@ -4,10 +4,11 @@
 #'
 #' Runs every combination of `methods`, `alpha`, `mu`, `beta` (SGLD only) and
 #' `seeds` through the whole flow: the attack, [evaluate_attack()] against one
-#' shared clean model, and detection ([evaluate_detection()]: each feature's
-#' AUC and both readings of the paired t-test). The result is one tidy data
-#' frame with a row per run, which [autoplot()][autoplot.cf_grid] draws in the
-#' layout of the paper's figures.
+#' shared reference (the clean model refitted once under its protocol), and
+#' detection ([evaluate_detection()]: each feature's AUC and both readings of
+#' the paired t-test). The result is one tidy data frame with a row per run,
+#' which [autoplot()][autoplot.cf_grid] draws in the layout of the paper's
+#' figures.
 #'
 #' * **Attacks.** `"pga"` is [poison_pga()], `"sgld"` is [poison_sgld()] (once
 #'   per `beta`), `"uniform"` is [poison_uniform()]. The shilling baselines
@@ -49,8 +50,10 @@
 #' @param n_items,max_rating Each fake user's budget B and rating bound
 #'   \eqn{\Lambda} (the paper's B = 25, \eqn{\Lambda} = 2).
 #' @param test Optional held-out ratings for [evaluate_attack()].
-#' @param clean The clean model `fit_cf(learner, ratings)`; `NULL` fits it
-#'   once, seeded with `seeds[1]`. All runs are measured against it.
+#' @param clean The clean model `fit_cf(learner, ratings)` the attacks start
+#'   from; `NULL` fits the package's own, seeded and settled (see
+#'   [evaluate_attack()]). All runs are measured against it refitted under
+#'   [evaluate_attack()]'s protocol.
 #' @param attack_args A list named by method of lists of extra arguments.
 #' @param detect Compute the detection features' AUCs (the t-test p-values are
 #'   always computed). DegSim is slow on very large data.
@@ -94,11 +97,7 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
     cfp_abort("{.arg file} must be one path to an {.file .rds} file, or {.code NULL}.", "type")
   }
 
-  clean <- if (is.null(clean)) {
-    with_seed(seeds[1], fit_cf(learner, ratings, threads = threads))
-  } else {
-    clean_fit(clean, learner, ratings, threads)
-  }
+  clean <- clean_fit(clean, learner, ratings, threads)
   needs_targets <- any(settings$mu_2 != 0) || any(methods %in% shilling_methods)
   if (is.null(targets) && needs_targets) {
     targets <- select_targets(clean, near = 0.8, min_ratings = 10, ratings = ratings, seed = seeds[1])
@@ -116,8 +115,11 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   saved <- read_grid_file(file, problem)
   done <- grid_key(settings) %in% grid_key(saved[is.na(saved$error), , drop = FALSE])
   todo <- which(!done)
-  # Every run's noise floor is the same clean refit: fit it once.
-  if (length(todo) > 0L) context$floor <- protocol_floor(learner, ratings, clean, threads = threads)
+  # Every run is measured against the same reference: fit it once.
+  if (length(todo) > 0L) {
+    context$protocol <- refit_learner(learner)
+    context$reference <- protocol_reference(clean, context$protocol, ratings, threads)
+  }
   chunk_size <- chunk_size %||% if (is.null(file)) max(length(todo), 1L) else 4L * future::nbrOfWorkers()
   chunk_size <- check_count(chunk_size, min = 1)
 
@@ -249,14 +251,13 @@ grid_run <- function(setting, context, report = function(...) NULL) {
   metrics <- tryCatch(
     {
       attack <- grid_attack(setting, context)
-      evaluation <- evaluate_attack(attack, context$ratings,
-        learner = context$learner, test = context$test, targets = context$targets,
-        clean = context$clean, threads = context$threads, floor = context$floor
+      evaluation <- measure_attack(attack, context$ratings, context$protocol, context$reference,
+        test = context$test, targets = context$targets, threads = context$threads
       )
       detection <- if (context$detect) {
         evaluate_detection(attack, context$ratings, threads = context$threads)
       } else {
-        ttest_rows(attack, context$ratings)
+        ttest_rows(attack$fake, context$ratings)
       }
       measured <- evaluation[setdiff(names(evaluation), c("method", "alpha"))]
       cbind(measured, detection_columns(detection), error = NA_character_)

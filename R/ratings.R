@@ -424,3 +424,112 @@ fake_users <- function(fake, ratings, arg = rlang::caller_arg(fake), call = rlan
   }
   fake
 }
+
+# Fake users as a cf_attack, whatever form an entry point got them in: a
+# cf_attack computed on `ratings` (checked by its fingerprint), or a block built
+# by hand (a cf_ratings over the same items, or a data frame with columns user,
+# item and rating), which becomes a "custom" attack without utility, learner or
+# clean model.
+as_cf_attack <- function(x, ratings, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  force(arg) # name the caller's argument before `x` is reassigned
+  if (!inherits(x, c("cf_attack", "cf_ratings")) && !is.data.frame(x)) {
+    cfp_abort(
+      c("{.arg {arg}} must be a {.cls cf_attack} or a block of fake users, not {.obj_type_friendly {x}}.",
+        i = paste(
+          "Pass the result of a {.code poison_*()} function, a {.cls cf_ratings} over the same items",
+          "({.code as_ratings(df, items = ratings$item_ids)}) or a data frame with columns",
+          "{.field user}, {.field item} and {.field rating}."
+        )
+      ),
+      "type",
+      call = call
+    )
+  }
+  if (is.data.frame(x)) x <- fake_frame(x, ratings, arg, call)
+  fake <- fake_users(x, ratings, arg = arg, call = call)
+  if (!inherits(x, "cf_attack")) {
+    return(new_cf_attack("custom", fake, ratings = NULL))
+  }
+  recorded <- x[["fingerprint"]]
+  if (!is.null(recorded) && !same_fingerprint(recorded, ratings_fingerprint(ratings))) {
+    cfp_abort(
+      c("{.arg {arg}} was computed on other ratings than {.arg ratings}.",
+        x = "Measured on these, it would be compared with the wrong clean model.",
+        i = "Pass the ratings it was computed on, or recompute the attack on these ratings.",
+        i = "To measure its fake users on these ratings all the same, pass {.code {arg}$fake} (and {.arg learner})."
+      ),
+      "mismatch",
+      call = call
+    )
+  }
+  x
+}
+
+# A data frame of fake users' ratings (user, item, rating) as a cf_ratings
+# over `ratings`' items; its user ids become the fake users.
+fake_frame <- function(df, ratings, arg, call) {
+  missing <- setdiff(c("user", "item", "rating"), names(df))
+  if (length(missing) > 0L) {
+    cfp_abort(
+      c("{.arg {arg}} needs columns {.field user}, {.field item} and {.field rating}.",
+        x = "It lacks {.val {missing}}.",
+        i = "Name the fake users' ratings columns {.field user}, {.field item} and {.field rating}."
+      ),
+      "column",
+      call = call
+    )
+  }
+  rating <- df[["rating"]]
+  if (!is.numeric(rating)) {
+    cfp_abort(
+      c("{.arg {arg}}'s {.field rating} column must be numeric, not {.obj_type_friendly {rating}}.",
+        i = "Convert it, e.g. with {.fn as.numeric}, after checking its values."
+      ),
+      "type",
+      call = call
+    )
+  }
+  bad <- which(!is.finite(rating))
+  if (length(bad) > 0L) {
+    cfp_abort(
+      c("{length(bad)} rating{?s} in {.arg {arg}} {?is/are} NA, NaN or infinite (first in row {bad[1]}).",
+        i = "Give every fake rating a finite value, or drop its row."
+      ),
+      "missing",
+      call = call
+    )
+  }
+  item <- df[["item"]]
+  if (is.factor(item)) item <- as.character(item)
+  unknown <- unique(item[!item %in% ratings$item_ids])
+  if (length(unknown) > 0L) {
+    cfp_abort(
+      c("{length(unknown)} item id{?s} in {.arg {arg}} {?is/are} not in {.arg ratings}: {.val {utils::head(unknown, 5)}}.",
+        i = "Fake users rate the real users' items: use ids from {.code ratings$item_ids}."
+      ),
+      "value",
+      call = call
+    )
+  }
+  ratings_from_triplets(df[["user"]], item, rating, items = ratings$item_ids, call = call)
+}
+
+# A cheap summary of ratings that any edit moves, recorded in every cf_attack:
+# the sizes, and the sums of the ratings weighted by 1, by the user index and
+# by the item index, and of user x item index (which moves when an entry does),
+# each with the sum of its terms' absolute values as its rounding scale.
+ratings_fingerprint <- function(ratings) {
+  user <- as.double(ratings$user)
+  item <- as.double(ratings$item)
+  sums <- function(x) c(sum(x), sum(abs(x)))
+  list(
+    size = c(dim(ratings), length(ratings$rating)),
+    sums = rbind(sums(ratings$rating), sums(user * ratings$rating), sums(item * ratings$rating), sums(user * item))
+  )
+}
+
+# Fingerprints of the same ratings agree up to rounding (a saved attack may be
+# read on a machine that sums in another precision).
+same_fingerprint <- function(a, b) {
+  identical(a$size, b$size) && all(abs(a$sums[, 1] - b$sums[, 1]) <= 1e-10 * pmax(a$sums[, 2], b$sums[, 2]))
+}

@@ -74,7 +74,7 @@ poison_structured <- function(ratings, learner, utility, budget, design = c("rar
     clean <- clean_fit(clean, learner, ratings, spec$threads)
     structured_block(design, ratings, utility, budget, clean, spec$n_fake, group_size)
   })
-  new_cf_attack("structured", fake, utility, budget, learner, clean, NULL, seed,
+  new_cf_attack("structured", fake, ratings, utility, budget, learner, clean, NULL, seed,
     settings = list(design = design, group_size = group_size)
   )
 }

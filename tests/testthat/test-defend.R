@@ -225,5 +225,7 @@ test_that("bad input to the defences is a classed error", {
   )
   expect_error(evaluate_defence(attack, r, r, list(1)), class = "cfpoison_error_type")
   expect_error(evaluate_defence(attack, r, r, list(learner_als())), class = "cfpoison_error_type")
-  expect_error(evaluate_defence(fake, r, r, list(a = learner_als())), class = "cfpoison_error_type")
+  expect_error(evaluate_defence(list(fake), r, r, list(a = learner_als())), class = "cfpoison_error_type")
+  # A bare fake block is measured like an attack, but it brings no learner.
+  expect_error(evaluate_defence(fake, r, r, list(a = learner_als())), class = "cfpoison_error_value")
 })

@@ -86,7 +86,8 @@ test_that("bad input to detect_ttest() is a classed error", {
   r <- small_ratings()
   other_items <- as_ratings(data.frame(user = "f1", item = 1:3, rating = 2), items = 1:3)
   expect_error(detect_ttest(r, other_items), class = "cfpoison_error_shape")
-  expect_error(detect_ttest(r, data.frame(user = 1, item = 1, rating = 2)), class = "cfpoison_error_type")
+  expect_error(detect_ttest(r, as.matrix(data.frame(user = 1, item = 1, rating = 2))), class = "cfpoison_error_type")
+  expect_error(detect_ttest(r, data.frame(user = 1, item = 0, rating = 2)), class = "cfpoison_error_value")
   expect_error(detect_ttest(list(), other_items), class = "cfpoison_error_type")
 
   # A single fake user who rated one item: one pair, so the mean reading is undefined.

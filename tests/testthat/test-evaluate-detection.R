@@ -13,5 +13,5 @@ test_that("evaluate_detection() gathers every detector into one table", {
     as.data.frame(detect_ttest(r, attack, statistic = "mean"))$p_value
   )
   expect_true(all(table$auc[table$kind != "t-test"] >= 0 & table$auc[table$kind != "t-test"] <= 1))
-  expect_error(evaluate_detection(attack$fake, r), class = "cfpoison_error_type")
+  expect_error(evaluate_detection(unclass(attack), r), class = "cfpoison_error_type")
 })

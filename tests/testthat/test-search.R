@@ -121,11 +121,20 @@ test_that("structured blocks follow their designs", {
   )
   fake <- rare$fake
   items_of <- split(fake$item, fake$user)
-  expect_identical(items_of[[1]], items_of[[2]])
-  expect_length(intersect(items_of[[1]], items_of[[3]]), 0L)
+  # A group shares B - 1 of the least-rated items; each member adds one anchor.
+  shared <- intersect(items_of[[1]], items_of[[2]])
+  expect_length(shared, case$budget$n_items - 1L)
+  expect_length(intersect(shared, items_of[[3]]), 0L)
   popularity <- tabulate(case$ratings$item, length(case$ratings$item_ids))
-  expect_lte(max(popularity[items_of[[1]]]), sort(popularity)[case$budget$n_items + 1])
+  expect_lte(max(popularity[shared]), sort(popularity)[case$budget$n_items])
+  expect_gte(popularity[setdiff(items_of[[1]], shared)], 5)
   expect_true(all(abs(fake$rating) == case$budget$max_rating))
+  nuke <- poison_structured(case$ratings, case$learner, utility_integrity(items = case$ratings$item_ids[5], weights = -2),
+    case$budget, "anchored", clean = case$clean, seed = 1
+  )$fake
+  on_target <- nuke$item == 5
+  expect_identical(sum(on_target), length(nuke$user_ids))
+  expect_true(all(nuke$rating[on_target] == -case$budget$max_rating))
   expect_cfp_error(
     poison_structured(case$ratings, case$learner, utility_availability(), case$budget, "anchored"),
     "value", "target"
