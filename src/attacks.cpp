@@ -158,7 +158,8 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
   cfpoison::SearchSettings s;
   s.max_iter = field<int>(settings, "max_iter");
   s.step = field<double>(settings, "step");
-  s.max_swaps = field<int>(settings, "max_swaps");
+  s.max_swaps_per_user = field<int>(settings, "max_swaps");
+  s.max_columns = field<int>(settings, "max_columns");
   s.min_step = field<double>(settings, "min_step");
   s.tol = field<double>(settings, "tol");
   s.patience = field<int>(settings, "patience");

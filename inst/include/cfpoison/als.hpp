@@ -35,96 +35,6 @@
 
 namespace cfpoison {
 
-// Cholesky factorization G = L L' in place for a symmetric positive definite
-// k x k matrix (column-major; only the lower triangle is read and written).
-// Returns false when G is not numerically positive definite. Hand-written: for
-// k around 10 a LAPACK call costs more in overhead than the factorization.
-inline bool cholesky_factor(double* G, const int k) {
-  for (int j = 0; j < k; ++j) {
-    const double scale = G[j + j * k];
-    double d = scale;
-    for (int p = 0; p < j; ++p) d -= G[j + p * k] * G[j + p * k];
-    if (!(d > 1e-12 * scale) || !std::isfinite(d)) return false;
-    d = std::sqrt(d);
-    G[j + j * k] = d;
-    for (int i = j + 1; i < k; ++i) {
-      double s = G[i + j * k];
-      for (int p = 0; p < j; ++p) s -= G[i + p * k] * G[j + p * k];
-      G[i + j * k] = s / d;
-    }
-  }
-  return true;
-}
-
-// Solves L L' x = b in place with a factor from cholesky_factor().
-inline void cholesky_substitute(const double* L, double* b, const int k) {
-  for (int i = 0; i < k; ++i) {
-    double s = b[i];
-    for (int p = 0; p < i; ++p) s -= L[i + p * k] * b[p];
-    b[i] = s / L[i + i * k];
-  }
-  for (int i = k - 1; i >= 0; --i) {
-    double s = b[i];
-    for (int p = i + 1; p < k; ++p) s -= L[p + i * k] * b[p];
-    b[i] = s / L[i + i * k];
-  }
-}
-
-inline bool cholesky_solve(double* G, double* b, const int k) {
-  if (!cholesky_factor(G, k)) return false;
-  cholesky_substitute(G, b, k);
-  return true;
-}
-
-// Visits the entries of one row (user) or one column (item): f(other, value),
-// or with_positions: f(other, value, position), the entry's position in by-row
-// order, which indexes per-entry data kept beside the values (IRLS weights).
-struct RowEntries {
-  const ObservedIndex& idx;
-  const std::vector<double>& values;
-  int count() const { return idx.n_rows; }
-  int size(const int i) const { return static_cast<int>(idx.row_start[i + 1] - idx.row_start[i]); }
-  template <class F>
-  void with_positions(const int i, F&& f) const {
-    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) f(idx.col_of[p], values[p], p);
-  }
-  template <class F>
-  void operator()(const int i, F&& f) const {
-    with_positions(i, [&](const int o, const double value, std::size_t) { f(o, value); });
-  }
-};
-
-struct ColEntries {
-  const ObservedIndex& idx;
-  const std::vector<double>& values;
-  int count() const { return idx.n_cols; }
-  int size(const int j) const { return static_cast<int>(idx.col_start[j + 1] - idx.col_start[j]); }
-  template <class F>
-  void with_positions(const int j, F&& f) const {
-    for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
-      const std::size_t p = idx.pos_of_col_entry[q];
-      f(idx.row_of_col_entry[q], values[p], p);
-    }
-  }
-  template <class F>
-  void operator()(const int j, F&& f) const {
-    with_positions(j, [&](const int o, const double value, std::size_t) { f(o, value); });
-  }
-};
-
-// Per-entry weights of the ridge systems, looked up by by-row position: 1 for
-// Eq. 2's squared loss, IRLS weights for the Huber loss. The squared-loss
-// instantiation multiplies by the constant 1.0, which the compiler removes, so
-// that path costs and computes exactly what the unweighted solve did.
-struct UnitWeights {
-  double operator()(std::size_t) const { return 1.0; }
-};
-
-struct EntryWeights {
-  const std::vector<double>& w;  // by-row order, like the values
-  double operator()(const std::size_t p) const { return w[p]; }
-};
-
 class SingularSolve : public std::runtime_error {
  public:
   SingularSolve(const std::string& side, const int index)
@@ -137,28 +47,6 @@ class SingularSolve : public std::runtime_error {
  private:
   int index_;
 };
-
-// gram = sum over the entries of target t of w f f' + ridge I, f the other
-// side's factors and w the entry's weight (k x k, column-major, full).
-template <class Entries, class Weights = UnitWeights>
-void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const double ridge, double* gram,
-                 const Weights& weight = Weights{}) {
-  const int k = static_cast<int>(other.n_rows);
-  std::fill(gram, gram + static_cast<std::size_t>(k) * k, 0.0);
-  entries.with_positions(t, [&](const int o, double, const std::size_t p) {
-    const double* v = other.colptr(o);
-    const double w = weight(p);
-    for (int c = 0; c < k; ++c) {
-      const double vc = w * v[c];
-      double* column = gram + static_cast<std::size_t>(c) * k;
-      // The full column (not just the lower triangle) keeps the loop
-      // vectorizable; the Cholesky factorization reads the lower triangle only.
-#pragma omp simd
-      for (int r = 0; r < k; ++r) column[r] += v[r] * vc;
-    }
-  });
-  for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
-}
 
 // One half-sweep: each target's factor (a column of `out`, k x count) is the
 // weighted ridge solution x = (F W F' + ridge I)^{-1} F W r against the factors

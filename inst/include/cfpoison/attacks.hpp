@@ -276,8 +276,9 @@ inline AttackResult run_pga(PoisonedLearner& learner, FakeBlock fake, const arma
 struct SearchSettings {
   int max_iter = 40;
   double step = 2.0;             // largest change of one fake user's ratings in a step
-  int max_swaps = 4;             // exchanges in one step (over all fake users)
-  double min_step = 1e-2;        // stop when backtracking leaves less than this and no swap
+  int max_swaps_per_user = 4;    // items one fake user may exchange in a step
+  int max_columns = 4;           // shared columns of the fake block moved in a step
+  double min_step = 1e-2;        // value steps end when backtracking leaves less than this
   double tol = 1e-4;             // an accepted step gaining less than tol (relative) is a stall
   int patience = 3;              // stop after this many stalls in a row
   double max_rating = 2.0;       // Lambda
@@ -300,109 +301,184 @@ inline EntryScores entry_scores(const Evaluation& at, const int f) {
   return {2.0 * (zu.t() * at.item_factors + u.t() * at.gradient.zV), u.t() * at.item_factors};
 }
 
-// The support search's two moves, from the adjoint of the current fit.
-//  * Values (`swaps` = 0): each fake user moves its ratings along its own
-//    gradient, its largest entry by `step` (so that every fake user moves, not
-//    only the one with the largest gradient), clipped to [-Lambda, Lambda].
-//  * Exchanges (`swaps` > 0): the `swaps` exchanges, over all fake users,
-//    whose first-order gain is largest: a fake user drops the entry worth
-//    least, e G_j with e its residual (the derivative in the entry's weight),
-//    for the unrated item that would gain most, rated Lambda sign(G_j). At
-//    most one exchange per fake user, so that the estimates stay first order.
-// `n_swapped` receives the exchanges made.
-inline FakeBlock propose(const FakeBlock& block, const Evaluation& at, const double step, const int swaps,
-                         const SearchSettings& s, const int n_fake, int& n_swapped) {
-  const int n = static_cast<int>(at.item_factors.n_cols);
-  std::vector<char> kept(n, 0);
-  for (const int j : s.kept_items) kept[j] = 1;
-  const std::vector<double>& grad = at.gradient.values;
-  std::vector<std::size_t> user_start(static_cast<std::size_t>(n_fake) + 1, 0);
-  for (const int f : block.user) ++user_start[static_cast<std::size_t>(f) + 1];
-  for (int f = 0; f < n_fake; ++f) user_start[f + 1] += user_start[f];
+// The support search's moves, each from the adjoint of the current fit. Every
+// move returns a block in the block's order (by user, then item).
 
-  FakeBlock out(block);
-  n_swapped = 0;
-  if (swaps == 0) {
-    for (int f = 0; f < n_fake; ++f) {
-      double largest = 0.0;
-      for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) largest = std::max(largest, std::abs(grad[p]));
-      if (!(largest > 0.0) || !std::isfinite(largest)) continue;
-      for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) {
-        const double moved = block.value[p] + step * grad[p] / largest;
-        out.value[p] = std::min(s.max_rating, std::max(-s.max_rating, moved));
-      }
-    }
-    return out;
-  }
-  // Each fake user's best exchange: (gain, user, position dropped, item added).
-  struct Exchange {
-    double gain;
-    int user;
-    std::size_t position;
-    int item;
-    double rating;
-  };
-  std::vector<Exchange> best;
-  std::vector<char> rated(n, 0);
-  for (int f = 0; f < n_fake; ++f) {
-    if (user_start[f] == user_start[f + 1]) continue;
-    const EntryScores score = entry_scores(at, f);
-    double least = std::numeric_limits<double>::infinity();
-    std::size_t drop = 0;
-    for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) {
-      const int j = block.item[p];
-      rated[j] = 1;
-      const double worth = (block.value[p] - score.prediction[j]) * score.gradient[j];
-      if (!kept[j] && worth < least) {
-        least = worth;
-        drop = p;
-      }
-    }
-    double most = -std::numeric_limits<double>::infinity();
-    int add = -1;
-    for (int j = 0; j < n; ++j) {
-      if (rated[j]) continue;
-      const double gain = s.max_rating * std::abs(score.gradient[j]) - score.prediction[j] * score.gradient[j];
-      if (gain > most) {
-        most = gain;
-        add = j;
-      }
-    }
-    for (std::size_t p = user_start[f]; p < user_start[f + 1]; ++p) rated[block.item[p]] = 0;
-    if (add >= 0 && std::isfinite(least) && most > least)
-      best.push_back({most - least, f, drop, add, score.gradient[add] >= 0.0 ? s.max_rating : -s.max_rating});
-  }
-  const std::size_t n_taken = std::min(static_cast<std::size_t>(swaps), best.size());
-  std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(n_taken), best.end(),
-                    [](const Exchange& a, const Exchange& b) { return a.gain > b.gain; });
-  for (std::size_t q = 0; q < n_taken; ++q) {
-    out.item[best[q].position] = best[q].item;
-    out.value[best[q].position] = best[q].rating;
-  }
-  n_swapped = static_cast<int>(n_taken);
-  // Back to the block's order: by user, then item.
-  std::vector<std::size_t> order(out.user.size());
+// A block's entries by fake user: entries of fake user f are positions
+// user_start[f] .. user_start[f + 1] - 1.
+inline std::vector<std::size_t> user_starts(const FakeBlock& block, const int n_fake) {
+  std::vector<std::size_t> start(static_cast<std::size_t>(n_fake) + 1, 0);
+  for (const int f : block.user) ++start[static_cast<std::size_t>(f) + 1];
+  for (int f = 0; f < n_fake; ++f) start[f + 1] += start[f];
+  return start;
+}
+
+inline FakeBlock sorted_block(const FakeBlock& block) {
+  std::vector<std::size_t> order(block.user.size());
   for (std::size_t e = 0; e < order.size(); ++e) order[e] = e;
   std::sort(order.begin(), order.end(), [&](const std::size_t a, const std::size_t b) {
-    return out.user[a] != out.user[b] ? out.user[a] < out.user[b] : out.item[a] < out.item[b];
+    return block.user[a] != block.user[b] ? block.user[a] < block.user[b] : block.item[a] < block.item[b];
   });
-  FakeBlock sorted;
+  FakeBlock out;
   for (const std::size_t e : order) {
-    sorted.user.push_back(out.user[e]);
-    sorted.item.push_back(out.item[e]);
-    sorted.value.push_back(out.value[e]);
+    out.user.push_back(block.user[e]);
+    out.item.push_back(block.item[e]);
+    out.value.push_back(block.value[e]);
   }
-  return sorted;
+  return out;
+}
+
+// Values: each fake user moves its ratings along its own gradient, its largest
+// entry by `step` (so that every fake user moves, not only the one with the
+// largest gradient), clipped to [-Lambda, Lambda].
+inline FakeBlock move_values(const FakeBlock& block, const Evaluation& at, const double step, const double bound,
+                             const int n_fake) {
+  const std::vector<double>& grad = at.gradient.values;
+  const std::vector<std::size_t> start = user_starts(block, n_fake);
+  FakeBlock out(block);
+  for (int f = 0; f < n_fake; ++f) {
+    double largest = 0.0;
+    for (std::size_t p = start[f]; p < start[f + 1]; ++p) largest = std::max(largest, std::abs(grad[p]));
+    if (!(largest > 0.0) || !std::isfinite(largest)) continue;
+    for (std::size_t p = start[f]; p < start[f + 1]; ++p)
+      out.value[p] = std::min(bound, std::max(-bound, block.value[p] + step * grad[p] / largest));
+  }
+  return out;
+}
+
+// First-order worth of the block's entries and gains of new ones, from the
+// scores of entry_scores(): an entry at rating r is worth e G_j, e = r -
+// u~_f'v_j its residual (the derivative in its weight); adding item j gains
+// Lambda |G_j| - u~_f'v_j G_j, at rating Lambda sign(G_j).
+struct EntryValues {
+  std::vector<double> worth;  // per entry of the block
+  arma::mat gain;             // n x m': gain of adding item j to fake user f
+  arma::mat rating;           // n x m': the rating it would get
+  std::vector<std::vector<char>> rates;  // rates[f][j]: fake user f rates item j
+};
+
+inline EntryValues entry_values(const FakeBlock& block, const Evaluation& at, const double bound, const int n_fake) {
+  const int n = static_cast<int>(at.item_factors.n_cols);
+  const std::vector<std::size_t> start = user_starts(block, n_fake);
+  EntryValues out;
+  out.worth.assign(block.user.size(), 0.0);
+  out.gain.set_size(static_cast<arma::uword>(n), static_cast<arma::uword>(n_fake));
+  out.rating.set_size(arma::size(out.gain));
+  out.rates.assign(n_fake, std::vector<char>(n, 0));
+  for (int f = 0; f < n_fake; ++f) {
+    const EntryScores score = entry_scores(at, f);
+    for (int j = 0; j < n; ++j) {
+      out.gain(j, f) = bound * std::abs(score.gradient[j]) - score.prediction[j] * score.gradient[j];
+      out.rating(j, f) = score.gradient[j] >= 0.0 ? bound : -bound;
+    }
+    for (std::size_t p = start[f]; p < start[f + 1]; ++p) {
+      const int j = block.item[p];
+      out.rates[f][j] = 1;
+      out.worth[p] = (block.value[p] - score.prediction[j]) * score.gradient[j];
+    }
+  }
+  return out;
+}
+
+// Exchanges: each fake user drops up to `swaps` of its entries worth least for
+// the unrated items that would gain most, where the gain exceeds the worth.
+inline FakeBlock exchange_items(const FakeBlock& block, const Evaluation& at, const int swaps, const SearchSettings& s,
+                                const int n_fake, int& n_swapped) {
+  const int n = static_cast<int>(at.item_factors.n_cols);
+  const EntryValues values = entry_values(block, at, s.max_rating, n_fake);
+  const std::vector<std::size_t> start = user_starts(block, n_fake);
+  std::vector<char> kept(n, 0);
+  for (const int j : s.kept_items) kept[j] = 1;
+  FakeBlock out(block);
+  n_swapped = 0;
+  for (int f = 0; f < n_fake; ++f) {
+    std::vector<std::pair<double, std::size_t>> worth;
+    for (std::size_t p = start[f]; p < start[f + 1]; ++p)
+      if (!kept[block.item[p]]) worth.emplace_back(values.worth[p], p);
+    std::vector<std::pair<double, int>> gain;
+    for (int j = 0; j < n; ++j)
+      if (!values.rates[f][j]) gain.emplace_back(values.gain(j, f), j);
+    const std::size_t n_pairs = std::min({static_cast<std::size_t>(swaps), worth.size(), gain.size()});
+    std::partial_sort(worth.begin(), worth.begin() + static_cast<std::ptrdiff_t>(n_pairs), worth.end());
+    std::partial_sort(gain.begin(), gain.begin() + static_cast<std::ptrdiff_t>(n_pairs), gain.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t q = 0; q < n_pairs && gain[q].first > worth[q].first; ++q) {
+      out.item[worth[q].second] = gain[q].second;
+      out.value[worth[q].second] = values.rating(gain[q].second, f);
+      ++n_swapped;
+    }
+  }
+  return sorted_block(out);
+}
+
+// Column moves: a column of the fake block is an item j and the fake users S
+// who rate it; moving it moves each of their ratings of j to one item j' that
+// none of them rates, with gain sum over f in S of (gain of j' - worth of j).
+// Up to `swaps` columns move, best first, so that fake users who share items
+// (the coordination that makes them strong) move them together.
+inline FakeBlock move_columns(const FakeBlock& block, const Evaluation& at, const int swaps, const SearchSettings& s,
+                              const int n_fake, int& n_swapped) {
+  const int n = static_cast<int>(at.item_factors.n_cols);
+  EntryValues values = entry_values(block, at, s.max_rating, n_fake);
+  std::vector<std::vector<std::size_t>> column(n);
+  for (std::size_t p = 0; p < block.item.size(); ++p) column[block.item[p]].push_back(p);
+  std::vector<char> kept(n, 0);
+  for (const int j : s.kept_items) kept[j] = 1;
+  struct Move {
+    double gain;
+    int from;
+    int to;
+  };
+  std::vector<Move> moves;
+  for (int j = 0; j < n; ++j) {
+    if (column[j].empty() || kept[j]) continue;
+    double dropped = 0.0;
+    for (const std::size_t p : column[j]) dropped += values.worth[p];
+    double most = -std::numeric_limits<double>::infinity();
+    int to = -1;
+    for (int k = 0; k < n; ++k) {
+      double gain = 0.0;
+      bool free = true;
+      for (const std::size_t p : column[j]) {
+        const int f = block.user[p];
+        free = free && !values.rates[f][k];
+        gain += values.gain(k, f);
+      }
+      if (free && gain > most) {
+        most = gain;
+        to = k;
+      }
+    }
+    if (to >= 0 && most > dropped) moves.push_back({most - dropped, j, to});
+  }
+  std::sort(moves.begin(), moves.end(), [](const Move& a, const Move& b) { return a.gain > b.gain; });
+  FakeBlock out(block);
+  n_swapped = 0;
+  for (const Move& move : moves) {
+    if (n_swapped == swaps) break;
+    bool free = true;
+    for (const std::size_t p : column[move.from]) free = free && !values.rates[block.user[p]][move.to];
+    if (!free) continue;  // an earlier move already gave one of them this item
+    for (const std::size_t p : column[move.from]) {
+      const int f = block.user[p];
+      values.rates[f][move.to] = 1;
+      out.item[p] = move.to;
+      out.value[p] = values.rating(move.to, f);
+    }
+    ++n_swapped;
+  }
+  return sorted_block(out);
 }
 
 // The support search: projected gradient ascent on the values, as in
-// Algorithm 1, alternating with exchanges of items that optimize the support
-// itself, both scored from the same adjoint solve (propose()). Each move keeps
-// its own size: a proposal that does not raise the utility is undone and its
-// move's size halved (the step, or the number of exchanges), an accepted one
-// lets it grow back, so the iterate kept is always the best seen. The search
-// ends when neither move can still gain: the step below `min_step` and a
-// single exchange per fake user rejected.
+// Algorithm 1, taking turns with exchanges of items per fake user and moves of
+// shared columns that optimize the support itself, all scored from the same
+// adjoint solve. Each move keeps its own size: a proposal that does not raise
+// the utility is undone and its size halved (the step, or the number of
+// exchanges or columns), an accepted one lets it grow back, so the iterate
+// kept is always the best seen. A move is done when its smallest size was
+// rejected (the step: below `min_step`) or it finds nothing that promises a
+// gain; the search ends when all are done.
 // Every proposal is refitted from V0, the clean model's item factors, as
 // evaluate_attack() refits: the poisoned problem has several optima, and a
 // chain of refits each warm-started from the last drifts to one a refit from
@@ -416,21 +492,24 @@ inline AttackResult run_search(PoisonedLearner& learner, FakeBlock fake, const a
   AttackResult res;
   res.trace.push_back(trace_row(0, current, 0.0, true, 0, current, clock));
   if (on_iteration) on_iteration(res.trace.back());
+  enum Move { values, exchanges, columns };
+  const int n_fake = learner.n_fake();
   double step = s.step;
-  int swaps = s.max_swaps;
-  bool values_done = false;
-  bool swaps_done = s.max_swaps == 0;
+  int size[3] = {0, std::max(1, s.max_swaps_per_user), std::max(1, s.max_columns)};
+  bool done[3] = {false, s.max_swaps_per_user == 0, s.max_columns == 0};
   int stalls = 0;
-  for (int it = 1; it <= s.max_iter && !(values_done && swaps_done) && stalls < s.patience; ++it) {
-    bool exchange = !swaps_done && (values_done || it % 2 == 1);
+  int turn = 0;
+  for (int it = 1; it <= s.max_iter && !(done[0] && done[1] && done[2]) && stalls < s.patience; ++it) {
+    while (done[turn % 3]) ++turn;
+    const Move move = static_cast<Move>(turn++ % 3);
     int n_swapped = 0;
-    FakeBlock candidate = propose(fake, current, step, exchange ? swaps : 0, s, learner.n_fake(), n_swapped);
-    if (exchange && n_swapped == 0) {
-      // No exchange promises a gain: only the values can still move.
-      swaps_done = true;
-      exchange = false;
-      if (values_done) break;
-      candidate = propose(fake, current, step, 0, s, learner.n_fake(), n_swapped);
+    FakeBlock candidate = move == values      ? move_values(fake, current, step, s.max_rating, n_fake)
+                          : move == exchanges ? exchange_items(fake, current, size[move], s, n_fake, n_swapped)
+                                              : move_columns(fake, current, size[move], s, n_fake, n_swapped);
+    if (move != values && n_swapped == 0) {
+      done[move] = true;  // nothing promises a gain
+      --it;
+      continue;
     }
     Evaluation next = learner.evaluate(candidate, V0, true);
     const bool accepted = next.utility > current.utility;
@@ -439,19 +518,19 @@ inline AttackResult run_search(PoisonedLearner& learner, FakeBlock fake, const a
       stalls = gain < s.tol ? stalls + 1 : 0;
       fake = std::move(candidate);
       std::swap(current, next);
-      if (exchange) {
-        swaps = std::min(s.max_swaps, 2 * swaps);
-      } else {
+      if (move == values) {
         step = std::min(s.step, 2.0 * step);
+      } else {
+        size[move] = std::min(move == exchanges ? s.max_swaps_per_user : s.max_columns, 2 * size[move]);
       }
-    } else if (exchange) {
-      swaps_done = swaps == 1;
-      swaps = std::max(1, swaps / 2);
-    } else {
+    } else if (move == values) {
       step /= 2.0;
-      values_done = step < s.min_step;
+      done[values] = step < s.min_step;
+    } else {
+      done[move] = size[move] == 1;
+      size[move] = std::max(1, size[move] / 2);
     }
-    res.trace.push_back(trace_row(it, current, exchange ? 0.0 : step, accepted, n_swapped,
+    res.trace.push_back(trace_row(it, current, move == values ? step : 0.0, accepted, n_swapped,
                                   accepted ? current : next, clock));
     if (on_iteration) on_iteration(res.trace.back());
   }

@@ -26,12 +26,13 @@
 // adjoint on those factors. Appendix B's approximation has its own function.
 #pragma once
 
+#include <atomic>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "als.hpp"
 #include "linalg.hpp"
 #include "observed.hpp"
 

@@ -9,12 +9,19 @@
 // its values can be rewritten in place while the support stays fixed.
 // Values live in one vector in by-row order; the by-column view stores
 // positions into it, so a value is written once and seen from both sides.
+//
+// Also here: the visitors of one row's or one column's entries and the Gram
+// matrices built from them, which every ridge system (learners, Hessian
+// blocks, Appendix B) shares.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "linalg.hpp"
 
 namespace cfpoison {
 
@@ -98,6 +105,77 @@ inline std::vector<double> values_in_row_order(const double* values,
   std::vector<double> out(order.size());
   for (std::size_t p = 0; p < order.size(); ++p) out[p] = values[order[p]];
   return out;
+}
+
+// Visits the entries of one row (user) or one column (item): f(other, value),
+// or with_positions: f(other, value, position), the entry's position in by-row
+// order, which indexes per-entry data kept beside the values (IRLS weights).
+struct RowEntries {
+  const ObservedIndex& idx;
+  const std::vector<double>& values;
+  int count() const { return idx.n_rows; }
+  int size(const int i) const { return static_cast<int>(idx.row_start[i + 1] - idx.row_start[i]); }
+  template <class F>
+  void with_positions(const int i, F&& f) const {
+    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) f(idx.col_of[p], values[p], p);
+  }
+  template <class F>
+  void operator()(const int i, F&& f) const {
+    with_positions(i, [&](const int o, const double value, std::size_t) { f(o, value); });
+  }
+};
+
+struct ColEntries {
+  const ObservedIndex& idx;
+  const std::vector<double>& values;
+  int count() const { return idx.n_cols; }
+  int size(const int j) const { return static_cast<int>(idx.col_start[j + 1] - idx.col_start[j]); }
+  template <class F>
+  void with_positions(const int j, F&& f) const {
+    for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
+      const std::size_t p = idx.pos_of_col_entry[q];
+      f(idx.row_of_col_entry[q], values[p], p);
+    }
+  }
+  template <class F>
+  void operator()(const int j, F&& f) const {
+    with_positions(j, [&](const int o, const double value, std::size_t) { f(o, value); });
+  }
+};
+
+// Per-entry weights of the ridge systems, looked up by by-row position: 1 for
+// Eq. 2's squared loss, IRLS weights for the Huber loss. The squared-loss
+// instantiation multiplies by the constant 1.0, which the compiler removes, so
+// that path costs and computes exactly what the unweighted solve did.
+struct UnitWeights {
+  double operator()(std::size_t) const { return 1.0; }
+};
+
+struct EntryWeights {
+  const std::vector<double>& w;  // by-row order, like the values
+  double operator()(const std::size_t p) const { return w[p]; }
+};
+
+// gram = sum over the entries of target t of w f f' + ridge I, f the other
+// side's factors and w the entry's weight (k x k, column-major, full).
+template <class Entries, class Weights = UnitWeights>
+void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const double ridge, double* gram,
+                 const Weights& weight = Weights{}) {
+  const int k = static_cast<int>(other.n_rows);
+  std::fill(gram, gram + static_cast<std::size_t>(k) * k, 0.0);
+  entries.with_positions(t, [&](const int o, double, const std::size_t p) {
+    const double* v = other.colptr(o);
+    const double w = weight(p);
+    for (int c = 0; c < k; ++c) {
+      const double vc = w * v[c];
+      double* column = gram + static_cast<std::size_t>(c) * k;
+      // The full column (not just the lower triangle) keeps the loop
+      // vectorizable; the Cholesky factorization reads the lower triangle only.
+#pragma omp simd
+      for (int r = 0; r < k; ++r) column[r] += v[r] * vc;
+    }
+  });
+  for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
 }
 
 }  // namespace cfpoison
