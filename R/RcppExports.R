@@ -17,24 +17,24 @@
     .Call(`_cfpoison_attack_sgld`, problem, settings, prior_mean, prior_var, on_iteration)
 }
 
-.detect_features <- function(rows, cols, values, n_rows, n_cols, users, k, r_max, r_max_tolerance, threads) {
-    .Call(`_cfpoison_detect_features`, rows, cols, values, n_rows, n_cols, users, k, r_max, r_max_tolerance, threads)
+.detect_features <- function(ratings, users, k, r_max, r_max_tolerance, threads) {
+    .Call(`_cfpoison_detect_features`, ratings, users, k, r_max, r_max_tolerance, threads)
 }
 
-.pca_select_users <- function(rows, cols, values, n_rows, n_cols, start, n_components, max_iter, tol, threads) {
-    .Call(`_cfpoison_pca_select_users`, rows, cols, values, n_rows, n_cols, start, n_components, max_iter, tol, threads)
+.pca_select_users <- function(ratings, start, n_components, max_iter, tol, threads) {
+    .Call(`_cfpoison_pca_select_users`, ratings, start, n_components, max_iter, tol, threads)
 }
 
-.utility_at <- function(rows, cols, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads) {
-    .Call(`_cfpoison_utility_at`, rows, cols, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads)
+.utility_at <- function(ratings, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads) {
+    .Call(`_cfpoison_utility_at`, ratings, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads)
 }
 
-.hit_ratio <- function(rows, cols, P, Q, targets, top_n, threads) {
-    .Call(`_cfpoison_hit_ratio`, rows, cols, P, Q, targets, top_n, threads)
+.hit_ratio <- function(ratings, P, Q, targets, top_n, threads) {
+    .Call(`_cfpoison_hit_ratio`, ratings, P, Q, targets, top_n, threads)
 }
 
-.fit_factors <- function(rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, huber_delta, threads) {
-    .Call(`_cfpoison_fit_factors`, rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, huber_delta, threads)
+.fit_factors <- function(ratings, learner, item_init, threads) {
+    .Call(`_cfpoison_fit_factors`, ratings, learner, item_init, threads)
 }
 
 .predict_pairs <- function(user_factors, item_factors, users, items, threads) {

@@ -7,24 +7,33 @@
 #' implicit gradient of Eq. 11-13. Two supports:
 #'
 #' * **`support = "search"` (the default, the strongest attack here)** also
-#'   optimizes *which* items each fake user rates. It searches from the best
-#'   of several fake blocks, judged by the utility at a refit, and from
-#'   Algorithm 1's random start, and keeps the better result: the structured
-#'   blocks of [poison_structured()] that fit the utility (availability:
-#'   groups of fake users who share rarely-rated items, in groups of 2, 5 and
-#'   10, and groups who share popular items; integrity: the targets anchored by
-#'   fillers the real users agree on, or by popular ones) and the random start. The result is whichever of the
-#'   two searches' results and the best start has the largest converged
-#'   utility (under [evaluate_attack()]'s stopping rule), so the attack never
-#'   ends below the best structured block. From a start, every step
-#'   moves each fake user's ratings along its own gradient (its largest entry
-#'   by `step`) and exchanges up to `max_swaps` of its items for ones whose
-#'   first-order gain of being added, \eqn{(r - \tilde u_i^\top v_j)\,\partial
-#'   R / \partial \tilde M_{ij}} at \eqn{r = \pm\Lambda} (the derivative of the
-#'   utility in the weight of a new rating, from the same adjoint solve),
-#'   exceeds what the entry it replaces is worth. Integrity targets stay in
-#'   every fake user's support (unless `targets_in_support = FALSE`). It
-#'   needs `method = "exact"`.
+#'   optimizes *which* items each fake user rates.
+#'   1. *Starts.* Every structured block of [poison_structured()] that serves
+#'      the utility, judged by its utility at a refit: for availability
+#'      (\eqn{\mu_1 > 0}) fake users who share rarely-rated items in groups of
+#'      2, 5 and 10 (and of 5 without anchors), and groups who share popular
+#'      items; for integrity the targets anchored by fillers the real users
+#'      agree on, or by popular ones. Algorithm 1's random start is always
+#'      searched too.
+#'   2. *Search,* from the two best starts and from the random one. Each
+#'      step is one of three moves, in turn: the values (each fake user's
+#'      ratings move along its own gradient, its largest entry by `step`);
+#'      exchanges (each fake user trades up to `max_swaps` of its entries for
+#'      new items); and column moves (up to `max_columns` items move, with
+#'      every fake user who rates them, to an item none of them rates, which
+#'      keeps fake users who share items together). Exchanges are scored
+#'      from the same adjoint solve as the gradient: adding item j to fake
+#'      user i gains about \eqn{(r - \tilde u_i^\top v_j)\,\partial R /
+#'      \partial \tilde M_{ij}} at \eqn{r = \pm\Lambda}, the derivative of
+#'      the utility in the weight of a new rating, and an entry is worth the
+#'      same derivative at its residual.
+#'   3. *Result.* Whichever of the searches' results and the best start has
+#'      the largest converged utility, under [evaluate_attack()]'s stopping
+#'      rule from the clean model: the attack never ends below the best
+#'      structured block.
+#'
+#'   Integrity targets stay in every fake user's support (unless
+#'   `targets_in_support = FALSE`). The search needs `method = "exact"`.
 #' * **`support = "random"` with `method = "kkt"` is Algorithm 1 as the paper
 #'   states it**, used to reproduce its figures: each fake user rates B items
 #'   drawn uniformly at random (for integrity and hybrid utilities the target
@@ -37,13 +46,15 @@
 #'
 #' * **Projection.** Ratings are clipped to \[-Lambda, Lambda\] after each step.
 #' * **Step rule** (the paper leaves s_t open): a step that does not raise the
-#'   utility is undone and the step halved (and, for the search, the number of
-#'   exchanges), so the iterate kept is always the best seen; the search lets
-#'   an accepted step grow back to `step`. The attack stops after `max_iter`
-#'   steps, when the step falls below `min_step` (and no exchange is left),
-#'   or after three accepted steps in a row that each gain less than `tol`
-#'   (relative). With `support = "random"` the gradient is scaled so that its
-#'   largest entry over all fake users moves by `step`.
+#'   utility is undone and the step halved (for the search, the size of that
+#'   move: the step, or the number of exchanges or columns), so the iterate
+#'   kept is always the best seen; the search lets an accepted move grow back.
+#'   The attack stops after `max_iter` steps, when the step falls below
+#'   `min_step` (for the search: and no exchange or column move promises a
+#'   gain or survives at size one), or after three accepted steps in a row
+#'   that each gain less than `tol` (relative). With `support = "random"` the
+#'   gradient is scaled so that its largest entry over all fake users moves
+#'   by `step`.
 #' * **Exact gradients** (`method = "exact"`, see [attack_gradient()]) solve
 #'   the adjoint by conjugate gradients to a relative residual of 1e-4, warm
 #'   started from the previous step's adjoint. Where a warm-started refit is
@@ -77,10 +88,11 @@
 #' @param step Largest change of one rating in a step (default: Lambda).
 #' @param min_step,tol Stopping rules (see Details); `min_step` defaults to
 #'   `step / 8` for the search (three halvings: value steps then stop while
-#'   exchanges go on) and 1e-3 for the random support.
-#' @param refit_sweeps Most warm-started sweeps per refit (default: 30 for
-#'   the search, 5 for the random support, as before).
-#' @param max_swaps Most items one fake user exchanges in a step (search;
+#'   the other moves go on) and 1e-3 for the random support.
+#' @param refit_sweeps Most sweeps per refit (default: 30 for the search,
+#'   each from the clean model; 5 for the random support, each warm-started
+#'   from the last, as before).
+#' @param max_swaps Most entries one fake user exchanges in a step (search;
 #'   at most B).
 #' @param max_columns Most shared columns of the fake block (an item and the
 #'   fake users who rate it) moved in a step (search).
@@ -393,33 +405,19 @@ fake_block <- function(cells, values, ratings) {
   new_cf_ratings(cells$user, cells$item, values, paste0("fake_", seq_len(n_fake)), ratings$item_ids, NULL)
 }
 
-# A block of ratings as src/attacks.cpp reads it: 0-based indices, in the
-# cf_ratings' order (by user, then item), which the core's by-row layout keeps.
-core_triplets <- function(x) {
-  list(user = x$user - 1L, item = x$item - 1L, rating = x$rating)
-}
-
 # The fake block the core returns, over `like`'s fake user and item ids.
 fake_from_core <- function(block, like) {
   new_cf_ratings(block$user + 1L, block$item + 1L, block$rating, like$user_ids, like$item_ids, NULL)
 }
 
-# The joint problem as src/attacks.cpp reads it.
+# The joint problem as src/attacks.cpp reads it: the fake block apart from
+# the real users' ratings, since the search changes its support.
 attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
-  penalties <- factor_penalties(learner)
   reference <- prediction_factors(clean)
   list(
-    normal = core_triplets(ratings),
-    fake = core_triplets(fake),
-    n_normal = length(ratings$user_ids),
-    n_items = length(ratings$item_ids),
-    n_fake = length(fake$user_ids),
-    learner = list(
-      nuclear = inherits(learner, "cf_learner_nuclear"),
-      lambda_u = penalties[["lambda_u"]],
-      lambda_v = penalties[["lambda_v"]],
-      lambda = learner[["lambda"]] %||% 0
-    ),
+    normal = core_ratings(ratings),
+    fake = core_ratings(fake),
+    learner = core_learner(learner),
     clean_p = reference$user,
     clean_q = reference$item,
     item_init = initial_item_factors(clean, learner, ratings),

@@ -192,9 +192,10 @@ fit_bagged <- function(learner, ratings, fake, init, threads) {
       matrix(stats::rpois((n_users - m) * n_bags, 1), n_users - m, n_bags)
     )
   })
-  item <- c(ratings$item, fake$item)
-  rating <- c(ratings$rating, fake$rating)
-  entries <- split(seq_along(item), factor(c(ratings$user, fake$user + m), levels = seq_len(n_users)))
+  joint <- joint_ratings(ratings, fake)
+  item <- joint$item
+  rating <- joint$rating
+  entries <- split(seq_along(item), factor(joint$user, levels = seq_len(n_users)))
   bags <- lapply(seq_len(n_bags), function(b) {
     copies <- rep(seq_len(n_users), counts[, b])
     at <- unlist(entries[copies], use.names = FALSE)

@@ -112,7 +112,7 @@
 #' @export
 detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
                             threads = getOption("cfpoison.threads", 1L)) {
-  data <- poisoned_ratings(ratings, fake)
+  data <- joint_ratings(ratings, fake)
   k <- check_count(k, min = 1, max = .Machine$integer.max)
   threads <- check_threads(threads)
   rows <- selected_rows(users, data$user_ids)
@@ -123,8 +123,7 @@ detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
   # rating can land an ulp below the scale's end.
   r_max <- if (is.null(data$scale)) max(data$rating) else data$scale[2]
   res <- call_core(.detect_features(
-    data$user - 1L, data$item - 1L, data$rating, m, n, rows - 1L, k,
-    r_max, sqrt(.Machine$double.eps) * max(1, abs(r_max)), threads
+    core_ratings(data), rows - 1L, k, r_max, sqrt(.Machine$double.eps) * max(1, abs(r_max)), threads
   ))
   per_user <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var")
   features <- data.frame(lapply(res[per_user], `[`, rows))
@@ -198,7 +197,7 @@ detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
 #' @export
 detect_pca <- function(ratings, fake = NULL, n_components = 3, max_iter = 200, tol = 1e-8,
                        threads = getOption("cfpoison.threads", 1L)) {
-  data <- poisoned_ratings(ratings, fake)
+  data <- joint_ratings(ratings, fake)
   m <- length(data$user_ids)
   n <- data$n_items
   n_components <- check_count(n_components, min = 1, max = min(m, n))
@@ -208,9 +207,7 @@ detect_pca <- function(ratings, fake = NULL, n_components = 3, max_iter = 200, t
 
   block <- min(n_components + 10L, m, n)
   start <- with_seed(1L, matrix(stats::rnorm(n * block), n, block))
-  res <- call_core(.pca_select_users(
-    data$user - 1L, data$item - 1L, data$rating, m, n, start, n_components, max_iter, tol, threads
-  ))
+  res <- call_core(.pca_select_users(core_ratings(data), start, n_components, max_iter, tol, threads))
   if (!res$converged) {
     cli::cli_warn(
       c("The PCA subspace did not settle to {.arg tol} = {tol} in {max_iter} iteration{?s}.",
@@ -319,27 +316,6 @@ check_detection_scores <- function(scores, is_fake, call = rlang::caller_env()) 
     )
   }
   list(n_fake = n_fake, n_real = n_real)
-}
-
-# The poisoned data a detector sees: real users, then fake users over the same
-# items, as one set of triplets.
-poisoned_ratings <- function(ratings, fake, call = rlang::caller_env()) {
-  check_ratings(ratings, call = call)
-  data <- list(
-    user = ratings$user, item = ratings$item, rating = ratings$rating, user_ids = ratings$user_ids,
-    n_items = length(ratings$item_ids), scale = ratings$scale, is_fake = NULL
-  )
-  if (is.null(fake)) {
-    return(data)
-  }
-  fake <- as_cf_attack(fake, ratings, arg = "fake", call = call)$fake
-  m <- length(ratings$user_ids)
-  data$user <- c(ratings$user, fake$user + m)
-  data$item <- c(ratings$item, fake$item)
-  data$rating <- c(ratings$rating, fake$rating)
-  data$user_ids <- c(ratings$user_ids, fake$user_ids)
-  data$is_fake <- rep(c(FALSE, TRUE), c(m, length(fake$user_ids)))
-  data
 }
 
 # Rows (in the poisoned data's user order) of the users a caller asked for.

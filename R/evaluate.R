@@ -100,11 +100,12 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   poisoned <- fit_cf(protocol, ratings, fake = attack$fake, init = reference, threads = threads)
 
   reference_factors <- prediction_factors(reference)
+  observed <- core_ratings(ratings)
   at <- function(fit, mu, targets = integer(0), weights = numeric(0)) {
     current <- prediction_factors(fit)
     .utility_at(
-      ratings$user - 1L, ratings$item - 1L, current$user, current$item, reference_factors$user,
-      reference_factors$item, mu[1], mu[2], targets, weights, threads
+      observed, current$user, current$item, reference_factors$user, reference_factors$item, mu[1], mu[2],
+      targets, weights, threads
     )$value
   }
   n_unseen <- prod(dim(ratings)) - length(ratings$rating)
@@ -121,7 +122,7 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
       return(NA_real_)
     }
     factors <- prediction_factors(fit)
-    mean(.hit_ratio(ratings$user - 1L, ratings$item - 1L, factors$user, factors$item, target_index - 1L, top_n, threads))
+    mean(.hit_ratio(observed, factors$user, factors$item, target_index - 1L, top_n, threads))
   }
   utility <- if (is.null(attack$utility)) {
     NA_real_

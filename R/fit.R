@@ -57,24 +57,8 @@ fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOpti
     return(fit_bagged(learner, ratings, fake, init, threads))
   }
   item_init <- initial_item_factors(init, learner, ratings)
-  penalties <- factor_penalties(learner)
-  nuclear_lambda <- if (inherits(learner, "cf_learner_nuclear")) learner$lambda else -1
-  huber_delta <- if (identical(learner$loss, "huber")) learner$huber_delta else 0
-
-  rows <- ratings$user - 1L
-  cols <- ratings$item - 1L
-  values <- ratings$rating
-  if (n_fake > 0L) {
-    rows <- c(rows, fake$user - 1L + m)
-    cols <- c(cols, fake$item - 1L)
-    values <- c(values, fake$rating)
-  }
   started <- proc.time()[["elapsed"]]
-  res <- call_core(.fit_factors(
-    rows, cols, values, m + n_fake, n, item_init,
-    penalties[["lambda_u"]], penalties[["lambda_v"]], nuclear_lambda,
-    learner$max_iter, learner$tol, huber_delta, threads
-  ))
+  res <- call_core(.fit_factors(core_ratings(joint_ratings(ratings, fake)), core_learner(learner), item_init, threads))
   new_cf_fit(res, learner, ratings, fake, seconds = proc.time()[["elapsed"]] - started)
 }
 

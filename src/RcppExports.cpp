@@ -65,53 +65,44 @@ BEGIN_RCPP
 END_RCPP
 }
 // detect_features
-Rcpp::List detect_features(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const std::vector<int>& users, const int k, const double r_max, const double r_max_tolerance, const int threads);
-RcppExport SEXP _cfpoison_detect_features(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP usersSEXP, SEXP kSEXP, SEXP r_maxSEXP, SEXP r_max_toleranceSEXP, SEXP threadsSEXP) {
+Rcpp::List detect_features(const Rcpp::List& ratings, const std::vector<int>& users, const int k, const double r_max, const double r_max_tolerance, const int threads);
+RcppExport SEXP _cfpoison_detect_features(SEXP ratingsSEXP, SEXP usersSEXP, SEXP kSEXP, SEXP r_maxSEXP, SEXP r_max_toleranceSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type values(valuesSEXP);
-    Rcpp::traits::input_parameter< const int >::type n_rows(n_rowsSEXP);
-    Rcpp::traits::input_parameter< const int >::type n_cols(n_colsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type ratings(ratingsSEXP);
     Rcpp::traits::input_parameter< const std::vector<int>& >::type users(usersSEXP);
     Rcpp::traits::input_parameter< const int >::type k(kSEXP);
     Rcpp::traits::input_parameter< const double >::type r_max(r_maxSEXP);
     Rcpp::traits::input_parameter< const double >::type r_max_tolerance(r_max_toleranceSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(detect_features(rows, cols, values, n_rows, n_cols, users, k, r_max, r_max_tolerance, threads));
+    rcpp_result_gen = Rcpp::wrap(detect_features(ratings, users, k, r_max, r_max_tolerance, threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // pca_select_users
-Rcpp::List pca_select_users(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const arma::mat& start, const int n_components, const int max_iter, const double tol, const int threads);
-RcppExport SEXP _cfpoison_pca_select_users(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP startSEXP, SEXP n_componentsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP threadsSEXP) {
+Rcpp::List pca_select_users(const Rcpp::List& ratings, const arma::mat& start, const int n_components, const int max_iter, const double tol, const int threads);
+RcppExport SEXP _cfpoison_pca_select_users(SEXP ratingsSEXP, SEXP startSEXP, SEXP n_componentsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type values(valuesSEXP);
-    Rcpp::traits::input_parameter< const int >::type n_rows(n_rowsSEXP);
-    Rcpp::traits::input_parameter< const int >::type n_cols(n_colsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type ratings(ratingsSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type start(startSEXP);
     Rcpp::traits::input_parameter< const int >::type n_components(n_componentsSEXP);
     Rcpp::traits::input_parameter< const int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< const double >::type tol(tolSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(pca_select_users(rows, cols, values, n_rows, n_cols, start, n_components, max_iter, tol, threads));
+    rcpp_result_gen = Rcpp::wrap(pca_select_users(ratings, start, n_components, max_iter, tol, threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // utility_at
-Rcpp::List utility_at(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const arma::mat& P, const arma::mat& Q, const arma::mat& clean_p, const arma::mat& clean_q, const double mu_availability, const double mu_integrity, const std::vector<int>& targets, const std::vector<double>& weights, const int threads);
-RcppExport SEXP _cfpoison_utility_at(SEXP rowsSEXP, SEXP colsSEXP, SEXP PSEXP, SEXP QSEXP, SEXP clean_pSEXP, SEXP clean_qSEXP, SEXP mu_availabilitySEXP, SEXP mu_integritySEXP, SEXP targetsSEXP, SEXP weightsSEXP, SEXP threadsSEXP) {
+Rcpp::List utility_at(const Rcpp::List& ratings, const arma::mat& P, const arma::mat& Q, const arma::mat& clean_p, const arma::mat& clean_q, const double mu_availability, const double mu_integrity, const std::vector<int>& targets, const std::vector<double>& weights, const int threads);
+RcppExport SEXP _cfpoison_utility_at(SEXP ratingsSEXP, SEXP PSEXP, SEXP QSEXP, SEXP clean_pSEXP, SEXP clean_qSEXP, SEXP mu_availabilitySEXP, SEXP mu_integritySEXP, SEXP targetsSEXP, SEXP weightsSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type ratings(ratingsSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type P(PSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type Q(QSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type clean_p(clean_pSEXP);
@@ -121,47 +112,37 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const std::vector<int>& >::type targets(targetsSEXP);
     Rcpp::traits::input_parameter< const std::vector<double>& >::type weights(weightsSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(utility_at(rows, cols, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads));
+    rcpp_result_gen = Rcpp::wrap(utility_at(ratings, P, Q, clean_p, clean_q, mu_availability, mu_integrity, targets, weights, threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // hit_ratio
-Rcpp::NumericVector hit_ratio(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const arma::mat& P, const arma::mat& Q, const std::vector<int>& targets, const int top_n, const int threads);
-RcppExport SEXP _cfpoison_hit_ratio(SEXP rowsSEXP, SEXP colsSEXP, SEXP PSEXP, SEXP QSEXP, SEXP targetsSEXP, SEXP top_nSEXP, SEXP threadsSEXP) {
+Rcpp::NumericVector hit_ratio(const Rcpp::List& ratings, const arma::mat& P, const arma::mat& Q, const std::vector<int>& targets, const int top_n, const int threads);
+RcppExport SEXP _cfpoison_hit_ratio(SEXP ratingsSEXP, SEXP PSEXP, SEXP QSEXP, SEXP targetsSEXP, SEXP top_nSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type ratings(ratingsSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type P(PSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type Q(QSEXP);
     Rcpp::traits::input_parameter< const std::vector<int>& >::type targets(targetsSEXP);
     Rcpp::traits::input_parameter< const int >::type top_n(top_nSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(hit_ratio(rows, cols, P, Q, targets, top_n, threads));
+    rcpp_result_gen = Rcpp::wrap(hit_ratio(ratings, P, Q, targets, top_n, threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // fit_factors
-Rcpp::List fit_factors(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const Rcpp::NumericVector& values, const int n_rows, const int n_cols, const arma::mat& item_init, const double lambda_u, const double lambda_v, const double nuclear_lambda, const int max_iter, const double tol, const double huber_delta, const int threads);
-RcppExport SEXP _cfpoison_fit_factors(SEXP rowsSEXP, SEXP colsSEXP, SEXP valuesSEXP, SEXP n_rowsSEXP, SEXP n_colsSEXP, SEXP item_initSEXP, SEXP lambda_uSEXP, SEXP lambda_vSEXP, SEXP nuclear_lambdaSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP huber_deltaSEXP, SEXP threadsSEXP) {
+Rcpp::List fit_factors(const Rcpp::List& ratings, const Rcpp::List& learner, const arma::mat& item_init, const int threads);
+RcppExport SEXP _cfpoison_fit_factors(SEXP ratingsSEXP, SEXP learnerSEXP, SEXP item_initSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type cols(colsSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type values(valuesSEXP);
-    Rcpp::traits::input_parameter< const int >::type n_rows(n_rowsSEXP);
-    Rcpp::traits::input_parameter< const int >::type n_cols(n_colsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type ratings(ratingsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type learner(learnerSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type item_init(item_initSEXP);
-    Rcpp::traits::input_parameter< const double >::type lambda_u(lambda_uSEXP);
-    Rcpp::traits::input_parameter< const double >::type lambda_v(lambda_vSEXP);
-    Rcpp::traits::input_parameter< const double >::type nuclear_lambda(nuclear_lambdaSEXP);
-    Rcpp::traits::input_parameter< const int >::type max_iter(max_iterSEXP);
-    Rcpp::traits::input_parameter< const double >::type tol(tolSEXP);
-    Rcpp::traits::input_parameter< const double >::type huber_delta(huber_deltaSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fit_factors(rows, cols, values, n_rows, n_cols, item_init, lambda_u, lambda_v, nuclear_lambda, max_iter, tol, huber_delta, threads));
+    rcpp_result_gen = Rcpp::wrap(fit_factors(ratings, learner, item_init, threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -186,11 +167,11 @@ static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_pga", (DL_FUNC) &_cfpoison_attack_pga, 3},
     {"_cfpoison_attack_search", (DL_FUNC) &_cfpoison_attack_search, 3},
     {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},
-    {"_cfpoison_detect_features", (DL_FUNC) &_cfpoison_detect_features, 10},
-    {"_cfpoison_pca_select_users", (DL_FUNC) &_cfpoison_pca_select_users, 10},
-    {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 11},
-    {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 7},
-    {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 13},
+    {"_cfpoison_detect_features", (DL_FUNC) &_cfpoison_detect_features, 6},
+    {"_cfpoison_pca_select_users", (DL_FUNC) &_cfpoison_pca_select_users, 6},
+    {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 10},
+    {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 6},
+    {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 4},
     {"_cfpoison_predict_pairs", (DL_FUNC) &_cfpoison_predict_pairs, 5},
     {NULL, NULL, 0}
 };

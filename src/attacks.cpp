@@ -4,52 +4,38 @@
 
 #include <string>
 
+#include "boundary.h"
 #include "cfpoison/attacks.hpp"
 
 namespace {
 
+using boundary::field;
 using cfpoison::GradientMethod;
 
-template <class T>
-T field(const Rcpp::List& list, const char* name) {
-  return Rcpp::as<T>(list[name]);
-}
-
-// A block of ratings as R/attacks.R's core_triplets() lays it out: 0-based
-// user and item indices sorted by user, then item (a cf_ratings' order).
-// Index ranges are checked where the joint index is built (build_index()).
-cfpoison::FakeBlock read_block(const Rcpp::List& block) {
-  cfpoison::FakeBlock out{field<std::vector<int>>(block, "user"), field<std::vector<int>>(block, "item"),
-                          field<std::vector<double>>(block, "rating")};
-  if (out.item.size() != out.user.size() || out.value.size() != out.user.size())
-    throw std::invalid_argument("a block's user, item and rating vectors differ in length");
-  return out;
-}
-
-Rcpp::List block_list(const cfpoison::FakeBlock& block) {
+Rcpp::List block_list(const cfpoison::Triplets& block) {
   return Rcpp::List::create(Rcpp::Named("user") = block.user, Rcpp::Named("item") = block.item,
                             Rcpp::Named("rating") = block.value);
 }
 
 // The problem as the R layer describes it (see R/attacks.R, attack_problem()):
-// the normal users' and the fake users' ratings, the learner, the clean model,
-// the utility and the refit settings.
+// the normal users' and the fake users' ratings (core_ratings()), the learner
+// (core_learner()), the clean model, the utility and the refit settings.
 cfpoison::PoisonedLearner make_learner(const Rcpp::List& problem) {
-  cfpoison::FakeBlock normal = read_block(problem["normal"]);
-  const int n_normal = field<int>(problem, "n_normal");
-  const int n_items = field<int>(problem, "n_items");
-  const int n_fake = field<int>(problem, "n_fake");
-
-  const Rcpp::List learner = problem["learner"];
-  cfpoison::LearnerSpec spec;
-  spec.nuclear = field<bool>(learner, "nuclear");
-  spec.lambda_u = field<double>(learner, "lambda_u");
-  spec.lambda_v = field<double>(learner, "lambda_v");
-  spec.lambda = field<double>(learner, "lambda");
+  const Rcpp::List normal_list = problem["normal"];
+  const Rcpp::List fake_list = problem["fake"];
+  cfpoison::Triplets normal = boundary::read_triplets(normal_list);
+  const int n_normal = field<int>(normal_list, "n_users");
+  const int n_items = field<int>(normal_list, "n_items");
+  const int n_fake = field<int>(fake_list, "n_users");
+  if (field<int>(fake_list, "n_items") != n_items) Rcpp::stop("the fake users rate other items than the real ones");
+  const cfpoison::LearnerSpec spec = boundary::read_learner(problem["learner"]);
 
   cfpoison::CleanModel clean;
   clean.P = Rcpp::as<arma::mat>(problem["clean_p"]).t();
   clean.Q = Rcpp::as<arma::mat>(problem["clean_q"]).t();
+  if (static_cast<int>(clean.P.n_cols) != n_normal || static_cast<int>(clean.Q.n_cols) != n_items ||
+      clean.P.n_rows != clean.Q.n_rows)
+    Rcpp::stop("the clean model does not match the ratings' users and items");
 
   const Rcpp::List utility = problem["utility"];
   cfpoison::UtilitySpec u;
@@ -57,6 +43,9 @@ cfpoison::PoisonedLearner make_learner(const Rcpp::List& problem) {
   u.mu_integrity = field<double>(utility, "mu_integrity");
   u.target_items = field<std::vector<int>>(utility, "targets");
   u.target_weights = field<std::vector<double>>(utility, "weights");
+  if (u.target_weights.size() != u.target_items.size()) Rcpp::stop("one weight per target is needed");
+  for (const int j : u.target_items)
+    if (j < 0 || j >= n_items) Rcpp::stop("target index out of range");
 
   const Rcpp::List refit = problem["refit"];
   cfpoison::RefitSettings r;
@@ -126,7 +115,7 @@ cfpoison::IterationCallback make_callback(const Rcpp::Nullable<Rcpp::Function>& 
 // [[Rcpp::export(.attack_evaluate)]]
 Rcpp::List attack_evaluate(const Rcpp::List& problem, const bool with_gradient) {
   cfpoison::PoisonedLearner learner = make_learner(problem);
-  const cfpoison::Evaluation e = learner.evaluate(read_block(problem["fake"]), item_init(problem), with_gradient);
+  const cfpoison::Evaluation e = learner.evaluate(boundary::read_triplets(problem["fake"]), item_init(problem), with_gradient);
   return Rcpp::List::create(Rcpp::Named("utility") = e.utility, Rcpp::Named("gradient") = e.gradient.values,
                             Rcpp::Named("cg_iterations") = e.gradient.cg_iterations,
                             Rcpp::Named("cg_residual") = e.gradient.cg_residual,
@@ -147,7 +136,7 @@ Rcpp::List attack_pga(const Rcpp::List& problem, const Rcpp::List& settings,
   s.patience = field<int>(settings, "patience");
   s.max_rating = field<double>(settings, "max_rating");
   return attack_result(
-      cfpoison::run_pga(learner, read_block(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
+      cfpoison::run_pga(learner, boundary::read_triplets(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
 }
 
 // The support search (PGA over values and support) from the problem's fake block.
@@ -168,7 +157,7 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
   for (const int j : s.kept_items)
     if (j < 0 || j >= learner.n_items()) Rcpp::stop("kept item index out of range");
   return attack_result(
-      cfpoison::run_search(learner, read_block(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
+      cfpoison::run_search(learner, boundary::read_triplets(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
 }
 
 // Algorithm 2 (SGLD) from the problem's fake block, with per-entry prior
@@ -177,7 +166,7 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
 Rcpp::List attack_sgld(const Rcpp::List& problem, const Rcpp::List& settings, const std::vector<double>& prior_mean,
                        const std::vector<double>& prior_var, const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
   cfpoison::PoisonedLearner learner = make_learner(problem);
-  const cfpoison::FakeBlock fake = read_block(problem["fake"]);
+  const cfpoison::Triplets fake = boundary::read_triplets(problem["fake"]);
   if (prior_mean.size() != fake.value.size() || prior_var.size() != fake.value.size())
     Rcpp::stop("one prior mean and variance per fake rating are needed");
   cfpoison::SgldSettings s;

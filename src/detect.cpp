@@ -5,36 +5,17 @@
 
 #include <vector>
 
+#include "boundary.h"
 #include "cfpoison/detect.hpp"
-#include "cfpoison/observed.hpp"
 
-namespace {
-
-struct IndexedRatings {
-  cfpoison::ObservedIndex idx;
-  std::vector<double> values;  // in the index's by-row order
-};
-
-IndexedRatings index_ratings(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols,
-                             const Rcpp::NumericVector& values, const int n_rows, const int n_cols) {
-  std::vector<std::size_t> order;
-  IndexedRatings out;
-  out.idx = cfpoison::build_index(n_rows, n_cols, rows.begin(), cols.begin(), static_cast<std::size_t>(rows.size()),
-                                  order);
-  out.values = cfpoison::values_in_row_order(values.begin(), order);
-  return out;
-}
-
-}  // namespace
-
-// Profile features of every user and DegSim of `users` (0-based rows), on
-// 0-based (row, col, value) triplets of all users, normal and fake.
+// Profile features of every user and DegSim of `users` (0-based rows), on the
+// ratings of all users, normal and fake (core_ratings()).
 // [[Rcpp::export(.detect_features)]]
-Rcpp::List detect_features(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols,
-                           const Rcpp::NumericVector& values, const int n_rows, const int n_cols,
-                           const std::vector<int>& users, const int k, const double r_max,
+Rcpp::List detect_features(const Rcpp::List& ratings, const std::vector<int>& users, const int k, const double r_max,
                            const double r_max_tolerance, const int threads) {
-  const IndexedRatings data = index_ratings(rows, cols, values, n_rows, n_cols);
+  const boundary::IndexedRatings data = boundary::read_ratings(ratings);
+  for (const int u : users)
+    if (u < 0 || u >= data.idx.n_rows) Rcpp::stop("user index out of range");
   const cfpoison::ProfileFeatures f = cfpoison::profile_features(data.idx, data.values, r_max, r_max_tolerance);
   const std::vector<double> degsim = cfpoison::degsim(data.idx, data.values, users, k, threads,
                                                       [](std::size_t) { Rcpp::checkUserInterrupt(); });
@@ -44,14 +25,13 @@ Rcpp::List detect_features(const Rcpp::IntegerVector& rows, const Rcpp::IntegerV
                             Rcpp::Named("degsim") = degsim);
 }
 
-// PCA variable selection on the same triplets, from the start block `start`
-// (n_cols x b).
+// PCA variable selection on the same ratings, from the start block `start`
+// (n_items x b).
 // [[Rcpp::export(.pca_select_users)]]
-Rcpp::List pca_select_users(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols,
-                            const Rcpp::NumericVector& values, const int n_rows, const int n_cols,
-                            const arma::mat& start, const int n_components, const int max_iter, const double tol,
-                            const int threads) {
-  const IndexedRatings data = index_ratings(rows, cols, values, n_rows, n_cols);
+Rcpp::List pca_select_users(const Rcpp::List& ratings, const arma::mat& start, const int n_components,
+                            const int max_iter, const double tol, const int threads) {
+  const boundary::IndexedRatings data = boundary::read_ratings(ratings);
+  if (static_cast<int>(start.n_rows) != data.idx.n_cols) Rcpp::stop("the start block needs one row per item");
   const cfpoison::StandardizedRatings Xz(data.idx, data.values, threads);
   const cfpoison::PcaSelection res = cfpoison::pca_select_users(Xz, start, n_components, max_iter, tol,
                                                                 [] { Rcpp::checkUserInterrupt(); });

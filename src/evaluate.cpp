@@ -4,29 +4,34 @@
 
 #include <vector>
 
+#include "boundary.h"
 #include "cfpoison/metrics.hpp"
-#include "cfpoison/observed.hpp"
 #include "cfpoison/utilities.hpp"
 
 namespace {
 
-cfpoison::ObservedIndex normal_index(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols,
-                                     const int n_users, const int n_items) {
-  std::vector<std::size_t> order;
-  return cfpoison::build_index(n_users, n_items, rows.begin(), cols.begin(), static_cast<std::size_t>(rows.size()),
-                               order);
+// The normal users' ratings (core_ratings()), checked against factors P (m x k) and Q (n x k).
+cfpoison::ObservedIndex normal_index(const Rcpp::List& ratings, const arma::mat& P, const arma::mat& Q) {
+  boundary::IndexedRatings data = boundary::read_ratings(ratings);
+  if (data.idx.n_rows != static_cast<int>(P.n_rows) || data.idx.n_cols != static_cast<int>(Q.n_rows))
+    Rcpp::stop("the factors do not match the ratings' users and items");
+  return std::move(data.idx);
 }
 
 }  // namespace
 
-// Eq. 7-9 at predictions P Q' (m x k, n x k) against the clean P_bar Q_bar';
-// rows, cols: the normal users' observed entries (0-based).
+// Eq. 7-9 at predictions P Q' (m x k, n x k) against the clean P_bar Q_bar',
+// with the normal users' observed entries (core_ratings()).
 // [[Rcpp::export(.utility_at)]]
-Rcpp::List utility_at(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const arma::mat& P,
-                      const arma::mat& Q, const arma::mat& clean_p, const arma::mat& clean_q,
-                      const double mu_availability, const double mu_integrity, const std::vector<int>& targets,
-                      const std::vector<double>& weights, const int threads) {
-  const cfpoison::ObservedIndex idx = normal_index(rows, cols, P.n_rows, Q.n_rows);
+Rcpp::List utility_at(const Rcpp::List& ratings, const arma::mat& P, const arma::mat& Q, const arma::mat& clean_p,
+                      const arma::mat& clean_q, const double mu_availability, const double mu_integrity,
+                      const std::vector<int>& targets, const std::vector<double>& weights, const int threads) {
+  const cfpoison::ObservedIndex idx = normal_index(ratings, P, Q);
+  for (const int j : targets)
+    if (j < 0 || j >= idx.n_cols) Rcpp::stop("target index out of range");
+  if (targets.size() != weights.size()) Rcpp::stop("one weight per target is needed");
+  if (clean_p.n_rows != P.n_rows || clean_q.n_rows != Q.n_rows || clean_p.n_cols != clean_q.n_cols)
+    Rcpp::stop("the clean factors do not match the ratings' users and items");
   cfpoison::CleanModel clean{clean_p.t(), clean_q.t()};
   cfpoison::UtilitySpec spec;
   spec.mu_availability = mu_availability;
@@ -40,9 +45,11 @@ Rcpp::List utility_at(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector
 }
 
 // [[Rcpp::export(.hit_ratio)]]
-Rcpp::NumericVector hit_ratio(const Rcpp::IntegerVector& rows, const Rcpp::IntegerVector& cols, const arma::mat& P,
-                              const arma::mat& Q, const std::vector<int>& targets, const int top_n, const int threads) {
-  const cfpoison::ObservedIndex idx = normal_index(rows, cols, P.n_rows, Q.n_rows);
+Rcpp::NumericVector hit_ratio(const Rcpp::List& ratings, const arma::mat& P, const arma::mat& Q,
+                              const std::vector<int>& targets, const int top_n, const int threads) {
+  const cfpoison::ObservedIndex idx = normal_index(ratings, P, Q);
+  for (const int j : targets)
+    if (j < 0 || j >= idx.n_cols) Rcpp::stop("target index out of range");
   const std::vector<double> out = cfpoison::hit_ratio(idx, P.t(), Q.t(), targets, top_n, threads);
   return Rcpp::NumericVector(out.begin(), out.end());
 }

@@ -75,7 +75,7 @@ test_that("hit ratio matches a dense computation", {
     others <- x[i, !rated[i, ] & seq_len(30) != target]
     sum(others >= x[i, target]) < 10
   }, logical(1))
-  got <- cfpoison:::.hit_ratio(r$user - 1L, r$item - 1L, fit$u, fit$v, target - 1L, 10L, 1L)
+  got <- cfpoison:::.hit_ratio(cfpoison:::core_ratings(r), fit$u, fit$v, target - 1L, 10L, 1L)
   expect_equal(got, mean(hits))
 })
 

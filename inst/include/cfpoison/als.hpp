@@ -187,6 +187,30 @@ struct AlsSettings {
   int threads = 1;
 };
 
+// What R's learner specification fixes (learner_als(), learner_nuclear()).
+// The nuclear norm's factored fit is Eq. 2 with lambda_U = lambda_V = lambda / 2
+// (see nuclear.hpp), followed by one thresholding step.
+struct LearnerSpec {
+  bool nuclear = false;
+  double lambda_u = 0.0;     // Eq. 2 weights (nuclear: lambda / 2 each)
+  double lambda_v = 0.0;
+  double lambda = 0.0;       // Eq. 3 weight (nuclear only)
+  double huber_delta = 0.0;  // > 0: the Huber loss (ALS only)
+  int max_iter = 100;
+  double tol = 1e-6;
+};
+
+inline AlsSettings als_settings(const LearnerSpec& learner, const int max_iter, const double tol, const int threads) {
+  AlsSettings s;
+  s.lambda_u = learner.lambda_u;
+  s.lambda_v = learner.lambda_v;
+  s.max_iter = max_iter;
+  s.tol = tol;
+  s.huber_delta = learner.huber_delta;
+  s.threads = threads;
+  return s;
+}
+
 // Eq. 2's objective from its data term (the sum of squares, or the Huber term).
 inline double als_objective(const double data_term, const arma::mat& U, const arma::mat& V, const AlsSettings& s) {
   return data_term + 2.0 * s.lambda_u * arma::accu(arma::square(U)) + 2.0 * s.lambda_v * arma::accu(arma::square(V));

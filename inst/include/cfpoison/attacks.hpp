@@ -24,13 +24,6 @@
 
 namespace cfpoison {
 
-struct LearnerSpec {
-  bool nuclear = false;
-  double lambda_u = 0.0;  // Eq. 2 weights (nuclear: lambda / 2 each)
-  double lambda_v = 0.0;
-  double lambda = 0.0;    // Eq. 3 weight (nuclear only)
-};
-
 struct RefitSettings {
   int sweeps = 5;       // warm-started ALS sweeps per evaluation
   double tol = 1e-6;    // or fewer, when the objective stalls
@@ -39,17 +32,6 @@ struct RefitSettings {
   double tau = 1.0;     // Appendix B's smoothing (nuclear, method kkt)
   AdjointSettings adjoint;
   int threads = 1;
-};
-
-// The fake users' ratings in by-row order: entry e is fake user user[e]
-// (0-based among the fake users) rating item[e] with value[e], sorted by user
-// and then item, as a cf_ratings block is.
-struct FakeBlock {
-  std::vector<int> user;
-  std::vector<int> item;
-  std::vector<double> value;
-
-  bool same_support(const FakeBlock& other) const { return user == other.user && item == other.item; }
 };
 
 struct Evaluation {
@@ -85,15 +67,12 @@ class PoisonedLearner {
   int n_items() const { return n_items_; }
   int n_fake() const { return n_fake_; }
 
-  Evaluation evaluate(const FakeBlock& fake, const arma::mat& V_warm, const bool with_gradient) {
+  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient) {
+    if (static_cast<int>(V_warm.n_cols) != n_items_) throw std::invalid_argument("warm start: one column per item");
     set_block(fake);
-    AlsSettings als;
-    als.lambda_u = learner_.lambda_u;
-    als.lambda_v = learner_.lambda_v;
-    als.max_iter = settings_.sweeps;
-    als.tol = settings_.tol;
+    AlsSettings als = als_settings(learner_, settings_.sweeps, settings_.tol, settings_.threads);
+    als.huber_delta = 0.0;  // the attacks' gradients are the squared loss's
     als.factor_tol = settings_.factor_tol;
-    als.threads = settings_.threads;
     const AlsResult fit = fit_als(idx_, values_, V_warm, als, nullptr);
     Evaluation out;
     out.V = fit.V;
@@ -136,7 +115,7 @@ class PoisonedLearner {
  private:
   // Lays out the joint data for `fake`: the index is rebuilt when the support
   // changed, the fake values (the tail of the by-row values) are rewritten.
-  void set_block(const FakeBlock& fake) {
+  void set_block(const Triplets& fake) {
     if (idx_.n_rows == 0 || !fake.same_support(support_)) {
       std::vector<int> rows(normal_rows_), cols(normal_cols_);
       for (std::size_t e = 0; e < fake.user.size(); ++e) {
@@ -181,7 +160,7 @@ class PoisonedLearner {
   RefitSettings settings_;
   ObservedIndex idx_;
   std::vector<double> values_;
-  FakeBlock support_;
+  Triplets support_;
   arma::mat last_zV_;
 };
 
@@ -197,7 +176,7 @@ struct AttackTraceRow {
 };
 
 struct AttackResult {
-  FakeBlock fake;
+  Triplets fake;
   std::vector<AttackTraceRow> trace;
   arma::mat V;
 };
@@ -237,7 +216,7 @@ struct PgaSettings {
 // `step`, the result clipped to [-Lambda, Lambda] (Eq. 10's projection); a step
 // that does not raise the utility is undone and the step halved, so the
 // iterate kept is always the best seen.
-inline AttackResult run_pga(PoisonedLearner& learner, FakeBlock fake, const arma::mat& V0, const PgaSettings& s,
+inline AttackResult run_pga(PoisonedLearner& learner, Triplets fake, const arma::mat& V0, const PgaSettings& s,
                             const IterationCallback& on_iteration) {
   const Stopwatch clock;
   clip(fake.value, s.max_rating);
@@ -252,7 +231,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, FakeBlock fake, const arma
     double largest = 0.0;
     for (const double g : grad) largest = std::max(largest, std::abs(g));
     if (!(largest > 0.0) || !std::isfinite(largest)) break;
-    FakeBlock candidate(fake);
+    Triplets candidate(fake);
     for (std::size_t e = 0; e < candidate.value.size(); ++e) candidate.value[e] += step * grad[e] / largest;
     clip(candidate.value, s.max_rating);
     Evaluation next = learner.evaluate(candidate, current.V, true);
@@ -306,20 +285,20 @@ inline EntryScores entry_scores(const Evaluation& at, const int f) {
 
 // A block's entries by fake user: entries of fake user f are positions
 // user_start[f] .. user_start[f + 1] - 1.
-inline std::vector<std::size_t> user_starts(const FakeBlock& block, const int n_fake) {
+inline std::vector<std::size_t> user_starts(const Triplets& block, const int n_fake) {
   std::vector<std::size_t> start(static_cast<std::size_t>(n_fake) + 1, 0);
   for (const int f : block.user) ++start[static_cast<std::size_t>(f) + 1];
   for (int f = 0; f < n_fake; ++f) start[f + 1] += start[f];
   return start;
 }
 
-inline FakeBlock sorted_block(const FakeBlock& block) {
+inline Triplets sorted_block(const Triplets& block) {
   std::vector<std::size_t> order(block.user.size());
   for (std::size_t e = 0; e < order.size(); ++e) order[e] = e;
   std::sort(order.begin(), order.end(), [&](const std::size_t a, const std::size_t b) {
     return block.user[a] != block.user[b] ? block.user[a] < block.user[b] : block.item[a] < block.item[b];
   });
-  FakeBlock out;
+  Triplets out;
   for (const std::size_t e : order) {
     out.user.push_back(block.user[e]);
     out.item.push_back(block.item[e]);
@@ -331,11 +310,11 @@ inline FakeBlock sorted_block(const FakeBlock& block) {
 // Values: each fake user moves its ratings along its own gradient, its largest
 // entry by `step` (so that every fake user moves, not only the one with the
 // largest gradient), clipped to [-Lambda, Lambda].
-inline FakeBlock move_values(const FakeBlock& block, const Evaluation& at, const double step, const double bound,
+inline Triplets move_values(const Triplets& block, const Evaluation& at, const double step, const double bound,
                              const int n_fake) {
   const std::vector<double>& grad = at.gradient.values;
   const std::vector<std::size_t> start = user_starts(block, n_fake);
-  FakeBlock out(block);
+  Triplets out(block);
   for (int f = 0; f < n_fake; ++f) {
     double largest = 0.0;
     for (std::size_t p = start[f]; p < start[f + 1]; ++p) largest = std::max(largest, std::abs(grad[p]));
@@ -357,7 +336,7 @@ struct EntryValues {
   std::vector<std::vector<char>> rates;  // rates[f][j]: fake user f rates item j
 };
 
-inline EntryValues entry_values(const FakeBlock& block, const Evaluation& at, const double bound, const int n_fake) {
+inline EntryValues entry_values(const Triplets& block, const Evaluation& at, const double bound, const int n_fake) {
   const int n = static_cast<int>(at.item_factors.n_cols);
   const std::vector<std::size_t> start = user_starts(block, n_fake);
   EntryValues out;
@@ -382,14 +361,14 @@ inline EntryValues entry_values(const FakeBlock& block, const Evaluation& at, co
 
 // Exchanges: each fake user drops up to `swaps` of its entries worth least for
 // the unrated items that would gain most, where the gain exceeds the worth.
-inline FakeBlock exchange_items(const FakeBlock& block, const Evaluation& at, const int swaps, const SearchSettings& s,
+inline Triplets exchange_items(const Triplets& block, const Evaluation& at, const int swaps, const SearchSettings& s,
                                 const int n_fake, int& n_swapped) {
   const int n = static_cast<int>(at.item_factors.n_cols);
   const EntryValues values = entry_values(block, at, s.max_rating, n_fake);
   const std::vector<std::size_t> start = user_starts(block, n_fake);
   std::vector<char> kept(n, 0);
   for (const int j : s.kept_items) kept[j] = 1;
-  FakeBlock out(block);
+  Triplets out(block);
   n_swapped = 0;
   for (int f = 0; f < n_fake; ++f) {
     std::vector<std::pair<double, std::size_t>> worth;
@@ -416,7 +395,7 @@ inline FakeBlock exchange_items(const FakeBlock& block, const Evaluation& at, co
 // none of them rates, with gain sum over f in S of (gain of j' - worth of j).
 // Up to `swaps` columns move, best first, so that fake users who share items
 // (the coordination that makes them strong) move them together.
-inline FakeBlock move_columns(const FakeBlock& block, const Evaluation& at, const int swaps, const SearchSettings& s,
+inline Triplets move_columns(const Triplets& block, const Evaluation& at, const int swaps, const SearchSettings& s,
                               const int n_fake, int& n_swapped) {
   const int n = static_cast<int>(at.item_factors.n_cols);
   EntryValues values = entry_values(block, at, s.max_rating, n_fake);
@@ -452,7 +431,7 @@ inline FakeBlock move_columns(const FakeBlock& block, const Evaluation& at, cons
     if (to >= 0 && most > dropped) moves.push_back({most - dropped, j, to});
   }
   std::sort(moves.begin(), moves.end(), [](const Move& a, const Move& b) { return a.gain > b.gain; });
-  FakeBlock out(block);
+  Triplets out(block);
   n_swapped = 0;
   for (const Move& move : moves) {
     if (n_swapped == swaps) break;
@@ -484,7 +463,7 @@ inline FakeBlock move_columns(const FakeBlock& block, const Evaluation& at, cons
 // chain of refits each warm-started from the last drifts to one a refit from
 // the clean model does not reach (on simulated data its utility overstated the
 // converged one by 30%), so the search would climb a utility nobody measures.
-inline AttackResult run_search(PoisonedLearner& learner, FakeBlock fake, const arma::mat& V0,
+inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const arma::mat& V0,
                                const SearchSettings& s, const IterationCallback& on_iteration) {
   const Stopwatch clock;
   clip(fake.value, s.max_rating);
@@ -503,7 +482,7 @@ inline AttackResult run_search(PoisonedLearner& learner, FakeBlock fake, const a
     while (done[turn % 3]) ++turn;
     const Move move = static_cast<Move>(turn++ % 3);
     int n_swapped = 0;
-    FakeBlock candidate = move == values      ? move_values(fake, current, step, s.max_rating, n_fake)
+    Triplets candidate = move == values      ? move_values(fake, current, step, s.max_rating, n_fake)
                           : move == exchanges ? exchange_items(fake, current, size[move], s, n_fake, n_swapped)
                                               : move_columns(fake, current, size[move], s, n_fake, n_swapped);
     if (move != values && n_swapped == 0) {
@@ -553,7 +532,7 @@ struct SgldSettings {
 // paper projects only at the end and leaves this open). The final projection
 // to each fake user's B largest |ratings| is the caller's. `normals` fills a
 // vector with standard normal draws (R's RNG, on the calling thread).
-inline AttackResult run_sgld(PoisonedLearner& learner, FakeBlock fake, const arma::mat& V0,
+inline AttackResult run_sgld(PoisonedLearner& learner, Triplets fake, const arma::mat& V0,
                              const std::vector<double>& prior_mean, const std::vector<double>& prior_var,
                              const SgldSettings& s, const std::function<void(std::vector<double>&)>& normals,
                              const IterationCallback& on_iteration) {

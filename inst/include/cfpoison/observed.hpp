@@ -25,6 +25,17 @@
 
 namespace cfpoison {
 
+// Ratings in by-row order: entry e is user user[e] (0-based; for a fake
+// block, among the fake users) rating item[e] with value[e], sorted by user
+// and then item, as a cf_ratings is.
+struct Triplets {
+  std::vector<int> user;
+  std::vector<int> item;
+  std::vector<double> value;
+
+  bool same_support(const Triplets& other) const { return user == other.user && item == other.item; }
+};
+
 struct ObservedIndex {
   int n_rows = 0;
   int n_cols = 0;

@@ -1,0 +1,66 @@
+// The boundary between R and the core: how ratings and learners cross it. The
+// R side lays them out in R/boundary.R (core_ratings(), core_learner()); these
+// are the one reader of each, shared by every glue file.
+#pragma once
+
+#include <RcppArmadillo.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "cfpoison/als.hpp"
+#include "cfpoison/observed.hpp"
+
+namespace boundary {
+
+template <class T>
+T field(const Rcpp::List& list, const char* name) {
+  return Rcpp::as<T>(list[name]);
+}
+
+// Triplets as core_ratings() lays them out: 0-based `user` and `item`, in
+// cf_ratings order (by user, then item), with `rating`.
+inline cfpoison::Triplets read_triplets(const Rcpp::List& x) {
+  cfpoison::Triplets out{field<std::vector<int>>(x, "user"), field<std::vector<int>>(x, "item"),
+                         field<std::vector<double>>(x, "rating")};
+  if (out.item.size() != out.user.size() || out.value.size() != out.user.size())
+    throw std::invalid_argument("the ratings' user, item and rating vectors differ in length");
+  return out;
+}
+
+// The observed-entry index of a core_ratings() list over its n_users x
+// n_items, with the values in its by-row order. build_index() checks every
+// index against the bounds; the ratings arrive sorted, so the by-row order is
+// the input order, which is checked rather than assumed.
+struct IndexedRatings {
+  cfpoison::ObservedIndex idx;
+  std::vector<double> values;
+};
+
+inline IndexedRatings read_ratings(const Rcpp::List& x) {
+  const cfpoison::Triplets t = read_triplets(x);
+  std::vector<std::size_t> order;
+  IndexedRatings out;
+  out.idx = cfpoison::build_index(field<int>(x, "n_users"), field<int>(x, "n_items"), t.user.data(), t.item.data(),
+                                  t.user.size(), order);
+  for (std::size_t p = 0; p < order.size(); ++p)
+    if (order[p] != p) throw std::invalid_argument("ratings must be sorted by user, then item, as a cf_ratings is");
+  out.values = t.value;
+  return out;
+}
+
+// A core_learner() list.
+inline cfpoison::LearnerSpec read_learner(const Rcpp::List& x) {
+  cfpoison::LearnerSpec spec;
+  spec.nuclear = field<bool>(x, "nuclear");
+  spec.lambda_u = field<double>(x, "lambda_u");
+  spec.lambda_v = field<double>(x, "lambda_v");
+  spec.lambda = field<double>(x, "lambda");
+  spec.huber_delta = field<double>(x, "huber_delta");
+  spec.max_iter = field<int>(x, "max_iter");
+  spec.tol = field<double>(x, "tol");
+  if (spec.nuclear && spec.huber_delta > 0) throw std::invalid_argument("the nuclear-norm learner has no Huber loss");
+  return spec;
+}
+
+}  // namespace boundary
