@@ -263,6 +263,9 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
 #' @param support `"dense"` (the paper's) or `"sparse"`.
 #' @param support_size Items per fake user in sparse mode (default 4 B).
 #' @param min_var Floor of the prior variances.
+#' @param method Gradient: `"kkt"` (the paper's Eq. 12, Appendix B for the
+#'   nuclear norm; the default, as in Algorithm 2) or `"exact"`.
+#' @param refit_sweeps Warm-started sweeps per refit.
 #' @return A `cf_attack` object (see [poison_pga()]).
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
