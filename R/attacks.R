@@ -11,11 +11,11 @@
 #'   1. *Starts.* Every structured block of [poison_structured()] that serves
 #'      the utility, judged by its utility at a refit: for availability
 #'      (\eqn{\mu_1 > 0}) fake users who share rarely-rated items in groups of
-#'      2, 5 and 10 (and of 5 without anchors), and groups who share popular
+#'      2, 5 and 10, and groups who share popular
 #'      items; for integrity the targets anchored by fillers the real users
 #'      agree on, or by popular ones. Algorithm 1's random start is always
 #'      searched too.
-#'   2. *Search,* from the two best starts and from the random one. Each
+#'   2. *Search,* from the best start and from the random one. Each
 #'      step is one of three moves, in turn: the values (each fake user's
 #'      ratings move along its own gradient, its largest entry by `step`);
 #'      exchanges (each fake user trades up to `max_swaps` of its entries for
@@ -83,7 +83,7 @@
 #'   `"random"` (Algorithm 1's fixed random support).
 #' @param method Gradient: `"exact"` (the default) or `"kkt"` (the paper's
 #'   Eq. 12, Appendix B for nuclear; `support = "random"` only).
-#' @param max_iter Maximum number of gradient steps (default: 30 for the
+#' @param max_iter Maximum number of gradient steps (default: 20 for each
 #'   search, 50 for the random support).
 #' @param step Largest change of one rating in a step (default: Lambda).
 #' @param min_step,tol Stopping rules (see Details); `min_step` defaults to
@@ -142,7 +142,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       "value"
     )
   }
-  max_iter <- check_count(max_iter %||% if (search) 30 else 50, arg = "max_iter", min = 0)
+  max_iter <- check_count(max_iter %||% if (search) 20 else 50, arg = "max_iter", min = 0)
   step <- check_number(step %||% budget$max_rating, arg = "step", min = 0, min_inclusive = FALSE)
   min_step <- check_number(min_step %||% if (search) step / 8 else 1e-3, arg = "min_step", min = 0)
   check_number(tol, min = 0)
@@ -151,7 +151,14 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   check_flag(targets_in_support)
   check_flag(progress)
   refit <- refit_settings(refit_sweeps %||% if (search) 30 else 5, method, tau, spec$threads)
-  if (search) refit$tol <- 1e-8
+  if (search) {
+    # Refits settle to a relative 1e-8 within refit_sweeps; the adjoint stops
+    # at a relative residual of 1e-2, about ten CG steps: on MovieLens its
+    # direction then agrees with a tight solve to a cosine of 0.9998, plenty
+    # for a step or a score (inst/bench/attacks.R measures its cost).
+    refit$tol <- 1e-8
+    refit$cg_tol <- 1e-2
+  }
   targets <- if (targets_in_support) spec$targets else integer(0)
   if (length(targets) > budget$n_items) {
     cfp_abort(
@@ -179,11 +186,11 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     judged <- vapply(starts, function(block) {
       call_core(.attack_evaluate(attack_problem(ratings, learner, clean, block, utility, refit), FALSE))$utility
     }, numeric(1))
-    # The two best starts, and the random one: structured blocks win on real
-    # data (rarely-rated items), but a search from the best of them can end
-    # in a local optimum that one from a weaker start passes (on MovieLens
-    # from the second best, on simulated low-rank data from the random one).
-    searched <- unique(c(utils::head(names(starts)[order(judged, decreasing = TRUE)], 2L), "random"))
+    # The best start, and the random one: structured blocks win on real data
+    # (rarely-rated items), but a search from them can end in a local optimum
+    # that one from the random start passes (on simulated low-rank data, and
+    # for a push on MovieLens).
+    searched <- unique(c(names(starts)[which.max(judged)], "random"))
     runs <- lapply(searched, function(start) {
       problem <- attack_problem(ratings, learner, clean, starts[[start]], utility, refit)
       run_with_progress(progress, paste("PGA search from", start), max_iter, function(callback) {

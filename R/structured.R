@@ -88,11 +88,6 @@ structured_starts <- function(ratings, utility, budget, clean, n_fake) {
     for (size in unique(pmin(c(2L, 5L, 10L), n_fake))) {
       starts[[paste0("rare_items_", size)]] <- structured_block("rare_items", ratings, utility, budget, clean, n_fake, size)
     }
-    # Without anchors: a weaker start, from which the search finds stronger
-    # blocks than from the anchored one on MovieLens.
-    starts$rare_items_5_unanchored <- structured_block(
-      "rare_items", ratings, utility, budget, clean, n_fake, min(5L, n_fake), anchors = 0L
-    )
     starts$popular_items_5 <- structured_block("popular_items", ratings, utility, budget, clean, n_fake, min(5L, n_fake))
   }
   if (utility$mu[2] != 0 && length(utility$items) > 0L && length(utility$items) < budget$n_items) {
@@ -106,7 +101,7 @@ structured_starts <- function(ratings, utility, budget, clean, n_fake) {
 }
 
 structured_block <- function(design, ratings, utility, budget, clean, n_fake, group_size,
-                             anchor_pool = c("agreed", "popular"), anchors = 1L) {
+                             anchor_pool = c("agreed", "popular")) {
   anchor_pool <- match.arg(anchor_pool)
   n <- length(ratings$item_ids)
   b <- budget$n_items
@@ -144,11 +139,11 @@ structured_block <- function(design, ratings, utility, budget, clean, n_fake, gr
   # Items by popularity (least or most rated first), ties at random; group g
   # takes the g-th run of them (from the start again when they run out).
   ranked <- order(if (design == "rare_items") popularity else -popularity, stats::runif(n))
-  shared <- if (design == "rare_items") b - anchors else b
+  shared <- if (design == "rare_items") b - 1L else b
   group <- (seq_len(n_fake) - 1L) %/% group_size
   items <- lapply(group, function(g) ranked[(g * shared + seq_len(shared) - 1L) %% n + 1L])
   if (design == "rare_items") {
-    items <- lapply(items, function(rare) c(draw_anchors(anchors, rare), rare))
+    items <- lapply(items, function(rare) c(draw_anchors(1L, rare), rare))
     rating <- unlist(lapply(items, function(x) along[x]))
   } else {
     rating <- unlist(lapply(items, function(x) -along[x]))

@@ -12,8 +12,8 @@
 #   figure-4.rds
 #   detection.rds   baselines at alpha = 3% for the detection table, and the
 #                   detection features of a PGA and an SGLD attack (ROC curves).
-#   defences.rds    PGA attacks (availability and integrity) against the
-#                   filter, bagging and Huber defences.
+#   defences.rds    Algorithm 1's and the default attack (availability and
+#                   integrity) against the filter, bagging and Huber defences.
 #   trace.rds       a PGA attack's trace (its fake users and clean model dropped).
 #   meta.rds        settings, targets, wall time and session information.
 #
@@ -135,9 +135,16 @@ defences <- list(
 split_clean <- clean_model(als, split$train)
 split_target <- select_targets(split_clean, near = 0.8, min_ratings = 10, ratings = split$train, seed = 2016)
 goals <- list(availability = utility_availability(), integrity = utility_integrity(items = split_target))
-defence_results <- do.call(rbind, lapply(names(goals), function(goal) {
-  attack <- do.call(poison_pga, c(list(split$train, als, goals[[goal]], budget, clean = split_clean, seed = 1), algorithm_1))
-  cbind(goal = goal, evaluate_defence(attack, split$train, split$test, defences))
+# Each defence against Algorithm 1 and against the default attack (which also
+# chooses the fake users' items), both computed against the undefended learner.
+attackers <- list(algorithm_1 = algorithm_1, default = list())
+defence_results <- do.call(rbind, lapply(names(attackers), function(attacker) {
+  do.call(rbind, lapply(names(goals), function(goal) {
+    attack <- do.call(poison_pga, c(
+      list(split$train, als, goals[[goal]], budget, clean = split_clean, seed = 1), attackers[[attacker]]
+    ))
+    cbind(attack = attacker, goal = goal, evaluate_defence(attack, split$train, split$test, defences))
+  }))
 }))
 saveRDS(defence_results, file.path(output, "defences.rds"))
 stage("defences")
