@@ -1,10 +1,12 @@
-// Attack loops: projected gradient ascent (Algorithm 1) and stochastic
-// gradient Langevin dynamics (Algorithm 2) over the fake users' ratings.
+// Attack loops over the fake users' ratings: projected gradient ascent on a
+// fixed support (Algorithm 1), the support search (PGA over the values and
+// the items rated), and stochastic gradient Langevin dynamics (Algorithm 2).
 //
-// The joint index (normal users, then fake users) is built once; the fake
-// block is the tail of the by-row values, rewritten in place each iteration
-// while its support stays fixed. Every refit is warm-started from the
-// previous item factors.
+// The joint index (normal users, then fake users) is rebuilt only when the
+// fake block's support changes; the fake block is the tail of the by-row
+// values, rewritten in place otherwise. Algorithm 1's and SGLD's refits are
+// warm-started from the previous item factors, the search's from the clean
+// model's (see run_search()).
 #pragma once
 
 #include <algorithm>
@@ -253,7 +255,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, Triplets fake, const arma:
 }
 
 struct SearchSettings {
-  int max_iter = 40;
+  int max_iter = 20;
   double step = 2.0;             // largest change of one fake user's ratings in a step
   int max_swaps_per_user = 4;    // items one fake user may exchange in a step
   int max_columns = 4;           // shared columns of the fake block moved in a step
