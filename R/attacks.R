@@ -11,7 +11,7 @@
 #'   1. *Starts.* Every structured block of [poison_structured()] that serves
 #'      the utility, judged by its utility at a refit: for availability
 #'      (\eqn{\mu_1 > 0}) fake users who share rarely-rated items in groups of
-#'      2, 5 and 10, and groups who share popular
+#'      3, 5 and 8 with one or two anchors each, and groups who share popular
 #'      items; for integrity the targets anchored by fillers the real users
 #'      agree on, or by popular ones. Algorithm 1's random start is always
 #'      searched too.

@@ -85,8 +85,14 @@ poison_structured <- function(ratings, learner, utility, budget, design = c("rar
 structured_starts <- function(ratings, utility, budget, clean, n_fake) {
   starts <- list()
   if (utility$mu[1] > 0) {
-    for (size in unique(pmin(c(2L, 5L, 10L), n_fake))) {
-      starts[[paste0("rare_items_", size)]] <- structured_block("rare_items", ratings, utility, budget, clean, n_fake, size)
+    # Group sizes and anchors per fake user: on MovieLens the best lie
+    # between 3 and 8 and at 1 or 2, and which one wins varies with alpha.
+    for (size in unique(pmin(c(3L, 5L, 8L), n_fake))) {
+      for (anchors in 1:2) {
+        starts[[sprintf("rare_items_%d_%d", size, anchors)]] <- structured_block(
+          "rare_items", ratings, utility, budget, clean, n_fake, size, anchors = anchors
+        )
+      }
     }
     starts$popular_items_5 <- structured_block("popular_items", ratings, utility, budget, clean, n_fake, min(5L, n_fake))
   }
@@ -101,7 +107,7 @@ structured_starts <- function(ratings, utility, budget, clean, n_fake) {
 }
 
 structured_block <- function(design, ratings, utility, budget, clean, n_fake, group_size,
-                             anchor_pool = c("agreed", "popular")) {
+                             anchor_pool = c("agreed", "popular"), anchors = 1L) {
   anchor_pool <- match.arg(anchor_pool)
   n <- length(ratings$item_ids)
   b <- budget$n_items
@@ -139,11 +145,11 @@ structured_block <- function(design, ratings, utility, budget, clean, n_fake, gr
   # Items by popularity (least or most rated first), ties at random; group g
   # takes the g-th run of them (from the start again when they run out).
   ranked <- order(if (design == "rare_items") popularity else -popularity, stats::runif(n))
-  shared <- if (design == "rare_items") b - 1L else b
+  shared <- if (design == "rare_items") b - anchors else b
   group <- (seq_len(n_fake) - 1L) %/% group_size
   items <- lapply(group, function(g) ranked[(g * shared + seq_len(shared) - 1L) %% n + 1L])
   if (design == "rare_items") {
-    items <- lapply(items, function(rare) c(draw_anchors(1L, rare), rare))
+    items <- lapply(items, function(rare) c(draw_anchors(anchors, rare), rare))
     rating <- unlist(lapply(items, function(x) along[x]))
   } else {
     rating <- unlist(lapply(items, function(x) -along[x]))
