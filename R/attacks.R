@@ -56,8 +56,11 @@
 #'   gradient is scaled so that its largest entry over all fake users moves
 #'   by `step`.
 #' * **Exact gradients** (`method = "exact"`, see [attack_gradient()]) solve
-#'   the adjoint by conjugate gradients to a relative residual of 1e-4, warm
-#'   started from the previous step's adjoint. Where a warm-started refit is
+#'   the adjoint by conjugate gradients to a relative residual of 1e-2 in the
+#'   search (its direction then agrees with a tight solve to a cosine of
+#'   0.9998 on MovieLens) and 1e-4 with the random support, warm started from
+#'   the previous step's adjoint, and stop early once the residual stalls (at
+#'   a refit that is no stationary point it cannot reach 0). Where a refit is
 #'   no minimum and the learner's Hessian there has a direction of
 #'   non-positive curvature, that step's adjoint uses the Gauss-Newton part of
 #'   the Hessian instead (positive definite); the trace's `hessian` column
