@@ -51,7 +51,9 @@
 #' budget <- attack_budget(alpha = 0.05, n_items = 10)
 #' rare <- poison_structured(r, learner, utility_availability(), budget, "rare_items", seed = 1)
 #' evaluate_attack(rare, r)
-#' nuke <- poison_structured(r, learner, utility_integrity(items = 7, weights = -2), budget, "anchored", seed = 1)
+#' nuke <- poison_structured(r, learner, utility_integrity(items = 7, weights = -2), budget,
+#'   "anchored", seed = 1
+#' )
 #' evaluate_attack(nuke, r)[c("target_rating_clean", "target_rating_poisoned")]
 #' @export
 poison_structured <- function(ratings, learner, utility, budget, design = c("rare_items", "popular_items", "anchored"),
