@@ -1,6 +1,6 @@
-# Defences (Section 6 of the paper and REFERENCES.md, "Defences that fit a
-# factorization model"): filter suspicious users, bag the learner, or fit a
-# robust loss (learner_als(loss = "huber")); and what each costs and buys.
+# Defences (Section 6 of Li et al. 2016; Huber ALS after Wong and Lee, JMLR
+# 2017): filter suspicious users, bag the learner, or fit a robust loss
+# (learner_als(loss = "huber")); and what each costs and buys.
 
 #' Drop the most suspicious users
 #'

@@ -1,5 +1,5 @@
 # The baseline attacks against their definitions: the classic shilling
-# profiles (REFERENCES.md, "Classic shilling attacks"; ?poison_random) and the
+# profiles (Mobasher, Burke, Bhaumik and Williams 2005, 2007; ?poison_random) and the
 # paper's uniform attack (Section 5).
 
 # Ratings on [-2, 2] with a popularity gradient, so that bandwagon attacks have
