@@ -177,8 +177,8 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     random <- draw_support(spec$n_fake, length(ratings$item_ids), budget$n_items, targets)
     values <- stats::runif(length(random$item), -budget$max_rating, budget$max_rating)
     fake <- fake_block(random, values, ratings)
-    starts <- if (search) structured_starts(ratings, utility, budget, clean, spec$n_fake) else list()
   })
+  starts <- if (search) structured_starts(ratings, utility, budget, clean, spec$n_fake, seed) else list()
   settings <- list(
     max_iter = max_iter, step = step, min_step = min_step, tol = tol, patience = 3L,
     max_rating = budget$max_rating

@@ -84,26 +84,31 @@ poison_structured <- function(ratings, learner, utility, budget, design = c("rar
 # The starts of the support search: every structured design that serves the
 # utility (availability designs only when mu_1 > 0, the anchored one only
 # with targets and mu_2 != 0), named by design and group size.
-structured_starts <- function(ratings, utility, budget, clean, n_fake) {
+structured_starts <- function(ratings, utility, budget, clean, n_fake, seed) {
+  # Each block is drawn under `seed` alone, so that a start is exactly the
+  # block poison_structured() draws with that seed and settings.
+  block <- function(...) {
+    with_seed(seed, structured_block(..., ratings = ratings, utility = utility, budget = budget, clean = clean,
+      n_fake = n_fake
+    ))
+  }
   starts <- list()
   if (utility$mu[1] > 0) {
     # Group sizes and anchors per fake user: on MovieLens the best lie
     # between 3 and 8 and at 1 or 2, and which one wins varies with alpha.
     for (size in unique(pmin(c(3L, 5L, 8L), n_fake))) {
       for (anchors in 1:2) {
-        starts[[sprintf("rare_items_%d_%d", size, anchors)]] <- structured_block(
-          "rare_items", ratings, utility, budget, clean, n_fake, size, anchors = anchors
-        )
+        starts[[sprintf("rare_items_%d_%d", size, anchors)]] <- block("rare_items", group_size = size, anchors = anchors)
       }
     }
-    starts$popular_items_5 <- structured_block("popular_items", ratings, utility, budget, clean, n_fake, min(5L, n_fake))
+    starts$popular_items_5 <- block("popular_items", group_size = min(5L, n_fake))
   }
   if (utility$mu[2] != 0 && length(utility$items) > 0L && length(utility$items) < budget$n_items) {
-    starts$anchored <- structured_block("anchored", ratings, utility, budget, clean, n_fake, 1L)
+    starts$anchored <- block("anchored", group_size = 1L)
     # Anchors among the most-rated items instead: weaker for a nuke, stronger
     # for a push on MovieLens (a fake factor along the real users' average
     # taste also shrinks the target's factor along it, against a push).
-    starts$anchored_popular <- structured_block("anchored", ratings, utility, budget, clean, n_fake, 1L, "popular")
+    starts$anchored_popular <- block("anchored", group_size = 1L, anchor_pool = "popular")
   }
   starts
 }
