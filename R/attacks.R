@@ -11,7 +11,7 @@
 #'   1. *Starts.* Every structured block of [poison_structured()] that serves
 #'      the utility, judged by its utility at a refit: for availability
 #'      (\eqn{\mu_1 > 0}) fake users who share rarely-rated items in groups of
-#'      3, 5 and 8 with one or two anchors each, and groups who share popular
+#'      3, 4, 5 and 8 with one or two anchors each, and groups who share popular
 #'      items; for integrity the targets anchored by fillers the real users
 #'      agree on, or by popular ones. Algorithm 1's random start is always
 #'      searched too.
@@ -178,7 +178,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     values <- stats::runif(length(random$item), -budget$max_rating, budget$max_rating)
     fake <- fake_block(random, values, ratings)
   })
-  starts <- if (search) structured_starts(ratings, utility, budget, clean, spec$n_fake, seed) else list()
+  starts <- if (search) structured_starts(ratings, learner, utility, budget, clean, spec$n_fake, seed) else list()
   settings <- list(
     max_iter = max_iter, step = step, min_step = min_step, tol = tol, patience = 3L,
     max_rating = budget$max_rating

@@ -140,3 +140,30 @@ test_that("structured blocks follow their designs", {
     "value", "target"
   )
 })
+
+test_that("a group of fake users keeps Lambda sqrt(gS) - tau of its rank-one block, as the group sizes assume", {
+  # g fake users rate S items that no real user rates, all at Lambda: a
+  # rank-one block of singular value Lambda sqrt(g S), apart from the real
+  # users. The fit keeps sigma - tau of it (the singular value of its
+  # predictions), tau = 2 sqrt(lambda_u lambda_v) for Eq. 4 and lambda for
+  # Eq. 5, and nothing when sigma <= tau.
+  real <- simulate_ratings(40, 20, rank = 2, density = 0.5, noise_sd = 0.1, scale = NULL, seed = 2)
+  shared_ids <- paste0("new", 1:6)
+  ratings <- as_ratings(as.data.frame(real), items = c(real$item_ids, shared_ids))
+  kept <- function(learner, g) {
+    block <- data.frame(user = rep(seq_len(g), each = 6), item = shared_ids, rating = 2)
+    fake <- as_ratings(block, items = ratings$item_ids)
+    set.seed(1)
+    fit <- fit_cf(learner, ratings, fake = fake)
+    fake_u <- if (is.null(fit$d)) fit$fake_u else sweep(fit$fake_u, 2, fit$d, `*`)
+    sum(svd(fake_u %*% t(fit$v[match(shared_ids, ratings$item_ids), , drop = FALSE]))$d)
+  }
+  als <- learner_als(rank = 3, lambda_u = 1, lambda_v = 4, max_iter = 5000, tol = 1e-15)
+  for (g in c(1, 2, 4)) expect_equal(kept(als, g), 2 * sqrt(g * 6) - 2 * sqrt(1 * 4), tolerance = 1e-4)
+  nuclear <- learner_nuclear(lambda = 6, rank_max = 5, max_iter = 5000, tol = 1e-15)
+  for (g in c(2, 4)) expect_equal(kept(nuclear, g), 2 * sqrt(g * 6) - 6, tolerance = 1e-4)
+  expect_lt(kept(nuclear, 1), 1e-6) # 2 sqrt(6) = 4.9 <= lambda = 6: a lone fake user is invisible
+  # The starts' group sizes follow from tau: g = (2 tau / Lambda)^2 / S.
+  expect_equal(cfpoison:::best_group_size(als, 24, 2), (2 * 4 / 2)^2 / 24)
+  expect_equal(cfpoison:::best_group_size(nuclear, 24, 2), (2 * 6 / 2)^2 / 24)
+})
