@@ -8,7 +8,8 @@
 #
 # CFPOISON_BENCH_ALPHAS (default "0.01,0.03,0.1") sets the shares of fake users
 # for ALS; CFPOISON_BENCH_NUCLEAR_ALPHAS (default "0.03") those for the nuclear
-# norm. One thread throughout.
+# norm; CFPOISON_BENCH_GOALS (default "availability,push,nuke") the goals. One
+# thread throughout.
 
 library(cfpoison)
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "common.R"))
@@ -37,7 +38,7 @@ goals <- list(
   availability = list(utility = utility_availability(), direction = "push", metric = "rmse_shift"),
   push = list(utility = utility_integrity(items = target, weights = 2), direction = "push", metric = "target_shift"),
   nuke = list(utility = utility_integrity(items = target, weights = -2), direction = "nuke", metric = "target_shift")
-)
+)[strsplit(Sys.getenv("CFPOISON_BENCH_GOALS", "availability,push,nuke"), ",")[[1]]]
 
 timed <- function(expr) {
   started <- proc.time()[["elapsed"]]
