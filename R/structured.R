@@ -57,7 +57,11 @@
 #' @inheritParams poison_pga
 #' @param design `"rare_items"`, `"popular_items"` or `"anchored"` (see Details).
 #' @param group_size Fake users who share the same items (`"rare_items"`,
-#'   `"popular_items"`).
+#'   `"popular_items"`). `NULL` (the default) takes, for `"rare_items"`, the
+#'   size at which the learner keeps the most of the shared items' factors,
+#'   \eqn{(2\tau/\Lambda)^2/(B - 1)} rounded and at most the number of fake
+#'   users (4 for `learner_als(lambda_u = 5)` with B = 25; every fake user
+#'   for `learner_nuclear(lambda = 28.5)`), and 5 for `"popular_items"`.
 #' @return A `cf_attack` object (see [poison_pga()]) with method
 #'   `"structured"`, the design in `settings$design`, and no trace.
 #' @examples
@@ -72,10 +76,16 @@
 #' evaluate_attack(nuke, r)[c("target_rating_clean", "target_rating_poisoned")]
 #' @export
 poison_structured <- function(ratings, learner, utility, budget, design = c("rare_items", "popular_items", "anchored"),
-                              group_size = 5, clean = NULL, seed = NULL, threads = getOption("cfpoison.threads", 1L)) {
+                              group_size = NULL, clean = NULL, seed = NULL,
+                              threads = getOption("cfpoison.threads", 1L)) {
   design <- cfp_arg_match(design)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
-  group_size <- check_count(group_size, min = 1)
+  group_size <- if (is.null(group_size) && design == "rare_items") {
+    # The search's middle start (structured_starts()).
+    min(max(round(best_group_size(learner, budget$n_items - 1L, budget$max_rating)), 1L), spec$n_fake)
+  } else {
+    check_count(group_size %||% 5L, arg = "group_size", min = 1)
+  }
   if (design == "anchored" && length(spec$targets) == 0L) {
     cfp_abort(
       c("The {.val anchored} design needs target items: {.arg utility} has none.",
@@ -114,7 +124,7 @@ structured_starts <- function(ratings, learner, utility, budget, clean, n_fake, 
     # MovieLens the sizes are 3, 4, 5 and 8; for the nuclear norm with lambda
     # = 28.5, every fake user in one group).
     best <- best_group_size(learner, budget$n_items - 1L, budget$max_rating)
-    for (size in unique(pmin(pmax(round(best * c(0.75, 1, 1.25, 2)), 2L), n_fake))) {
+    for (size in unique(pmin(pmax(round(best * c(0.75, 1, 1.25, 2)), 1L), n_fake))) {
       for (anchors in 1:2) {
         starts[[sprintf("rare_items_%d_%d", size, anchors)]] <- block("rare_items", group_size = size, anchors = anchors)
       }
