@@ -394,10 +394,14 @@ clean_fit <- function(clean, learner, ratings, threads, arg = "clean", call = rl
   }
   if (!inherits(clean, "cf_fit") || !identical(clean$item_ids, ratings$item_ids) ||
     !identical(clean$user_ids, ratings$user_ids) || !is.null(clean$fake_u)) {
+    hint <- if (arg == "clean") {
+      "Leave it {.code NULL} to fit it here."
+    } else {
+      # The caller gave no `clean`: the default, the attack's, is at fault.
+      "It was fitted on other users or items: pass the ratings the attack was computed on, or {.code clean = NULL} to fit the clean model here."
+    }
     cfp_abort(
-      c("{.arg {arg}} must be a model of the clean data {.code fit_cf(learner, ratings)}.",
-        i = "Leave it {.code NULL} to fit it here."
-      ),
+      c("{.arg {arg}} must be a model of the clean data {.code fit_cf(learner, ratings)}.", i = hint),
       "value",
       call = call
     )
@@ -497,11 +501,12 @@ summary.cf_attack <- function(object, ...) {
     method = object$method,
     n_fake_users = length(object$fake$user_ids),
     n_fake_ratings = length(object$fake$rating),
-    alpha = object$budget$alpha,
-    n_items = object$budget$n_items,
-    max_rating = object$budget$max_rating,
-    mu_1 = object$utility$mu[1],
-    mu_2 = object$utility$mu[2],
+    # Baseline attacks have no utility and hand-built fake users no budget.
+    alpha = object$budget$alpha %||% NA_real_,
+    n_items = object$budget$n_items %||% NA_integer_,
+    max_rating = object$budget$max_rating %||% NA_real_,
+    mu_1 = object$utility$mu[1] %||% NA_real_,
+    mu_2 = object$utility$mu[2] %||% NA_real_,
     iterations = if (is.null(trace)) 0L else nrow(trace) - 1L,
     utility_start = if (is.null(trace)) NA_real_ else trace$utility[1],
     utility_end = if (is.null(trace)) NA_real_ else trace$utility[nrow(trace)],

@@ -97,6 +97,7 @@ poison_bandwagon <- function(ratings, budget, targets, direction = c("push", "nu
 poison_segment <- function(ratings, budget, targets, segment, seed = NULL) {
   check_ratings(ratings)
   check_budget(budget, ratings)
+  check_required(segment)
   segment_index <- target_indices(segment, ratings)
   bound <- budget$max_rating
   shilling_attack(ratings, budget, targets, "push", "segment", seed,
@@ -130,6 +131,7 @@ shilling_attack <- function(ratings, budget, targets, direction, method, seed, f
                             selected = integer(0), n_selected = 0L, call = rlang::caller_env()) {
   check_ratings(ratings, call = call)
   check_budget(budget, ratings, call = call)
+  check_required(targets, call = call)
   target_index <- target_indices(targets, ratings, call = call)
   if (length(target_index) == 0L || anyDuplicated(target_index)) {
     cfp_abort("{.arg targets} must name one or more distinct items.", "value", call = call)

@@ -49,8 +49,10 @@ keep_active_users <- function(ratings, min_ratings, call = rlang::caller_env()) 
 #'
 #' Reads the ratings file of a MovieLens release from GroupLens: ml-100k's
 #' `u.data` (tab separated), ml-1m's and ml-10m's `ratings.dat` (`::`
-#' separated) or ml-20m's and ml-latest's `ratings.csv` (with header). The
-#' format is told by the file name. Like the paper, it keeps users with at least
+#' separated) or ml-20m's and ml-latest's `ratings.csv` (with header; a
+#' file without one is read whole). The format is told by the file name; each
+#' line must hold user, movie, rating and timestamp, and a line with another
+#' number of fields (a missing timestamp, another separator) is an error. Like the paper, it keeps users with at least
 #' `min_ratings` ratings and, with `paper_scale = TRUE`, shifts stars to \[-2, 2\]
 #' (r - 3; half stars below 1 are clipped to -2).
 #'
@@ -90,24 +92,37 @@ read_movielens <- function(path, min_ratings = 20, paper_scale = TRUE) {
   name <- basename(path)
   fields <- list(user = 0L, item = 0L, rating = 0, time = 0)
   call <- rlang::current_env()
-  read <- function(...) {
-    tryCatch(scan(path, ..., quiet = TRUE), error = function(e) {
+  # One record per line (multi.line = FALSE): otherwise scan() fills a record
+  # from the next line, and a file with a field missing or another separator
+  # reads as shifted, wrong values.
+  read <- function(layout, ...) {
+    tryCatch(scan(path, ..., multi.line = FALSE, quiet = TRUE), error = function(e) {
       reason <- conditionMessage(e)
       cfp_abort(
-        c("Can't read {.path {path}} as a MovieLens ratings file.", x = "{reason}"),
+        c("Can't read {.path {path}} as a MovieLens ratings file.",
+          x = "{reason}",
+          i = "{.file {name}} holds one rating per line: {layout}."
+        ),
         "file",
         call = call
       )
     })
   }
   data <- if (grepl("\\.data$", name)) {
-    read(what = fields, sep = "\t")
+    read("4 fields, user, item, rating and timestamp, separated by tabs", what = fields, sep = "\t")
   } else if (grepl("\\.dat$", name)) {
     # "::" separated: scanning on ":" leaves an empty field between the values.
-    raw <- read(what = list(user = 0L, NULL, item = 0L, NULL, rating = 0, NULL, time = 0), sep = ":")
+    raw <- read("4 fields, user, item, rating and timestamp, separated by \"::\"",
+      what = list(user = 0L, NULL, item = 0L, NULL, rating = 0, NULL, time = 0), sep = ":"
+    )
     raw[c("user", "item", "rating", "time")]
   } else if (grepl("\\.csv$", name)) {
-    read(what = fields, sep = ",", skip = 1L)
+    # The release has a header line; a file without one keeps its first rating.
+    first <- readLines(path, n = 1L, warn = FALSE)
+    has_header <- length(first) == 1L && is.na(suppressWarnings(as.numeric(sub(",.*", "", first))))
+    read("4 fields, user, item, rating and timestamp, separated by commas",
+      what = fields, sep = ",", skip = as.integer(has_header)
+    )
   } else {
     cfp_abort(
       c("Can't tell the format of {.file {name}}.",
@@ -135,7 +150,10 @@ read_movielens <- function(path, min_ratings = 20, paper_scale = TRUE) {
 #'
 #' Pairs are drawn with replacement, duplicates dropped and the draw topped up,
 #' so the result has exactly `round(density * n_users * n_items)` ratings. This
-#' scales to MovieLens-20M's shape (138,493 x 26,744, 20M ratings).
+#' scales to MovieLens-20M's shape (138,493 x 26,744, 20M ratings). Once more
+#' than half of the pairs not yet drawn are still needed (from the start when
+#' `density > 0.5`), the rest are drawn without replacement in one go, from
+#' the same distribution, so that dense data, up to `density = 1`, is fast.
 #'
 #' @param n_users,n_items Matrix size.
 #' @param rank Rank of the noiseless matrix.
@@ -170,10 +188,23 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
     u <- matrix(stats::rnorm(n_users * rank, sd = sd), n_users, rank)
     v <- matrix(stats::rnorm(n_items * rank, sd = sd), n_items, rank)
     popularity <- seq_len(n_items)^(-zipf_exponent)
+    n_pairs <- as.double(n_users) * n_items
     keys <- numeric(0)
     while (length(keys) < n_ratings) {
+      missing <- n_ratings - length(keys)
+      if (missing > (n_pairs - length(keys)) / 2) {
+        # Near saturation almost every draw hits a pair already drawn (at
+        # density 1 the loop waits for the rarest pair, for minutes). Finish
+        # the same sampling without replacement over the pairs left, by
+        # exponential keys (Efraimidis and Spirakis 2006); this only happens
+        # when the pairs left number fewer than twice the ratings.
+        left <- setdiff(seq_len(n_pairs), keys)
+        weight <- popularity[(left - 1) %% n_items + 1]
+        keys <- c(keys, left[order(stats::rexp(length(left)) / weight)][seq_len(missing)])
+        break
+      }
       # Oversample a little: duplicates are dropped, popular items saturate.
-      draw <- ceiling(1.1 * (n_ratings - length(keys))) + 10
+      draw <- ceiling(1.1 * missing) + 10
       user <- sample.int(n_users, draw, replace = TRUE)
       item <- sample.int(n_items, draw, replace = TRUE, prob = popularity)
       keys <- unique(c(keys, (user - 1) * n_items + item))
@@ -182,7 +213,7 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
     user <- as.integer((keys - 1) %/% n_items) + 1L
     item <- as.integer((keys - 1) %% n_items) + 1L
     rm(keys)
-    rating <- .predict_pairs(u, v, user - 1L, item - 1L, threads)
+    rating <- call_core(.predict_pairs(u, v, user - 1L, item - 1L, threads))
     if (noise_sd > 0) rating <- rating + stats::rnorm(n_ratings, sd = noise_sd)
   })
   if (!is.null(scale)) rating <- pmin(pmax(rating, scale[1]), scale[2])

@@ -151,7 +151,7 @@ learner_bagged <- function(learner, n_bags = 10, seed = NULL) {
   learner$seed <- if (is.null(seed)) {
     sample.int(.Machine$integer.max, 1L)
   } else {
-    check_count(seed, min = 0, max = .Machine$integer.max)
+    check_count(seed, min = 0)
   }
   class(learner) <- c("cf_learner_bagged", class(learner))
   learner
@@ -172,7 +172,7 @@ base_learner <- function(learner) {
 
 # fit_cf() for a bagged learner: fits the base learner on each bag and stores
 # the bags' prediction factors side by side (see learner_bagged()).
-fit_bagged <- function(learner, ratings, fake, init, threads) {
+fit_bagged <- function(learner, ratings, fake, init, threads, call = rlang::caller_env()) {
   started <- proc.time()[["elapsed"]]
   base <- base_learner(learner)
   n_bags <- learner$n_bags
@@ -198,6 +198,16 @@ fit_bagged <- function(learner, ratings, fake, init, threads) {
   entries <- split(seq_along(item), factor(joint$user, levels = seq_len(n_users)))
   bags <- lapply(seq_len(n_bags), function(b) {
     copies <- rep(seq_len(n_users), counts[, b])
+    if (length(copies) < k) {
+      # fit_cf() would blame the data for a rank above this bag's size.
+      cfp_abort(
+        c("Bag {b} of {n_bags} drew {length(copies)} user{?s}, fewer than the rank {k}: it can't be fitted.",
+          i = "Bags are Poisson bootstrap draws of the {n_users} users: with so few, change {.arg seed} or {.arg n_bags} in {.fn learner_bagged}, or lower the rank."
+        ),
+        "value",
+        call = call
+      )
+    }
     at <- unlist(entries[copies], use.names = FALSE)
     bag <- new_cf_ratings(
       rep(seq_along(copies), lengths(entries[copies], use.names = FALSE)), item[at], rating[at],
@@ -340,7 +350,7 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       "type"
     )
   }
-  start <- clean_fit(attack$clean, learner, ratings, threads)
+  start <- clean_fit(attack$clean, learner, ratings, threads, arg = "attack$clean")
   rows <- lapply(c(list(none = learner), defences), function(defence) {
     if (is.function(defence)) {
       clean_data <- defence(ratings, NULL)$ratings

@@ -113,7 +113,7 @@
 detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
                             threads = getOption("cfpoison.threads", 1L)) {
   data <- joint_ratings(ratings, fake)
-  k <- check_count(k, min = 1, max = .Machine$integer.max)
+  k <- check_count(k, min = 1)
   threads <- check_threads(threads)
   rows <- selected_rows(users, data$user_ids)
   m <- length(data$user_ids)
@@ -201,7 +201,7 @@ detect_pca <- function(ratings, fake = NULL, n_components = 3, max_iter = 200, t
   m <- length(data$user_ids)
   n <- data$n_items
   n_components <- check_count(n_components, min = 1, max = min(m, n))
-  max_iter <- check_count(max_iter, min = 1, max = .Machine$integer.max)
+  max_iter <- check_count(max_iter, min = 1)
   check_number(tol, min = 0)
   threads <- check_threads(threads)
 

@@ -43,7 +43,10 @@
 #'   not rated a target and find it in their top 10 unrated items.
 #' * `utility`: the attack's utility at the poisoned model.
 #'
-#' Target metrics are `NA` without targets (an availability attack).
+#' Target metrics are `NA` without targets (an availability attack). The
+#' availability metrics `rmse_shift` and `rmse_shift_floor` are `NA`, with a
+#' warning of class `cfpoison_warning_undefined`, when every entry of
+#' `ratings` is observed: there is no unseen entry to average over.
 #'
 #' @param attack A `cf_attack` computed on `ratings`, or fake users you built:
 #'   a `cf_ratings` over the same items (`as_ratings(df, items =
@@ -82,7 +85,8 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
   protocol <- refit_learner(learner, max_iter, tol)
-  reference <- protocol_reference(clean, protocol, ratings, threads)
+  clean_arg <- if (missing(clean)) "attack$clean" else "clean"
+  reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg)
   measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started)
 }
 
@@ -109,7 +113,16 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
     )$value
   }
   n_unseen <- prod(dim(ratings)) - length(ratings$rating)
-  rmse_shift <- function(fit) sqrt(max(at(fit, c(1, 0)), 0) / n_unseen)
+  if (n_unseen == 0) {
+    cli::cli_warn(
+      c("Every entry of {.arg ratings} is observed: the availability metrics {.field rmse_shift} and {.field rmse_shift_floor} are {.code NA}.",
+        i = "They average over the normal users' unseen entries, and there are none."
+      ),
+      class = "cfpoison_warning_undefined",
+      call = call
+    )
+  }
+  rmse_shift <- function(fit) if (n_unseen == 0) NA_real_ else sqrt(max(at(fit, c(1, 0)), 0) / n_unseen)
   target_rating <- function(fit) {
     factors <- prediction_factors(fit)
     if (length(target_index) == 0L) {
@@ -186,8 +199,8 @@ default_clean_fit <- function(learner, ratings, threads) {
 
 # The reference of evaluate_attack() (step 2): `clean`, or the package's own
 # clean fit, refitted on `ratings` under `protocol`.
-protocol_reference <- function(clean, protocol, ratings, threads, call = rlang::caller_env()) {
-  start <- clean_fit(clean, protocol, ratings, threads, call = call)
+protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean", call = rlang::caller_env()) {
+  start <- clean_fit(clean, protocol, ratings, threads, arg = arg, call = call)
   fit_cf(protocol, ratings, init = start, threads = threads)
 }
 
@@ -218,12 +231,21 @@ select_targets <- function(fit, n = 1, near = 0.8, tolerance = 0.05, min_ratings
   n <- check_count(n, min = 1, max = length(fit$item_ids))
   check_number(near)
   check_number(tolerance, min = 0)
+  check_number(min_ratings, min = 0)
   factors <- prediction_factors(fit)
   average <- as.vector(factors$item %*% colMeans(factors$user))
   eligible <- seq_along(average)
   if (!is.null(ratings) && min_ratings > 0) {
     check_ratings(ratings)
     eligible <- which(tabulate(ratings$item, length(fit$item_ids)) >= min_ratings)
+  }
+  if (length(eligible) < n) {
+    cfp_abort(
+      c("Only {length(eligible)} item{?s} {?has/have} {min_ratings} or more ratings: {n} target{?s} can't be drawn.",
+        i = "Lower {.arg min_ratings} or {.arg n}."
+      ),
+      "value"
+    )
   }
   close <- eligible[abs(average[eligible] - near) <= tolerance]
   if (length(close) < n) close <- eligible[order(abs(average[eligible] - near))][seq_len(n)]

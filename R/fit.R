@@ -236,6 +236,7 @@ predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOpt
     return(out)
   }
   if (inherits(newdata, "cf_ratings")) {
+    check_ratings_fields(newdata, arg = "newdata")
     if (!identical(newdata$user_ids, object$user_ids) || !identical(newdata$item_ids, object$item_ids)) {
       cfp_abort(
         c("{.arg newdata} has other users or items than the fit.",
@@ -258,7 +259,7 @@ predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOpt
   } else {
     cfp_abort("Give {.arg newdata} (a data frame or {.cls cf_ratings}) or {.arg user}.", "type")
   }
-  .predict_pairs(user_factors, object$v, users - 1L, items - 1L, threads)
+  call_core(.predict_pairs(user_factors, object$v, users - 1L, items - 1L, threads))
 }
 
 # Factors whose product is the fit's prediction: U (times d for nuclear fits) and V.

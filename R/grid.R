@@ -96,6 +96,7 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   if (!is.null(file) && (!is.character(file) || length(file) != 1L || is.na(file))) {
     cfp_abort("{.arg file} must be one path to an {.file .rds} file, or {.code NULL}.", "type")
   }
+  if (!is.null(file)) check_writable(file)
 
   clean <- clean_fit(clean, learner, ratings, threads)
   needs_targets <- any(settings$mu_2 != 0) || any(methods %in% shilling_methods)
@@ -309,8 +310,11 @@ grid_key <- function(settings) {
   if (nrow(settings) == 0L) {
     return(character(0))
   }
-  paste(settings$method, format(settings$alpha, digits = 15), format(settings$mu_1, digits = 15),
-    format(settings$mu_2, digits = 15), format(settings$beta, digits = 15), settings$seed,
+  # Each number on its own: format() pads a vector to a common number of
+  # digits, so a run's key would depend on the other runs of its grid.
+  number <- function(x) sprintf("%.15g", x)
+  paste(settings$method, number(settings$alpha), number(settings$mu_1), number(settings$mu_2),
+    number(settings$beta), settings$seed,
     sep = "|"
   )
 }
@@ -365,6 +369,25 @@ bind_rows_filled <- function(...) {
     frame[columns]
   })
   do.call(rbind, filled)
+}
+
+# Finds a `file` that cannot be written before the grid runs, rather than
+# after its first chunk, whose results would be lost. Opening it for
+# appending changes nothing in an existing file.
+check_writable <- function(file, call = rlang::caller_env()) {
+  existed <- file.exists(file)
+  con <- tryCatch(suppressWarnings(file(file, open = "ab")), error = function(e) NULL)
+  if (is.null(con)) {
+    cfp_abort(
+      c("Can't write the grid's results to {.arg file} = {.path {file}}.",
+        i = "Give a path in an existing folder where you may write."
+      ),
+      "file",
+      call = call
+    )
+  }
+  close(con)
+  if (!existed) unlink(file)
 }
 
 write_grid_file <- function(saved, file, problem) {

@@ -150,6 +150,7 @@ factor_penalties <- function(learner) {
 }
 
 check_learner <- function(learner, call = rlang::caller_env()) {
+  check_required(learner, call = call)
   if (!inherits(learner, "cf_learner")) {
     cfp_abort(
       c("{.arg learner} must be a learner specification, not {.obj_type_friendly {learner}}.",

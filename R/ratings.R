@@ -178,6 +178,7 @@ ratings_from_triplets <- function(user, item, rating, users = NULL, items = NULL
       call = call
     )
   }
+  check_rating_magnitude(rating, call = call)
   if (anyNA(user) || anyNA(item)) {
     cfp_abort("User and item ids must not be NA.", "missing", call = call)
   }
@@ -255,7 +256,7 @@ print.cf_ratings <- function(x, ...) {
   s <- summary(x)
   cli::cli_text("{.cls cf_ratings}: {s$n_ratings} rating{?s} by {s$n_users} user{?s} of {s$n_items} item{?s}")
   cli::cli_bullets(c(
-    " " = "density {format(signif(100 * s$density, 3))}%; ratings in [{s$range[1]}, {s$range[2]}], mean {format(signif(s$mean, 4))}",
+    " " = "density {format(signif(100 * s$density, 3))}%; {ratings_span(s)}",
     " " = "scale: {if (is.null(x$scale)) 'not set' else paste0('[', x$scale[1], ', ', x$scale[2], ']')}"
   ))
   invisible(x)
@@ -274,7 +275,8 @@ summary.cf_ratings <- function(object, ...) {
       n_ratings = length(object$rating),
       # As doubles: m * n overflows integers at MovieLens-20M's size.
       density = length(object$rating) / (as.double(m) * n),
-      range = range(object$rating),
+      # NA for no ratings, where range() gives [Inf, -Inf] with a warning.
+      range = if (length(object$rating) > 0L) range(object$rating) else c(NA_real_, NA_real_),
       mean = mean(object$rating),
       ratings_per_user = stats::quantile(per_user, c(0, 0.5, 1), names = FALSE),
       ratings_per_item = stats::quantile(per_item, c(0, 0.5, 1), names = FALSE),
@@ -285,11 +287,19 @@ summary.cf_ratings <- function(object, ...) {
   )
 }
 
+# The range and mean line of a summary.cf_ratings.
+ratings_span <- function(s) {
+  if (s$n_ratings == 0L) {
+    return("no ratings")
+  }
+  cli::format_inline("ratings in [{s$range[1]}, {s$range[2]}], mean {format(signif(s$mean, 4))}")
+}
+
 #' @export
 print.summary.cf_ratings <- function(x, ...) {
   cli::cli_text("{x$n_users} users x {x$n_items} items, {x$n_ratings} ratings (density {format(signif(100 * x$density, 3))}%)")
   cli::cli_bullets(c(
-    " " = "ratings in [{x$range[1]}, {x$range[2]}], mean {format(signif(x$mean, 4))}",
+    " " = "{ratings_span(x)}",
     " " = "ratings per user: min {x$ratings_per_user[1]}, median {x$ratings_per_user[2]}, max {x$ratings_per_user[3]}",
     " " = "ratings per item: min {x$ratings_per_item[1]}, median {x$ratings_per_item[2]}, max {x$ratings_per_item[3]}",
     " " = "users without ratings: {x$empty_users}; items without ratings: {x$empty_items}"
@@ -317,10 +327,7 @@ print.summary.cf_ratings <- function(x, ...) {
 #' @export
 split_ratings <- function(ratings, test_fraction = 0.2, seed = NULL) {
   check_ratings(ratings)
-  check_number(test_fraction, min = 0, max = 1, min_inclusive = FALSE)
-  if (test_fraction >= 1) {
-    cfp_abort("{.arg test_fraction} must be below 1.", "value")
-  }
+  check_number(test_fraction, min = 0, max = 1, min_inclusive = FALSE, max_inclusive = FALSE)
   n <- length(ratings$rating)
   is_test <- with_seed(seed, seq_len(n) %in% sample.int(n, round(test_fraction * n)))
   # Give back one test entry to every user, then every item, left without training data.
@@ -366,6 +373,16 @@ split_ratings <- function(ratings, test_fraction = 0.2, seed = NULL) {
 rescale_ratings <- function(ratings, to = c(-2, 2), from = NULL, clamp = FALSE) {
   check_ratings(ratings)
   to <- check_scale(to, "to")
+  if (is.null(from) && is.null(ratings$scale) && length(unique(ratings$rating)) < 2L) {
+    # The default `from` is the ratings' range: blame that, not an argument
+    # the caller never gave.
+    cfp_abort(
+      c("{.arg ratings} has no {.field scale} and its ratings take fewer than two values: there is no range to map from.",
+        i = "Give the source bounds: {.code from = c(min, max)}."
+      ),
+      "value"
+    )
+  }
   from <- check_scale(from %||% ratings$scale %||% range(ratings$rating), "from")
   check_flag(clamp)
   mapped <- to[1] + (ratings$rating - from[1]) * (to[2] - to[1]) / (from[2] - from[1])
@@ -398,7 +415,11 @@ item_sums <- function(ratings, values) {
 # fake users are extra rows over the same item universe (Eq. 4).
 fake_users <- function(fake, ratings, arg = rlang::caller_arg(fake), call = rlang::caller_env()) {
   force(arg) # name the caller's argument before `fake` is reassigned
-  if (inherits(fake, "cf_attack")) fake <- fake$fake
+  block_arg <- arg
+  if (inherits(fake, "cf_attack")) {
+    fake <- fake$fake
+    block_arg <- paste0(arg, "$fake")
+  }
   if (!inherits(fake, "cf_ratings")) {
     cfp_abort(
       c("{.arg {arg}} must be a {.cls cf_attack} or a {.cls cf_ratings} block of fake users, not {.obj_type_friendly {fake}}.",
@@ -408,6 +429,7 @@ fake_users <- function(fake, ratings, arg = rlang::caller_arg(fake), call = rlan
       call = call
     )
   }
+  check_ratings_fields(fake, arg = block_arg, call = call)
   if (!identical(fake$item_ids, ratings$item_ids)) {
     cfp_abort(
       c("{.arg {arg}} must rate the same items as {.arg ratings}.",

@@ -54,6 +54,7 @@ n_fake_users <- function(budget, n_users, call = rlang::caller_env()) {
 }
 
 check_budget <- function(budget, ratings, call = rlang::caller_env()) {
+  check_required(budget, call = call)
   if (!inherits(budget, "cf_budget")) {
     cfp_abort(
       c("{.arg budget} must be a {.cls cf_budget}, not {.obj_type_friendly {budget}}.",
@@ -112,15 +113,18 @@ utility_availability <- function() {
 #' @rdname utilities
 #' @export
 utility_integrity <- function(items, weights = 2) {
+  check_required(items)
   new_utility(c(0, 1), items, weights)
 }
 
 #' @rdname utilities
 #' @export
 utility_hybrid <- function(mu, items, weights = 2) {
+  check_required(mu)
+  check_required(items)
   if (!is.numeric(mu) || length(mu) != 2L || any(!is.finite(mu))) {
     cfp_abort(
-      c("{.arg mu} must be two finite numbers {.code c(mu_1, mu_2)}.", x = "It has length {length(mu)}."),
+      c("{.arg mu} must be two finite numbers {.code c(mu_1, mu_2)}.", x = problem_with_numbers(mu, 2L)),
       "value"
     )
   }
@@ -135,7 +139,7 @@ new_utility <- function(mu, items, weights, call = rlang::caller_env()) {
     if (!is.numeric(weights) || !length(weights) %in% c(1L, length(items)) || any(!is.finite(weights))) {
       cfp_abort(
         c("{.arg weights} must be one finite number or one per target item ({length(items)}).",
-          x = "It has length {length(weights)}."
+          x = problem_with_numbers(weights, c(1L, length(items)))
         ),
         "value",
         call = call
@@ -147,6 +151,17 @@ new_utility <- function(mu, items, weights, call = rlang::caller_env()) {
     weights <- numeric(0)
   }
   structure(list(mu = mu, items = items, weights = weights), class = "cf_utility")
+}
+
+# What is wrong with `x` where `lengths` finite numbers were expected.
+problem_with_numbers <- function(x, lengths) {
+  if (!is.numeric(x)) {
+    cli::format_inline("It is {.obj_type_friendly {x}}.")
+  } else if (!length(x) %in% lengths) {
+    cli::format_inline("It has length {length(x)}.")
+  } else {
+    "It holds NA, NaN or infinite values."
+  }
 }
 
 #' @export
@@ -164,6 +179,7 @@ print.cf_utility <- function(x, ...) {
 }
 
 check_utility <- function(utility, call = rlang::caller_env()) {
+  check_required(utility, call = call)
   if (!inherits(utility, "cf_utility")) {
     cfp_abort(
       c("{.arg utility} must be a {.cls cf_utility}, not {.obj_type_friendly {utility}}.",

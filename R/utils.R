@@ -12,16 +12,18 @@ cfp_abort <- function(message, what, ..., call = rlang::caller_env(), .envir = p
 }
 
 check_number <- function(x, arg = rlang::caller_arg(x), min = -Inf, max = Inf,
-                         min_inclusive = TRUE, call = rlang::caller_env()) {
+                         min_inclusive = TRUE, max_inclusive = TRUE, call = rlang::caller_env()) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || !is.finite(x)) {
     what <- if (is.numeric(x) && length(x) == 1L) format(x) else cli::format_inline("{.obj_type_friendly {x}}")
     cfp_abort("{.arg {arg}} must be a single finite number, not {what}.", "type", call = call)
   }
   below <- if (min_inclusive) x < min else x <= min
-  if (below || x > max) {
-    bound <- if (min_inclusive) ">=" else ">"
+  above <- if (max_inclusive) x > max else x >= max
+  if (below || above) {
+    lower <- if (min_inclusive) ">=" else ">"
+    upper <- if (max_inclusive) "<=" else "<"
     cfp_abort(
-      c("{.arg {arg}} must be {bound} {min}{if (is.finite(max)) paste0(' and <= ', max) else ''}.",
+      c("{.arg {arg}} must be {lower} {min}{if (is.finite(max)) paste0(' and ', upper, ' ', max) else ''}.",
         x = "It is {x}."
       ),
       "value",
@@ -31,12 +33,28 @@ check_number <- function(x, arg = rlang::caller_arg(x), min = -Inf, max = Inf,
   invisible(as.double(x))
 }
 
-check_count <- function(x, arg = rlang::caller_arg(x), min = 1, max = Inf, call = rlang::caller_env()) {
-  check_number(x, arg = arg, min = min, max = max, call = call)
+# Counts cross to C++ as int: the default `max` keeps them in its range
+# (as.integer() would turn a larger one into NA with only a warning).
+check_count <- function(x, arg = rlang::caller_arg(x), min = 1, max = .Machine$integer.max,
+                        call = rlang::caller_env()) {
+  check_number(x, arg = arg, min = min, max = min(max, .Machine$integer.max), call = call)
   if (x != round(x)) {
     cfp_abort(c("{.arg {arg}} must be a whole number.", x = "It is {x}."), "type", call = call)
   }
   invisible(as.integer(x))
+}
+
+# A classed error for a required argument the caller left out. `missing()`
+# sees through the caller's own missing argument when `x` is passed by name.
+check_required <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  if (missing(x)) {
+    cfp_abort(
+      c("{.arg {arg}} is missing, with no default.", i = "Give {.arg {arg}}; see the function's help."),
+      "missing",
+      call = call
+    )
+  }
+  invisible(TRUE)
 }
 
 check_flag <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
@@ -51,6 +69,7 @@ check_threads <- function(threads, call = rlang::caller_env()) {
 }
 
 check_ratings <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  check_required(x, arg = arg, call = call)
   if (!inherits(x, "cf_ratings")) {
     cfp_abort(
       c("{.arg {arg}} must be a {.cls cf_ratings} object, not {.obj_type_friendly {x}}.",
@@ -60,7 +79,69 @@ check_ratings <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_en
       call = call
     )
   }
+  check_ratings_fields(x, arg = arg, call = call)
   invisible(x)
+}
+
+# The invariants of a cf_ratings (see new_cf_ratings()), checked because the
+# C++ core trusts them: a cf_ratings edited by hand must fail here, in R, with
+# the field it broke.
+check_ratings_fields <- function(x, arg, call = rlang::caller_env()) {
+  damaged <- function(problem, what, env = parent.frame()) {
+    problem <- cli::format_inline(problem, .envir = env)
+    cfp_abort(
+      c("{.arg {arg}} is a damaged {.cls cf_ratings}: {problem}.",
+        i = "Build ratings with {.fn as_ratings} and change them through it, not by editing their fields."
+      ),
+      what,
+      call = call
+    )
+  }
+  if (!is.list(x) || !all(c("user", "item", "rating", "user_ids", "item_ids") %in% names(x))) {
+    damaged("it lacks the fields {.field user}, {.field item}, {.field rating}, {.field user_ids} or {.field item_ids}", "type")
+  }
+  if (!is.integer(x$user) || !is.integer(x$item) || !is.double(x$rating)) {
+    damaged("{.field user} and {.field item} must be integer and {.field rating} double", "type")
+  }
+  n <- length(x$rating)
+  if (length(x$user) != n || length(x$item) != n) {
+    damaged("{.field user}, {.field item} and {.field rating} have lengths {length(x$user)}, {length(x$item)} and {n}", "shape")
+  }
+  for (side in c("user", "item")) {
+    size <- length(x[[paste0(side, "_ids")]])
+    index <- x[[side]]
+    if (anyNA(index) || any(index < 1L | index > size)) {
+      damaged("its {.field {side}} indices must lie in 1..{size} (one per {side} id)", "value")
+    }
+  }
+  bad <- which(!is.finite(x$rating))
+  if (length(bad) > 0L) {
+    damaged("{length(bad)} rating{?s} {?is/are} NA, NaN or infinite (first at entry {bad[1]})", "missing")
+  }
+  check_rating_magnitude(x$rating, call = call)
+  if (is.unsorted((x$user - 1) * length(x$item_ids) + x$item, strictly = TRUE)) {
+    damaged("its entries must be sorted by user, then item, with one rating per (user, item) pair", "value")
+  }
+  invisible(x)
+}
+
+# The largest |rating| the package takes: the core sums squared ratings and
+# products of factors of their size, which overflow long before the double
+# range ends (1e200 ratings make every ridge system look singular).
+max_abs_rating <- 1e100
+
+check_rating_magnitude <- function(rating, call = rlang::caller_env()) {
+  huge <- which(abs(rating) > max_abs_rating)
+  if (length(huge) > 0L) {
+    cfp_abort(
+      c("{length(huge)} rating{?s} {?is/are} larger than {format(max_abs_rating)} in absolute value (first at entry {huge[1]}: {format(rating[huge[1]])}).",
+        i = "Rescale them, e.g. with {.fn rescale_ratings} onto the paper's [-2, 2]."
+      ),
+      "range",
+      call = call
+    )
+  }
+  invisible(rating)
 }
 
 # Runs a call into the C++ core and turns a C++ exception into a classed R error.
@@ -79,7 +160,7 @@ with_seed <- function(seed, code) {
   if (is.null(seed)) {
     return(code)
   }
-  check_count(seed, arg = "seed", min = 0, max = .Machine$integer.max)
+  check_count(seed, arg = "seed", min = 0)
   old_kind <- RNGkind()
   had_seed <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
   if (had_seed) old <- get(".Random.seed", envir = globalenv())

@@ -350,7 +350,10 @@ inline PcaSelection pca_select_users(const StandardizedRatings& Xz, const arma::
     // Q' X_z = Ub S Vb', so X_z ~ (Q Ub) S Vb' on the span of Q.
     arma::mat Ub, Vb;
     arma::vec s;
-    arma::svd_econ(Ub, s, Vb, Zt, "left");
+    // svd_econ() fails, leaving Ub empty, on non-finite input (ratings so
+    // large that their squares overflow).
+    if (!arma::svd_econ(Ub, s, Vb, Zt, "left"))
+      throw std::runtime_error("the SVD in PCA variable selection failed: are the ratings finite and moderate?");
     const arma::mat ritz = Q * Ub.head_cols(c);
     res.iterations = it;
     res.singular_values = s.head(c);
