@@ -119,23 +119,25 @@ initial_item_factors <- function(init, learner, ratings, call = rlang::caller_en
     if (!identical(init$item_ids, ratings$item_ids)) {
       cfp_abort("{.arg init} was fitted on other items than {.arg ratings}.", "shape", call = call)
     }
-    v <- init$v
-    if (!is.null(init$d)) {
-      # Balanced factors of X = U diag(d) V'. Directions the thresholding set to
-      # zero would stay zero under alternating updates: restart them at random.
-      v <- sweep(v, 2, sqrt(init$d), `*`)
-      dead <- init$d <= 0
-      v[, dead] <- stats::rnorm(n * sum(dead), sd = learner$init_sd)
-    }
-    if (ncol(v) != k) {
-      extra <- k - ncol(v)
-      v <- if (extra > 0) {
-        cbind(v, matrix(stats::rnorm(n * extra, sd = learner$init_sd), n, extra))
-      } else {
-        v[, seq_len(k), drop = FALSE]
+    # A warm start is a function of the fit alone, so that every refit from
+    # it (an attack's, evaluate_attack()'s) is reproducible: directions drawn
+    # at random are drawn with a fixed seed, leaving the caller's stream as it
+    # was.
+    return(with_seed(1L, {
+      v <- init$v
+      if (!is.null(init$d)) {
+        # Balanced factors of X = U diag(d) V'. Directions the thresholding set to
+        # zero would stay zero under alternating updates: restart them at random.
+        v <- sweep(v, 2, sqrt(init$d), `*`)
+        dead <- init$d <= 0
+        v[, dead] <- stats::rnorm(n * sum(dead), sd = learner$init_sd)
       }
-    }
-    return(v)
+      extra <- k - ncol(v)
+      if (extra > 0) {
+        v <- cbind(v, matrix(stats::rnorm(n * extra, sd = learner$init_sd), n, extra))
+      }
+      v[, seq_len(k), drop = FALSE]
+    }))
   }
   if (is.matrix(init) && is.numeric(init)) {
     if (!identical(dim(init), c(n, k))) {

@@ -154,6 +154,7 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
   s.patience = field<int>(settings, "patience");
   s.max_rating = field<double>(settings, "max_rating");
   s.kept_items = field<std::vector<int>>(settings, "kept_items");
+  s.warm_start = field<bool>(settings, "warm_start");
   for (const int j : s.kept_items)
     if (j < 0 || j >= learner.n_items()) Rcpp::stop("kept item index out of range");
   return attack_result(
