@@ -9,7 +9,7 @@
 #' * **`support = "search"` (the default, the strongest attack here)** also
 #'   optimizes *which* items each fake user rates.
 #'   1. *Starts.* Every structured block of [poison_structured()] that serves
-#'      the utility, judged by its converged utility: for availability
+#'      the utility, judged by its utility at a refit: for availability
 #'      (\eqn{\mu_1 > 0}) fake users who share rarely-rated items in groups
 #'      around the learner's best size (0.75, 1, 1.25 and 2 times it: 3, 4, 5
 #'      and 8 for ALS with \eqn{\lambda = 5}; see [poison_structured()]) with
@@ -29,10 +29,11 @@
 #'      \partial \tilde M_{ij}} at \eqn{r = \pm\Lambda}, the derivative of
 #'      the utility in the weight of a new rating, and an entry is worth the
 #'      same derivative at its residual.
-#'   3. *Result.* Whichever of the searches' results and the best start has
-#'      the largest converged utility, under [evaluate_attack()]'s stopping
-#'      rule from the clean model: the attack never ends below the best
-#'      structured block.
+#'   3. *Result.* Whichever of the searches' results and the starts has the
+#'      largest converged utility, under [evaluate_attack()]'s stopping rule
+#'      from the clean model: the attack never ends below any structured
+#'      block it starts from (the loop's refits, which rank the starts for
+#'      the search, can rank them otherwise).
 #'
 #'   Integrity targets stay in every fake user's support (unless
 #'   `targets_in_support = FALSE`). The search needs `method = "exact"`.
@@ -116,11 +117,11 @@
 #' @param progress Show a progress bar.
 #' @return A `cf_attack` object: `fake` (the fake users' ratings as `cf_ratings`
 #'   over the same items), `method`, `utility`, `budget`, `learner`,
-#'   `settings` (for the search also `start`, the block the returned search
-#'   started from, `starts`, a data frame of every candidate start and its
-#'   converged utility, and `outcome`, the converged utility of each
-#'   search's result and of the best start, the largest of which is
-#'   returned), a `trace` data frame (`iteration`, `utility` in the loop,
+#'   `settings` (for the search also `start`, the block the returned
+#'   trace's search started from, `starts`, a data frame of every candidate
+#'   `start` with its `utility` at a refit and its `converged_utility`, and
+#'   `outcome`, the converged utility of each search's result and of each
+#'   start, the largest of which is returned), a `trace` data frame (`iteration`, `utility` in the loop,
 #'   `step`, `accepted`, `swaps` proposed, `cg_iterations` of the adjoint,
 #'   `hessian` it used, `seconds`), `seed`, the `clean` fit and a
 #'   `fingerprint` of `ratings` (the measuring functions refuse other ratings).
@@ -197,38 +198,38 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       warm_start = inherits(learner, "cf_learner_nuclear")
     ))
     starts <- c(starts, list(random = fake))
-    # Starts and results are judged by the converged utility (evaluate_attack()'s
-    # stopping rule, from the clean model), not the one in the loop: on the
-    # nuclear norm a 30-sweep refit ranked two starts the other way round.
     settled <- utils::modifyList(refit, list(
       sweeps = as.integer(formals(evaluate_attack)$max_iter), tol = formals(evaluate_attack)$tol
     ))
-    converged_utility <- function(block) {
-      call_core(.attack_evaluate(attack_problem(ratings, learner, clean, block, utility, settled), FALSE))$utility
+    utility_at <- function(block, refits) {
+      call_core(.attack_evaluate(attack_problem(ratings, learner, clean, block, utility, refits), FALSE))$utility
     }
-    judged <- vapply(starts, converged_utility, numeric(1))
-    # The best start, and the random one: structured blocks win on real data
-    # (rarely-rated items), but a search from them can end in a local optimum
-    # that one from the random start passes (on simulated low-rank data, and
-    # for a push on MovieLens).
-    searched <- unique(c(names(starts)[which.max(judged)], "random"))
+    # The loop's refits rank the starts for the search, which climbs their
+    # utility: the best start and the random one are searched (structured
+    # blocks win on real data, but a search from them can end in a local
+    # optimum that one from the random start passes: on simulated low-rank
+    # data, and for a push on MovieLens).
+    in_loop <- vapply(starts, utility_at, numeric(1), refit)
+    searched <- unique(c(names(starts)[which.max(in_loop)], "random"))
     runs <- lapply(searched, function(start) {
       problem <- attack_problem(ratings, learner, clean, starts[[start]], utility, refit)
       run_with_progress(progress, paste("PGA search from", start), max_iter, function(callback) {
         call_core(.attack_search(problem, settings, callback))
       })
     })
-    # The searches' results and the best start: the result is never below
-    # any start.
-    candidates <- c(lapply(runs, function(run) fake_from_core(run$fake, fake)), starts[searched[1]])
-    converged <- c(vapply(candidates[seq_along(runs)], converged_utility, numeric(1)), judged[[searched[1]]])
+    # The converged utility (evaluate_attack()'s stopping rule, from the clean
+    # model) chooses among the searches' results and every start, so that the
+    # result is never below any start: on the nuclear norm the loop's refits
+    # ranked two starts the other way round.
+    results <- lapply(runs, function(run) fake_from_core(run$fake, fake))
+    converged <- vapply(c(results, starts), utility_at, numeric(1), settled)
     best <- which.max(converged)
-    run <- if (best > length(runs)) 1L else best # the best start comes with its own search's trace
+    fake <- c(results, starts)[[best]]
+    run <- if (best > length(runs)) 1L else best # a start comes with the trace of the first search
     res <- runs[[run]]
     start <- searched[run]
-    fake <- candidates[[best]]
     outcome <- data.frame(
-      result = c(paste("search from", searched), paste("start", searched[1])), converged_utility = converged
+      result = c(paste("search from", searched), paste("start", names(starts))), converged_utility = converged
     )
   } else {
     problem <- attack_problem(ratings, learner, clean, fake, utility, refit)
@@ -242,7 +243,11 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   ))
   if (search) {
     settings <- c(settings, list(
-      start = start, starts = data.frame(start = names(starts), utility = judged), outcome = outcome
+      start = start,
+      starts = data.frame(
+        start = names(starts), utility = in_loop, converged_utility = converged[-seq_along(runs)]
+      ),
+      outcome = outcome
     ))
   } else {
     fake <- fake_from_core(res$fake, fake)
