@@ -13,8 +13,11 @@ NULL
 #'
 #' Draws the runs of an attack grid (the `cf_grid` of [attack_grid()]) as the
 #' paper's figures: each point is the mean over seeds, the band the mean
-#' \eqn{\pm} one standard deviation over seeds. Failed runs (non-missing
-#' `error`) and runs whose metric is missing are left out.
+#' \eqn{\pm} one standard deviation over seeds (the subtitle says when there
+#' is one seed, and no band). Failed runs (non-missing `error`) and runs whose
+#' metric is missing are left out. Series take the Okabe-Ito palette, which
+#' stays distinct under the common colour-vision deficiencies, and the x axis
+#' has a tick at each \eqn{\alpha} run.
 #'
 #' * `type = "alpha"` (Figures 1, 2, 5 and 6): the metric against the
 #'   percentage of malicious profiles (\eqn{100 \alpha}), one panel per utility
@@ -22,8 +25,8 @@ NULL
 #'   method. SGLD run at several \eqn{\beta} gets one line per \eqn{\beta}.
 #' * `type = "beta"` (Figures 3 and 4): SGLD runs only, against \eqn{\beta} on
 #'   a log scale, one column per utility setting. The top row shows the
-#'   p-values of both readings of the t-test ([detect_ttest()]) with a dashed
-#'   line at 0.05, the bottom row the metric. Grids with several \eqn{\alpha}
+#'   p-values of both readings of the t-test ([detect_ttest()]) with an
+#'   orange dotted line at 0.05, the bottom row the metric. Grids with several \eqn{\alpha}
 #'   get one line per \eqn{\alpha}.
 #' * `type = "auto"` picks `"beta"` when the SGLD runs cover more than one
 #'   \eqn{\beta} at a single \eqn{\alpha}, `"alpha"` otherwise.
@@ -33,7 +36,7 @@ NULL
 #' the other panels show `target_rating_poisoned`, the target items' average
 #' predicted rating; the panel label names the metric. A panel showing a
 #' `*_poisoned` column draws the mean of its `*_clean` counterpart (the clean
-#' model) as a dashed horizontal line.
+#' model) as a black long-dashed horizontal line.
 #'
 #' @param object A `cf_grid` from [attack_grid()].
 #' @param type `"auto"`, `"alpha"` or `"beta"` (see Details).
@@ -151,14 +154,31 @@ plot_grid_alpha <- function(runs, metric) {
     ggplot2::geom_line() +
     ggplot2::geom_point() +
     ggplot2::facet_wrap(ggplot2::vars(.data$panel), scales = "free_y") +
+    # Ticks at the shares that were run, not at ggplot2's round numbers.
+    ggplot2::scale_x_continuous(breaks = sort(unique(stats$percent)), labels = format_number) +
+    series_palette(levels(stats$series)) +
     ggplot2::labs(
       x = "Malicious profiles (% of users)",
-      y = if (metric == "auto") "Attack metric (see panel)" else metric_label(metric),
+      y = if (metric == "auto") "Attack metric, in rating units (see panel)" else axis_label(metric),
       colour = "Method", fill = "Method",
       title = "Attack effect by share of malicious profiles",
-      subtitle = "Mean over seeds; band: \u00b1 1 sd"
+      subtitle = seed_subtitle(stats)
     )
   add_clean_reference(p, runs, "panel")
+}
+
+# The Okabe-Ito palette (Okabe and Ito 2008), told apart under the common
+# colour-vision deficiencies, recycled past its eight colours.
+series_palette <- function(series) {
+  okabe_ito <- c("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
+  values <- rep_len(okabe_ito, length(series))
+  list(ggplot2::scale_colour_manual(values = values), ggplot2::scale_fill_manual(values = values))
+}
+
+# What a point and its band are: a band only where some point has several seeds.
+seed_subtitle <- function(stats, extra = NULL) {
+  what <- if (max(stats$n_seeds) > 1L) "Mean over seeds; band: \u00b1 1 sd" else "One seed per point"
+  paste(c(what, extra), collapse = "; ")
 }
 
 plot_grid_beta <- function(runs, metric, call = rlang::caller_env()) {
@@ -203,7 +223,7 @@ plot_grid_beta <- function(runs, metric, call = rlang::caller_env()) {
   )) +
     ggplot2::geom_hline(
       data = data.frame(panel = factor(unique(p_panels), levels = panels), yintercept = 0.05),
-      ggplot2::aes(yintercept = .data$yintercept), linetype = "dashed"
+      ggplot2::aes(yintercept = .data$yintercept), linetype = "dotted", colour = "#D55E00"
     ) +
     ggplot2::geom_ribbon(ggplot2::aes(ymin = .data$lower, ymax = .data$upper), alpha = 0.2, colour = NA) +
     ggplot2::geom_line(if (several_alphas) ggplot2::aes(linetype = .data$alpha_label)) +
@@ -212,10 +232,12 @@ plot_grid_beta <- function(runs, metric, call = rlang::caller_env()) {
     # facet_wrap() rather than facet_grid(): the metric's panels need a scale
     # each (an RMSE shift beside an average rating), not one per row.
     ggplot2::facet_wrap(ggplot2::vars(.data$panel), nrow = 2L, scales = "free_y") +
+    series_palette(levels(stats$line)) +
     ggplot2::labs(
-      x = "beta (log scale)", y = NULL, colour = NULL, fill = NULL, linetype = NULL,
+      x = "beta (log scale)", y = "p-value (top); attack metric, in rating units (bottom)",
+      colour = NULL, fill = NULL, linetype = NULL,
       title = "SGLD: detectability and attack effect by beta",
-      subtitle = "Mean over seeds; band: \u00b1 1 sd; dashed at p = 0.05"
+      subtitle = seed_subtitle(stats, "orange dotted line at p = 0.05")
     )
   # The clean reference belongs in the metric's row.
   runs$panel <- factor(metric_panels, levels = panels)
@@ -252,14 +274,27 @@ add_clean_reference <- function(p, runs, facets) {
   reference <- seed_summary(clean, facets)
   p +
     ggplot2::geom_hline(
-      data = reference, ggplot2::aes(yintercept = .data$mean), linetype = "dashed", colour = "grey40"
+      data = reference, ggplot2::aes(yintercept = .data$mean), linetype = "longdash", colour = "black",
+      linewidth = 0.7
     ) +
-    ggplot2::labs(caption = "Dashed grey line: the clean model's value")
+    ggplot2::labs(caption = "Black long-dashed line: the clean model's value")
 }
 
 metric_label <- function(measure) {
   labels <- c(rmse_shift = "RMSE shift", target_rating_poisoned = "target rating")
   ifelse(measure %in% names(labels), labels[measure], measure)
+}
+
+# The y axis: the metric and its unit where the grid's columns have one.
+axis_label <- function(measure) {
+  unit <- if (grepl("^(rmse_shift|test_rmse|target_rating)", measure)) {
+    "rating units"
+  } else if (grepl("^hit_ratio", measure)) {
+    "share of users"
+  } else if (grepl("seconds$", measure)) {
+    "seconds"
+  }
+  paste0(metric_label(measure), if (!is.null(unit)) paste0(" (", unit, ")"))
 }
 
 format_number <- function(x) as.character(signif(x, 3))
@@ -294,12 +329,13 @@ autoplot.cf_attack <- function(object, ...) {
       "value"
     )
   }
-  trace$step_status <- factor(ifelse(trace$accepted, "accepted", "rejected"), levels = c("accepted", "rejected"))
+  trace$step_status <- ifelse(trace$accepted, "accepted", "rejected")
   n_fake <- length(object$fake$user_ids)
   ggplot2::ggplot(trace, ggplot2::aes(x = .data$iteration, y = .data$utility)) +
     ggplot2::geom_line(colour = "grey50") +
     ggplot2::geom_point(ggplot2::aes(colour = .data$step_status)) +
-    ggplot2::scale_colour_manual(values = c(accepted = "#1b9e77", rejected = "#d95f02"), drop = FALSE) +
+    # Only the statuses that occur (SGLD accepts every step: no empty "rejected" key).
+    ggplot2::scale_colour_manual(values = c(accepted = "#0072B2", rejected = "#D55E00")) +
     ggplot2::labs(
       x = "Iteration", y = "Utility", colour = "Step",
       title = paste0(toupper(object$method), " attack with ", n_fake, " fake user", if (n_fake != 1L) "s")
@@ -311,7 +347,8 @@ autoplot.cf_attack <- function(object, ...) {
 #' Draws one ROC curve ([detection_roc()]) per feature of [detect_features()],
 #' with its AUC ([detection_auc()]) in the legend and the diagonal of a
 #' detector that guesses as a dashed line. A feature with AUC below 0.5 ranks
-#' fake users below real ones: its curve lies under the diagonal.
+#' fake users below real ones, in reverse: its curve lies under the diagonal,
+#' as the legend's title says.
 #'
 #' @param object A `cf_features` from [detect_features()] computed with fake
 #'   users (it needs the `is_fake` column).
@@ -358,8 +395,9 @@ autoplot.cf_features <- function(object, features = NULL, ...) {
     ggplot2::geom_abline(intercept = 0, slope = 1, linetype = "dashed", colour = "grey50") +
     ggplot2::geom_path() +
     ggplot2::coord_equal(xlim = c(0, 1), ylim = c(0, 1)) +
+    series_palette(labels)[[1]] +
     ggplot2::labs(
       x = "False positive rate (real users flagged)", y = "True positive rate (fake users flagged)",
-      colour = "Feature", title = "Detection ROC curves"
+      colour = "Feature\n(AUC < 0.5: it ranks\nfake users in reverse)", title = "Detection ROC curves"
     )
 }

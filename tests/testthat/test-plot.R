@@ -101,7 +101,7 @@ test_that("a named metric is used in every panel; one seed gives no warning", {
   points <- layer_data_of(built, "GeomPoint")
   ok <- grid[is.na(grid$error), ]
   expect_setequal(points$y, ok$hit_ratio_poisoned)
-  expect_equal(p$labels$y, "hit_ratio_poisoned")
+  expect_equal(p$labels$y, "hit_ratio_poisoned (share of users)")
   ribbon <- layer_data_of(built, "GeomRibbon")
   expect_equal(ribbon$ymin, ribbon$ymax)
   # hit_ratio_clean is the reference of both panels.
@@ -301,4 +301,34 @@ test_that("autoplot() draws real attack_grid() output in both layouts without wa
   p <- autoplot(by_beta)
   expect_no_warning(ggplot2::ggplot_build(p))
   expect_equal(sort(unique(layer_data_of(ggplot2::ggplot_build(p), "GeomPoint")$x)), log10(c(0.5, 5)))
+})
+
+test_that("the figures read at a glance: ticks at the alphas run, colour-blind-safe colours, honest captions", {
+  grid <- fake_grid(alpha = c(0.01, 0.03, 0.1))
+  built <- ggplot2::ggplot_build(autoplot(grid))
+  expect_equal(built$layout$panel_params[[1]]$x$breaks, c(1, 3, 10))
+  okabe_ito <- c("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
+  expect_true(all(layer_data_of(built, "GeomPoint")$colour %in% okabe_ito))
+  expect_match(built$plot$labels$subtitle, "sd", fixed = TRUE)
+  expect_match(built$plot$labels$y, "rating units", fixed = TRUE)
+  expect_match(built$plot$labels$caption, "clean model", fixed = TRUE)
+  # One seed: no "band: +- 1 sd" caption.
+  one_seed <- autoplot(fake_grid(seeds = 1))
+  expect_identical(one_seed$labels$subtitle, "One seed per point")
+  # The p-value threshold and the clean model's line differ in type and colour.
+  beta <- ggplot2::ggplot_build(autoplot(beta_grid(), type = "beta"))
+  hlines <- beta$data[vapply(beta$plot$layers, function(l) inherits(l$geom, "GeomHline"), logical(1))]
+  expect_length(hlines, 2L)
+  expect_false(identical(hlines[[1]]$linetype[1], hlines[[2]]$linetype[1]))
+  expect_false(identical(hlines[[1]]$colour[1], hlines[[2]]$colour[1]))
+})
+
+test_that("a trace has no empty legend key, and the ROC legend says what AUC < 0.5 means", {
+  s <- attack_setup()
+  sgld <- poison_sgld(s$r, s$learner, utility_availability(), s$budget, max_iter = 3, seed = 1)
+  built <- ggplot2::ggplot_build(autoplot(sgld))
+  expect_identical(built$plot$scales$get_scales("colour")$get_limits(), "accepted")
+  attack <- poison_uniform(s$r, s$budget, seed = 1)
+  p <- autoplot(detect_features(s$r, attack, k = 10), features = c("rdma", "length"))
+  expect_match(p$labels$colour, "AUC < 0.5", fixed = TRUE)
 })
