@@ -1,5 +1,5 @@
 # Data out: the poisoned data as one cf_ratings, and any cf_ratings as a data
-# frame or a dense matrix for other software.
+# frame, a dense matrix or a sparse matrix for other software.
 
 #' Real and fake users as one data set
 #'
@@ -153,5 +153,137 @@ as.matrix.cf_ratings <- function(x, max_cells = 1e8, ...) {
   }
   out <- matrix(NA_real_, nrow(x), ncol(x), dimnames = list(as.character(x$user_ids), as.character(x$item_ids)))
   out[cbind(x$user, x$item)] <- x$rating
+  out
+}
+
+#' Ratings as a sparse matrix
+#'
+#' Exports ratings as a users x items sparse matrix: a `dgCMatrix` of the
+#' Matrix package or a `softImpute::Incomplete` (a `dgCMatrix` whose
+#' non-stored entries softImpute takes as missing). In both, an entry is
+#' observed when it is stored, not when it is non-zero.
+#'
+#' **Observed zeros.** After the paper's shift of 1..5 stars to \[-2, 2\], a
+#' 3-star rating is an observed 0, and sparse matrices are built to forget
+#' zeros: Matrix drops stored zeros in `drop0()` and whenever a sparse matrix
+#' is rebuilt from a dense one (`as(as.matrix(x), "CsparseMatrix")`,
+#' `Matrix(..., sparse = TRUE)`), after which they read as missing entries,
+#' and `nnzero()` does not count them. `zeros` says what to do with them:
+#'
+#' * `"error"` (the default): ratings with an observed 0 are an error of class
+#'   `cfpoison_error_zeros`; ratings without one export as they are.
+#' * `"shift"`: adds the constant `shift` to every rating, so that none is 0.
+#'   Its default, `1 - scale[1]` (or `1 - min(rating)` without a scale),
+#'   makes the smallest possible rating 1: the paper's \[-2, 2\] goes back to
+#'   1..5 stars. A shift that maps a rating to 0 is an error. The shift changes
+#'   the problem a learner with a penalty solves (its factors shrink towards
+#'   predictions of 0, i.e. `-shift` in the original units): subtract
+#'   `attr(x, "shift")` from its predictions, and prefer `"explicit"` to fit
+#'   the paper's model.
+#' * `"explicit"`: stores the observed zeros in the matrix's slots, where
+#'   code that reads the stored entries (softImpute's fits, `as_ratings()`)
+#'   sees them as observed. softImpute fits an `Incomplete` from its slots, so
+#'   this is the way to hand it the paper's data; treat the matrix as
+#'   read-only. For a `dgCMatrix` it warns (class `cfpoison_warning_zeros`)
+#'   that the zeros do not survive the operations above; an `Incomplete` is
+#'   made for softImpute, so it does not warn.
+#'
+#' @param ratings A `cf_ratings` object, e.g. from [poisoned_ratings()].
+#' @param class `"dgCMatrix"` (needs Matrix) or `"Incomplete"` (needs
+#'   softImpute).
+#' @param zeros What to do with observed zeros: `"error"`, `"shift"` or
+#'   `"explicit"` (see Details).
+#' @param shift The constant added to every rating with `zeros = "shift"`;
+#'   `NULL` for the default (see Details).
+#' @return A sparse matrix of class `class`, one row per user id and one
+#'   column per item id in the order of `ratings$user_ids` and
+#'   `ratings$item_ids` (dimnames the ids, as character; for
+#'   [poisoned_ratings()] the rows of fake users are `which(ratings$is_fake)`),
+#'   with one stored entry per observed rating, and the attribute `shift`: the
+#'   constant added to every rating (0 unless `zeros = "shift"`). Matrix
+#'   operations drop the attribute.
+#' @examples
+#' r <- as_ratings(data.frame(user = c(1, 1, 2, 3), item = c(1, 2, 2, 3), rating = c(2, 0, -1, 0)))
+#' try(as_sparse(r)) # refused: 2 observed zeros
+#' as_sparse(r, zeros = "shift") # every rating + 2, so that the smallest, -1, is 1
+#' as_sparse(r, "Incomplete", zeros = "explicit")
+#'
+#' # softImpute trained on poisoned data in stars shifted to [-2, 2].
+#' if (requireNamespace("softImpute", quietly = TRUE)) {
+#'   stars <- as.data.frame(simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1))
+#'   stars$rating <- round(stars$rating) # many observed zeros
+#'   r <- as_ratings(stars, scale = c(-2, 2))
+#'   attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#'   p <- poisoned_ratings(r, attack)
+#'   x <- as_sparse(p, "Incomplete", zeros = "explicit")
+#'   set.seed(1) # softImpute starts from random factors
+#'   fit <- softImpute::softImpute(x, rank.max = 3, lambda = 2, type = "als")
+#'   # The poisoned model's predictions for the first real users.
+#'   softImpute::impute(fit, i = 1:3, j = c(1, 1, 1))
+#' }
+#' @export
+as_sparse <- function(ratings, class = c("dgCMatrix", "Incomplete"), zeros = c("error", "shift", "explicit"),
+                      shift = NULL) {
+  check_ratings(ratings)
+  class <- cfp_arg_match(class)
+  zeros <- cfp_arg_match(zeros)
+  rlang::check_installed(
+    if (class == "Incomplete") "softImpute" else "Matrix",
+    reason = cli::format_inline("for {.code as_sparse(class = \"{class}\")}.")
+  )
+  if (!is.null(shift) && zeros != "shift") {
+    cfp_abort(
+      c("{.arg shift} is only used with {.code zeros = \"shift\"}.",
+        i = "Set {.code zeros = \"shift\"}, or drop {.arg shift}."
+      ),
+      "value"
+    )
+  }
+  rating <- ratings$rating
+  offset <- 0
+  if (zeros == "shift") {
+    offset <- if (is.null(shift)) 1 - (ratings$scale[1] %||% min(rating)) else check_number(shift)
+    rating <- rating + offset
+  }
+  n_zero <- sum(rating == 0)
+  if (n_zero > 0L && zeros == "shift") {
+    cfp_abort(
+      c("{.arg shift} = {offset} maps {n_zero} rating{?s} to 0, which a sparse matrix would take for unobserved entries.",
+        i = "Choose a {.arg shift} above {-min(ratings$rating)}, or leave it {.code NULL}."
+      ),
+      "zeros"
+    )
+  }
+  if (n_zero > 0L && zeros == "error") {
+    cfp_abort(
+      c("{.arg ratings} has {n_zero} observed zero rating{?s}, which a sparse matrix would take for unobserved entries.",
+        i = "{.code zeros = \"explicit\"} stores them (softImpute reads them as observed); {.code zeros = \"shift\"} adds a constant to every rating.",
+        i = "{.fn as.data.frame} and {.fn as.matrix} keep them as they are."
+      ),
+      "zeros"
+    )
+  }
+  if (n_zero > 0L && class == "dgCMatrix") {
+    cli::cli_warn(
+      c("{n_zero} observed zero{?s} {?is/are} stored explicitly in the {.cls dgCMatrix}.",
+        i = "Matrix drops stored zeros in {.fn Matrix::drop0} and in a round trip through a dense matrix: they then read as unobserved."
+      ),
+      class = "cfpoison_warning_zeros"
+    )
+  }
+  # Built from its slots: every constructor from values may drop zeros.
+  by_column <- order(ratings$item, ratings$user, method = "radix")
+  out <- methods::new(
+    methods::getClass("dgCMatrix", where = asNamespace("Matrix")),
+    i = ratings$user[by_column] - 1L,
+    p = c(0L, cumsum(tabulate(ratings$item, ncol(ratings)))),
+    x = rating[by_column],
+    Dim = dim(ratings),
+    Dimnames = list(as.character(ratings$user_ids), as.character(ratings$item_ids))
+  )
+  if (class == "Incomplete") {
+    out <- methods::new(methods::getClass("Incomplete", where = asNamespace("softImpute")), out)
+  }
+  attr(out, "shift") <- offset
   out
 }

@@ -1,4 +1,4 @@
-# Data out: poisoned_ratings(), as.data.frame(), as.matrix() and
+# Data out: poisoned_ratings(), as.data.frame(), as.matrix(), as_sparse() and
 # fit_cf(seed = ).
 
 # Whole stars shifted to [-2, 2], as in the paper: about 40% of the ratings
@@ -145,6 +145,75 @@ test_that("as.matrix() refuses a matrix over max_cells", {
   expect_cfp_error(as.matrix(r, max_cells = 1999), "size", c("50 users x 40 items", "max_cells", "as_sparse"))
   expect_identical(dim(as.matrix(r, max_cells = 2000)), c(50L, 40L))
   expect_cfp_error(as.matrix(r, max_cells = "a lot"), "type", "max_cells")
+})
+
+test_that("as_sparse() refuses observed zeros by default and exports ratings without them as they are", {
+  skip_if_not_installed("Matrix")
+  r <- star_ratings()
+  expect_cfp_error(as_sparse(r), "zeros", c("observed zero", "zeros = \"explicit\"", "zeros = \"shift\""))
+  plain <- small_ratings()
+  expect_false(any(plain$rating == 0))
+  x <- as_sparse(plain)
+  expect_s4_class(x, "dgCMatrix")
+  expect_identical(attr(x, "shift"), 0)
+  expect_identical(dim(x), dim(plain))
+  expect_identical(unname(as.matrix(x)), unname(ifelse(is.na(as.matrix(plain)), 0, as.matrix(plain))))
+  expect_identical(as_ratings(x)$rating, plain$rating)
+})
+
+test_that("as_sparse(zeros = \"explicit\") stores every observed zero and warns for a dgCMatrix", {
+  skip_if_not_installed("Matrix")
+  p <- poisoned_ratings(star_ratings(), star_attack(star_ratings()))
+  expect_warning(x <- as_sparse(p, zeros = "explicit"), class = "cfpoison_warning_zeros")
+  expect_identical(length(x@x), length(p$rating))
+  expect_identical(sum(x@x == 0), sum(p$rating == 0))
+  back <- as_ratings(x, users = as.character(p$user_ids))
+  expect_identical(back$user, p$user)
+  expect_identical(back$item, p$item)
+  expect_identical(back$rating, p$rating)
+  expect_identical(rownames(x)[p$is_fake], as.character(p$user_ids[p$is_fake]))
+})
+
+test_that("as_sparse(zeros = \"shift\") adds the documented constant and leaves no zero", {
+  skip_if_not_installed("Matrix")
+  r <- star_ratings()
+  x <- as_sparse(r, zeros = "shift")
+  expect_identical(attr(x, "shift"), 3) # 1 - scale[1]: [-2, 2] back to 1..5 stars
+  expect_identical(range(x@x), c(1, 5))
+  back <- as_ratings(x)
+  expect_identical(back$rating - 3, r$rating)
+  expect_identical(attr(as_sparse(r, zeros = "shift", shift = 10), "shift"), 10)
+  # Without a scale, the smallest rating becomes 1.
+  unscaled <- as_ratings(data.frame(user = 1:3, item = 1, rating = c(-0.5, 0, 2)))
+  expect_identical(as_sparse(unscaled, zeros = "shift")@x, c(1, 1.5, 3.5))
+  expect_cfp_error(as_sparse(r, zeros = "shift", shift = 1), "zeros", c("shift", "to 0"))
+  expect_cfp_error(as_sparse(r, shift = 3), "value", "zeros = \"shift\"")
+  expect_cfp_error(as_sparse(r, zeros = "shift", shift = NA), "type", "shift")
+  expect_cfp_error(as_sparse(r, zeros = "drop"), "value", "zeros")
+  expect_cfp_error(as_sparse(r, class = "dgTMatrix"), "value", "class")
+  expect_cfp_error(as_sparse(as.data.frame(r)), "type", "ratings")
+})
+
+test_that("as_sparse(\"Incomplete\") is softImpute's own Incomplete, and softImpute fits it alike", {
+  skip_if_not_installed("softImpute")
+  p <- poisoned_ratings(star_ratings(), star_attack(star_ratings()))
+  x <- expect_silent(as_sparse(p, "Incomplete", zeros = "explicit"))
+  expect_s4_class(x, "Incomplete")
+  hand <- softImpute::Incomplete(p$user, p$item, p$rating)
+  expect_identical(x@i, hand@i)
+  expect_identical(x@p, hand@p)
+  expect_identical(x@x, hand@x)
+  expect_identical(x@Dim, hand@Dim)
+  set.seed(1)
+  fit <- softImpute::softImpute(x, rank.max = 3, lambda = 2, type = "als")
+  set.seed(1)
+  fit_hand <- softImpute::softImpute(hand, rank.max = 3, lambda = 2, type = "als")
+  expect_identical(fit$u, fit_hand$u)
+  expect_identical(fit$d, fit_hand$d)
+  expect_identical(fit$v, fit_hand$v)
+  # Items nobody rated keep their columns, which Incomplete(i, j, x) cannot know of.
+  wide <- as_ratings(data.frame(user = 1:2, item = 1, rating = c(0, 1)), items = 1:4)
+  expect_identical(dim(as_sparse(wide, "Incomplete", zeros = "explicit")), c(2L, 4L))
 })
 
 test_that("fit_cf(seed = ) gives the same fit for the same seed and leaves the RNG alone", {
