@@ -66,7 +66,7 @@ defend_filter <- function(ratings, scores, n, fake = NULL) {
   is_dropped <- seq_len(n_users) %in% dropped
   keep <- !is_dropped[ratings$user]
   kept_ratings <- new_cf_ratings(ratings$user[keep], ratings$item[keep], ratings$rating[keep],
-    ratings$user_ids, ratings$item_ids, ratings$scale
+    ratings$user_ids, ratings$item_ids, ratings$scale, ratings[["is_fake"]]
   )
   kept_fake <- NULL
   if (!is.null(fake)) {

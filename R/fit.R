@@ -21,6 +21,12 @@
 #'   (fake users included) given them, so no user factor has to be guessed.
 #'   A bagged learner starts every bag from it, or bag b from bag b of a
 #'   previous bagged fit.
+#' @param seed Optional seed for what a fit draws at random: the item factors
+#'   a cold start begins from, and for a bagged learner every bag's start (its
+#'   bootstrap draws follow the learner's own `seed`). A warm start from a
+#'   `cf_fit` draws the directions it lacks with a fixed seed, so that it
+#'   depends on the fit alone. The same seed gives the same fit; the caller's random stream is
+#'   left as it was. `NULL` draws from the current RNG state.
 #' @param threads Number of OpenMP threads; results are identical for any value.
 #' @return A `cf_fit` object: `u` (users x k), `v` (items x k), `d` (singular
 #'   values for nuclear fits, `NULL` otherwise; predictions are
@@ -29,14 +35,19 @@
 #'   `converged`.
 #' @examples
 #' r <- simulate_ratings(200, 100, rank = 3, density = 0.2, seed = 1)
-#' fit <- fit_cf(learner_als(rank = 3, lambda_u = 1), r)
+#' fit <- fit_cf(learner_als(rank = 3, lambda_u = 1), r, seed = 1)
 #' fit
 #' predict(fit, data.frame(user = 1:2, item = 5))
+#' # The same seed, the same fit.
+#' identical(fit$u, fit_cf(learner_als(rank = 3, lambda_u = 1), r, seed = 1)$u)
 #' @export
-fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOption("cfpoison.threads", 1L)) {
+fit_cf <- function(learner, ratings, fake = NULL, init = NULL, seed = NULL,
+                   threads = getOption("cfpoison.threads", 1L)) {
   check_learner(learner)
   check_ratings(ratings)
   threads <- check_threads(threads)
+  # Checked here, not by with_seed(), so that the error names fit_cf().
+  if (!is.null(seed)) check_count(seed, min = 0)
   m <- length(ratings$user_ids)
   n <- length(ratings$item_ids)
   n_fake <- 0L
@@ -54,9 +65,9 @@ fit_cf <- function(learner, ratings, fake = NULL, init = NULL, threads = getOpti
     )
   }
   if (inherits(learner, "cf_learner_bagged")) {
-    return(fit_bagged(learner, ratings, fake, init, threads))
+    return(with_seed(seed, fit_bagged(learner, ratings, fake, init, threads)))
   }
-  item_init <- initial_item_factors(init, learner, ratings)
+  item_init <- with_seed(seed, initial_item_factors(init, learner, ratings))
   started <- proc.time()[["elapsed"]]
   res <- call_core(.fit_factors(core_ratings(joint_ratings(ratings, fake)), core_learner(learner), item_init, threads))
   new_cf_fit(res, learner, ratings, fake, seconds = proc.time()[["elapsed"]] - started)

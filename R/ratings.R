@@ -1,9 +1,11 @@
 # The rating data every stage consumes: `cf_ratings`, observed entries stored as
 # explicit (user, item, rating) triplets over a fixed universe of user and item ids.
 
-new_cf_ratings <- function(user, item, rating, user_ids, item_ids, scale = NULL) {
+# `is_fake` (one flag per user id) marks the fake users of poisoned_ratings();
+# plain ratings have no such field.
+new_cf_ratings <- function(user, item, rating, user_ids, item_ids, scale = NULL, is_fake = NULL) {
   ord <- order(user, item, method = "radix")
-  structure(
+  x <- structure(
     list(
       user = user[ord],
       item = item[ord],
@@ -14,6 +16,8 @@ new_cf_ratings <- function(user, item, rating, user_ids, item_ids, scale = NULL)
     ),
     class = "cf_ratings"
   )
+  x$is_fake <- is_fake
+  x
 }
 
 #' Rating data for cfpoison
@@ -247,14 +251,10 @@ dim.cf_ratings <- function(x) {
 }
 
 #' @export
-as.data.frame.cf_ratings <- function(x, ...) {
-  data.frame(user = x$user_ids[x$user], item = x$item_ids[x$item], rating = x$rating)
-}
-
-#' @export
 print.cf_ratings <- function(x, ...) {
   s <- summary(x)
-  cli::cli_text("{.cls cf_ratings}: {s$n_ratings} rating{?s} by {s$n_users} user{?s} of {s$n_items} item{?s}")
+  fake <- if (is.null(x[["is_fake"]])) "" else cli::format_inline(" ({s$n_fake_users} fake)")
+  cli::cli_text("{.cls cf_ratings}: {s$n_ratings} rating{?s} by {s$n_users} user{?s}{fake} of {s$n_items} item{?s}")
   cli::cli_bullets(c(
     " " = "density {format(signif(100 * s$density, 3))}%; {ratings_span(s)}",
     " " = "scale: {if (is.null(x$scale)) 'not set' else paste0('[', x$scale[1], ', ', x$scale[2], ']')}"
@@ -271,6 +271,8 @@ summary.cf_ratings <- function(object, ...) {
   structure(
     list(
       n_users = m,
+      # Users marked fake by poisoned_ratings() (0 for plain ratings).
+      n_fake_users = sum(object[["is_fake"]]),
       n_items = n,
       n_ratings = length(object$rating),
       # As doubles: m * n overflows integers at MovieLens-20M's size.
@@ -297,7 +299,8 @@ ratings_span <- function(s) {
 
 #' @export
 print.summary.cf_ratings <- function(x, ...) {
-  cli::cli_text("{x$n_users} users x {x$n_items} items, {x$n_ratings} ratings (density {format(signif(100 * x$density, 3))}%)")
+  fake <- if (x$n_fake_users > 0L) cli::format_inline(" ({x$n_fake_users} fake)") else ""
+  cli::cli_text("{x$n_users} users{fake} x {x$n_items} items, {x$n_ratings} ratings (density {format(signif(100 * x$density, 3))}%)")
   cli::cli_bullets(c(
     " " = "{ratings_span(x)}",
     " " = "ratings per user: min {x$ratings_per_user[1]}, median {x$ratings_per_user[2]}, max {x$ratings_per_user[3]}",
@@ -340,7 +343,7 @@ split_ratings <- function(ratings, test_fraction = 0.2, seed = NULL) {
   }
   subset_entries <- function(keep) {
     new_cf_ratings(ratings$user[keep], ratings$item[keep], ratings$rating[keep],
-      ratings$user_ids, ratings$item_ids, ratings$scale
+      ratings$user_ids, ratings$item_ids, ratings$scale, ratings[["is_fake"]]
     )
   }
   if (!any(is_test)) {

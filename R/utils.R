@@ -119,6 +119,10 @@ check_ratings_fields <- function(x, arg, call = rlang::caller_env()) {
     damaged("{length(bad)} rating{?s} {?is/are} NA, NaN or infinite (first at entry {bad[1]})", "missing")
   }
   check_rating_magnitude(x$rating, call = call)
+  is_fake <- x[["is_fake"]]
+  if (!is.null(is_fake) && (!is.logical(is_fake) || length(is_fake) != length(x$user_ids) || anyNA(is_fake))) {
+    damaged("its {.field is_fake} must be TRUE or FALSE for each of its {length(x$user_ids)} user id{?s}", "value")
+  }
   if (is.unsorted((x$user - 1) * length(x$item_ids) + x$item, strictly = TRUE)) {
     damaged("its entries must be sorted by user, then item, with one rating per (user, item) pair", "value")
   }
