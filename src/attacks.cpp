@@ -155,6 +155,8 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
   s.max_rating = field<double>(settings, "max_rating");
   s.kept_items = field<std::vector<int>>(settings, "kept_items");
   s.warm_start = field<bool>(settings, "warm_start");
+  s.settle_sweeps = field<int>(settings, "settle_sweeps");
+  s.settle_tol = field<double>(settings, "settle_tol");
   for (const int j : s.kept_items)
     if (j < 0 || j >= learner.n_items()) Rcpp::stop("kept item index out of range");
   return attack_result(

@@ -191,3 +191,22 @@ test_that("on the nuclear norm the search refits from its last fit, reproducibly
   )
   expect_false(als$settings$warm_start)
 })
+
+test_that("on ALS the search climbs the settled utility, the one evaluate_attack() measures", {
+  case <- search_case()
+  target <- case$ratings$item_ids[5]
+  for (utility in list(utility_availability(), utility_integrity(items = target, weights = -2))) {
+    settled <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 1)
+    outcome <- settled$settings$outcome
+    searched <- outcome$converged_utility[outcome$result == paste("search from", settled$settings$start)]
+    # The trace's last utility is its search's result, settled from the clean model.
+    expect_equal(settled$trace$utility[nrow(settled$trace)], searched, tolerance = 1e-8)
+    quick <- poison_pga(case$ratings, case$learner, utility, case$budget, settle = FALSE, clean = case$clean, seed = 1)
+    expect_identical(quick$settings$settle_sweeps, 0L)
+    expect_gte(max(outcome$converged_utility), max(quick$settings$outcome$converged_utility) - 1e-8)
+  }
+  expect_cfp_error(
+    poison_pga(case$ratings, case$learner, utility_availability(), case$budget, settle = NA),
+    "type", "settle"
+  )
+})

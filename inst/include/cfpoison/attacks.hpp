@@ -70,9 +70,15 @@ class PoisonedLearner {
   int n_fake() const { return n_fake_; }
 
   Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient) {
+    return evaluate(fake, V_warm, with_gradient, settings_.sweeps, settings_.tol);
+  }
+
+  // The same with a stopping rule of its own (`sweeps`, `tol`) for the refit.
+  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
+                      const double tol) {
     if (static_cast<int>(V_warm.n_cols) != n_items_) throw std::invalid_argument("warm start: one column per item");
     set_block(fake);
-    AlsSettings als = als_settings(learner_, settings_.sweeps, settings_.tol, settings_.threads);
+    AlsSettings als = als_settings(learner_, sweeps, tol, settings_.threads);
     als.huber_delta = 0.0;  // the attacks' gradients are the squared loss's
     als.factor_tol = settings_.factor_tol;
     const AlsResult fit = fit_als(idx_, values_, V_warm, als, nullptr);
@@ -265,6 +271,8 @@ struct SearchSettings {
   double max_rating = 2.0;       // Lambda
   std::vector<int> kept_items;   // never exchanged (the targets of an integrity utility)
   bool warm_start = false;       // refit from the last accepted fit (a convex learner), not from V0
+  int settle_sweeps = 0;         // if > 0: accept by the utility settled from V0 (see run_search())
+  double settle_tol = 1e-8;
 };
 
 // First-order scores of fake user `f`'s possible ratings, from the adjoint z
@@ -469,11 +477,22 @@ inline Triplets move_columns(const Triplets& block, const Evaluation& at, const 
 // With `warm_start` (the nuclear norm: Eq. 5 is convex, and its factored form
 // at rank_max has no other minima) a proposal is refitted from the last
 // accepted fit instead, which is nearer its optimum than the clean model is.
+// With `settle_sweeps` (ALS) the search climbs the measured utility itself:
+// the current block is fitted from V0 under the measurement's stopping rule
+// (settled), a proposal's short refit starts from that fit and screens it,
+// and a proposal that passes is accepted only if its settled utility is
+// larger. Short refits from V0 alone misjudge nukes: at alpha = 10% on
+// MovieLens the search climbed their utility while the settled one fell from
+// 476 to 357.
 inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const arma::mat& V0,
                                const SearchSettings& s, const IterationCallback& on_iteration) {
   const Stopwatch clock;
   clip(fake.value, s.max_rating);
-  Evaluation current = learner.evaluate(fake, V0, true);
+  const bool settle = !s.warm_start && s.settle_sweeps > 0;
+  const auto settled = [&](const Triplets& block) {
+    return learner.evaluate(block, V0, true, s.settle_sweeps, s.settle_tol);
+  };
+  Evaluation current = settle ? settled(fake) : learner.evaluate(fake, V0, true);
   AttackResult res;
   res.trace.push_back(trace_row(0, current, 0.0, true, 0, current, clock));
   if (on_iteration) on_iteration(res.trace.back());
@@ -496,7 +515,8 @@ inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const ar
       --it;
       continue;
     }
-    Evaluation next = learner.evaluate(candidate, s.warm_start ? current.V : V0, true);
+    Evaluation next = learner.evaluate(candidate, s.warm_start || settle ? current.V : V0, true);
+    if (settle && next.utility > current.utility) next = settled(candidate);
     const bool accepted = next.utility > current.utility;
     if (accepted) {
       const double gain = (next.utility - current.utility) / std::max(std::abs(current.utility), 1e-300);
