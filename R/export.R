@@ -125,7 +125,9 @@ joined_user_ids <- function(real, n_fake, fake_prefix, call = rlang::caller_env(
 #'   one column per item id in the order of `x$user_ids` and `x$item_ids`
 #'   (dimnames the ids, as character), `NA` where unobserved.
 #' @examples
-#' r <- as_ratings(data.frame(user = c("ann", "ann", "bob"), item = c(10, 20, 10), rating = c(2, 0, -1)))
+#' r <- as_ratings(data.frame(
+#'   user = c("ann", "ann", "bob"), item = c(10, 20, 10), rating = c(2, 0, -1)
+#' ))
 #' as.data.frame(r)
 #' as.matrix(r) # the observed 0 stays 0; bob's missing rating is NA
 #' @export
