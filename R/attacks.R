@@ -133,9 +133,9 @@
 #'   trace's search started from, `starts`, a data frame of every candidate
 #'   `start` with its `utility` at a refit and its `converged_utility`, and
 #'   `outcome`, the converged utility of each search's result and of each
-#'   start, the largest of which is returned), a `trace` data frame (`iteration`, `utility` in the loop,
-#'   `step`, `accepted`, `swaps` proposed, `cg_iterations` of the adjoint,
-#'   `hessian` it used, `seconds`), `seed`, the `clean` fit and a
+#'   start, the largest of which is returned), a `trace` data frame
+#'   (`iteration`, `utility` in the loop, `step`, `accepted`, `swaps`
+#'   proposed, `cg_iterations` of the adjoint, `hessian` it used, `seconds`), `seed`, the `clean` fit and a
 #'   `fingerprint` of `ratings` (the measuring functions refuse other ratings).
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)

@@ -85,7 +85,7 @@ poison_structured <- function(ratings, learner, utility, budget, design = c("rar
   spec <- attack_spec(ratings, learner, utility, budget, threads)
   group_size <- if (is.null(group_size) && design == "rare_items") {
     # The search's middle start (structured_starts()).
-    min(max(round(best_group_size(learner, budget$n_items - 1L, budget$max_rating)), 1L), spec$n_fake)
+    group_sizes(learner, budget, spec$n_fake)
   } else {
     check_count(group_size %||% 5L, arg = "group_size", min = 1)
   }
@@ -126,8 +126,7 @@ structured_starts <- function(ratings, learner, utility, budget, clean, n_fake, 
     # fake user: which one wins varies with alpha (for ALS with lambda = 5 on
     # MovieLens the sizes are 3, 4, 5 and 8; for the nuclear norm with lambda
     # = 28.5, every fake user in one group).
-    best <- best_group_size(learner, budget$n_items - 1L, budget$max_rating)
-    for (size in unique(pmin(pmax(round(best * c(0.75, 1, 1.25, 2)), 1L), n_fake))) {
+    for (size in group_sizes(learner, budget, n_fake, c(0.75, 1, 1.25, 2))) {
       for (anchors in 1:2) {
         starts[[sprintf("rare_items_%d_%d", size, anchors)]] <- block("rare_items", group_size = size, anchors = anchors)
       }
@@ -154,6 +153,13 @@ structured_starts <- function(ratings, learner, utility, budget, clean, n_fake, 
 best_group_size <- function(learner, shared, bound) {
   tau <- if (inherits(learner, "cf_learner_nuclear")) learner$lambda else 2 * sqrt(learner$lambda_u * learner$lambda_v)
   (2 * tau / bound)^2 / shared
+}
+
+# Whole group sizes of `scale` times the best one for B - 1 shared items (one
+# anchor), between 1 and the number of fake users.
+group_sizes <- function(learner, budget, n_fake, scale = 1) {
+  best <- best_group_size(learner, budget$n_items - 1L, budget$max_rating)
+  unique(pmin(pmax(round(best * scale), 1L), n_fake))
 }
 
 structured_block <- function(design, ratings, utility, budget, clean, n_fake, group_size,

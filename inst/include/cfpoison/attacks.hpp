@@ -271,7 +271,8 @@ struct SearchSettings {
   double max_rating = 2.0;       // Lambda
   std::vector<int> kept_items;   // never exchanged (the targets of an integrity utility)
   bool warm_start = false;       // refit from the last accepted fit (a convex learner), not from V0
-  int settle_sweeps = 0;         // if > 0: accept by the utility settled from V0 (see run_search())
+  int settle_sweeps = 0;         // if > 0: accept by the utility settled from V0 (see run_search());
+                                 // the caller leaves it 0 with warm_start
   double settle_tol = 1e-8;
 };
 
@@ -488,7 +489,7 @@ inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const ar
                                const SearchSettings& s, const IterationCallback& on_iteration) {
   const Stopwatch clock;
   clip(fake.value, s.max_rating);
-  const bool settle = !s.warm_start && s.settle_sweeps > 0;
+  const bool settle = s.settle_sweeps > 0;
   const auto settled = [&](const Triplets& block) {
     return learner.evaluate(block, V0, true, s.settle_sweeps, s.settle_tol);
   };
