@@ -121,7 +121,7 @@
 #' @param targets_in_support Put the target items in every fake user's
 #'   support (the search then never exchanges them).
 #' @param tau Appendix B's smoothing parameter (nuclear learner, `method = "kkt"`).
-#' @param clean The clean model `fit_cf(learner, ratings)`, if already fitted;
+#' @param clean The clean model `fit_cf(ratings, learner)`, if already fitted;
 #'   `NULL` fits the package's own, seeded and settled (see [evaluate_attack()]).
 #' @param seed Optional seed; `NULL` uses the current RNG state. The same seed
 #'   gives the same attack.
@@ -432,7 +432,7 @@ clean_fit <- function(clean, learner, ratings, threads, arg = "clean", call = rl
       "It was fitted on other users or items: pass the ratings the attack was computed on, or {.code clean = NULL} to fit the clean model here."
     }
     cfp_abort(
-      c("{.arg {arg}} must be a model of the clean data {.code fit_cf(learner, ratings)}.", i = hint),
+      c("{.arg {arg}} must be a model of the clean data {.code fit_cf(ratings, learner)}.", i = hint),
       "value",
       call = call
     )

@@ -6,7 +6,7 @@
 #'
 #' Detect then filter: removes the `n` users with the highest `scores` from
 #' the real ratings and the fake block, so that
-#' `fit_cf(learner, filtered$ratings, fake = filtered$fake)` refits the model
+#' `fit_cf(filtered$ratings, learner, fake = filtered$fake)` refits the model
 #' without them. Dropped real users keep their ids but lose their ratings (a
 #' fit predicts them at 0, the scale's centre, when the penalty is positive),
 #' so the filtered fit still predicts every user and a held-out test set of
@@ -17,12 +17,13 @@
 #' Score the poisoned data (real and fake users together), not the clean data.
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
+#' @param fake The fake users: a `cf_ratings` block over the same items, or a
+#'   `cf_attack`; `NULL` to filter the real users alone (then name `scores`
+#'   and `n`).
 #' @param scores One suspicion score per user of the combined data, higher =
 #'   more suspicious: the real users in `ratings$user_ids` order, then the fake
 #'   users in `fake$user_ids` order.
 #' @param n Number of users to drop (0 to the number of users).
-#' @param fake Optional fake users: a `cf_ratings` block over the same items,
-#'   or a `cf_attack`.
 #' @return A `cf_filtered` list: `ratings` (the real users' ratings without the
 #'   dropped users' entries, same ids), `fake` (a block of the kept fake users,
 #'   with no users when all were dropped; `NULL` when `fake` was `NULL`) and
@@ -33,11 +34,11 @@
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
 #' # With the true labels as scores the filter removes exactly the fake users.
 #' labels <- c(rep(0, 150), rep(1, length(attack$fake$user_ids)))
-#' filtered <- defend_filter(r, labels, n = 7, fake = attack)
+#' filtered <- defend_filter(r, attack, labels, n = 7)
 #' filtered
-#' fit_cf(learner_als(rank = 3, lambda_u = 1), filtered$ratings, fake = filtered$fake)
+#' fit_cf(filtered$ratings, learner_als(rank = 3, lambda_u = 1), fake = filtered$fake)
 #' @export
-defend_filter <- function(ratings, scores, n, fake = NULL) {
+defend_filter <- function(ratings, fake = NULL, scores, n) {
   check_ratings(ratings)
   if (!is.null(fake)) fake <- fake_users(fake, ratings)
   m <- length(ratings$user_ids)
@@ -138,7 +139,7 @@ print.cf_filtered <- function(x, ...) {
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' bagged <- learner_bagged(learner_als(rank = 3, lambda_u = 1), n_bags = 10, seed = 1)
-#' fit <- fit_cf(bagged, r)
+#' fit <- fit_cf(r, bagged)
 #' fit
 #' predict(fit, data.frame(user = 1:2, item = 3))
 #' @export
@@ -213,7 +214,7 @@ fit_bagged <- function(learner, ratings, fake, init, threads, call = rlang::call
       rep(seq_along(copies), lengths(entries[copies], use.names = FALSE)), item[at], rating[at],
       seq_along(copies), ratings$item_ids, ratings$scale
     )
-    fit <- fit_cf(base, bag, init = bag_init(init, b, k), threads = threads)
+    fit <- fit_cf(bag, base, init = bag_init(init, b, k), threads = threads)
     factors <- prediction_factors(fit)
     # Copies of a user are identical rows, so they have identical factors.
     list(user = factors$user[match(seq_len(n_users), copies), , drop = FALSE], fit = fit)
@@ -324,15 +325,15 @@ print.cf_fit_bagged <- function(x, ...) {
 #'   item_mean <- tapply(all$rating, all$item, mean)[as.character(all$item)]
 #'   n_users <- length(ratings$user_ids) + length(fake$user_ids)
 #'   deviation <- tapply(abs(all$rating - item_mean), factor(all$user, seq_len(n_users)), mean)
-#'   defend_filter(ratings, ifelse(is.na(deviation), 0, deviation), n = 10, fake = fake)
+#'   defend_filter(ratings, fake, ifelse(is.na(deviation), 0, deviation), n = 10)
 #' }
-#' evaluate_defence(attack, s$train, s$test, list(
+#' evaluate_defence(s$train, attack, s$test, list(
 #'   huber = learner_als(rank = 3, lambda_u = 1, loss = "huber", huber_delta = 0.5),
 #'   bagged = learner_bagged(learner, n_bags = 10, seed = 1),
 #'   filter = drop_deviant
 #' ))
 #' @export
-evaluate_defence <- function(attack, ratings, test, defences, learner = attack$learner, max_iter = 500,
+evaluate_defence <- function(ratings, attack, test, defences, learner = attack$learner, max_iter = 500,
                              tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
   check_ratings(ratings)
   check_ratings(test)
@@ -362,7 +363,7 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       defended_learner <- defence
     }
     protocol <- refit_learner(defended_learner, max_iter, tol)
-    reference <- fit_cf(protocol, clean_data, init = start, threads = threads)
+    reference <- fit_cf(clean_data, protocol, init = start, threads = threads)
     defended <- attack
     defended$fake <- poisoned$fake
     measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads)

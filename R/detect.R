@@ -360,9 +360,9 @@ detection_frame <- function(data, rows, columns) {
 #' A t-test reading that is undefined for the attack (the mean reading with a
 #' single fake user) gets `NA` and its reason in `note`.
 #'
+#' @param ratings The real users' ratings the attack was computed on.
 #' @param attack A `cf_attack` computed on `ratings`, or fake users you built
 #'   (a `cf_ratings` or a data frame, as `fake` of [detect_features()]).
-#' @param ratings The real users' ratings the attack was computed on.
 #' @inheritParams detect_features
 #' @inheritParams detect_pca
 #' @return A data frame with columns `detector`, `kind` (`"feature"`,
@@ -370,9 +370,9 @@ detection_frame <- function(data, rows, columns) {
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
-#' evaluate_detection(attack, r)
+#' evaluate_detection(r, attack)
 #' @export
-evaluate_detection <- function(attack, ratings, k = 25, n_components = 3,
+evaluate_detection <- function(ratings, attack, k = 25, n_components = 3,
                                threads = getOption("cfpoison.threads", 1L)) {
   check_ratings(ratings)
   # Checked once here; the detectors get the bare block.

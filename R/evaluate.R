@@ -48,12 +48,12 @@
 #' warning of class `cfpoison_warning_undefined`, when every entry of
 #' `ratings` is observed: there is no unseen entry to average over.
 #'
+#' @param ratings The real users' ratings the attack was computed on.
 #' @param attack A `cf_attack` computed on `ratings`, or fake users you built:
 #'   a `cf_ratings` over the same items (`as_ratings(df, items =
 #'   ratings$item_ids)`), or a data frame with columns `user` (any ids, taken
 #'   as fake users), `item` (ids from `ratings$item_ids`) and `rating`. A
 #'   `cf_attack` computed on other ratings is an error.
-#' @param ratings The real users' ratings the attack was computed on.
 #' @param learner The learner to refit; defaults to the attack's (give it for
 #'   baseline attacks and fake users you built).
 #' @param test Optional held-out `cf_ratings` over the same users and items.
@@ -69,12 +69,12 @@
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
-#' evaluate_attack(attack, r, learner, targets = 5)
+#' evaluate_attack(r, attack, learner, targets = 5)
 #' # Fake users built by hand: two users who rate item 5 at the top of the scale.
 #' fake <- data.frame(user = c("f1", "f2"), item = 5, rating = 2)
-#' evaluate_attack(fake, r, learner, targets = 5)
+#' evaluate_attack(r, fake, learner, targets = 5)
 #' @export
-evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NULL, targets = NULL,
+evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NULL, targets = NULL,
                             clean = attack$clean, max_iter = 500, tol = 1e-8, top_n = 10,
                             threads = getOption("cfpoison.threads", 1L)) {
   started <- proc.time()[["elapsed"]]
@@ -100,8 +100,8 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   # Exact names: `$targets` would partially match PGA's `targets_in_support`.
   targets <- targets %||% attack$utility[["items"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings, call = call)
-  floor_fit <- fit_cf(protocol, ratings, init = reference, threads = threads)
-  poisoned <- fit_cf(protocol, ratings, fake = attack$fake, init = reference, threads = threads)
+  floor_fit <- fit_cf(ratings, protocol, init = reference, threads = threads)
+  poisoned <- fit_cf(ratings, protocol, fake = attack$fake, init = reference, threads = threads)
 
   reference_factors <- prediction_factors(reference)
   observed <- core_ratings(ratings)
@@ -194,14 +194,14 @@ clean_seed <- 1L
 # evaluate_attack(), step 1): seeded, so that identical calls agree, and under
 # the default protocol, so that it is settled enough to measure against.
 default_clean_fit <- function(learner, ratings, threads) {
-  with_seed(clean_seed, fit_cf(refit_learner(learner), ratings, threads = threads))
+  with_seed(clean_seed, fit_cf(ratings, refit_learner(learner), threads = threads))
 }
 
 # The reference of evaluate_attack() (step 2): `clean`, or the package's own
 # clean fit, refitted on `ratings` under `protocol`.
 protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean", call = rlang::caller_env()) {
   start <- clean_fit(clean, protocol, ratings, threads, arg = arg, call = call)
-  fit_cf(protocol, ratings, init = start, threads = threads)
+  fit_cf(ratings, protocol, init = start, threads = threads)
 }
 
 #' Pick target items the way the paper does
@@ -221,7 +221,7 @@ protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean",
 #' @return Item ids.
 #' @examples
 #' r <- simulate_ratings(100, 50, rank = 2, density = 0.2, seed = 1)
-#' fit <- fit_cf(learner_als(rank = 2, lambda_u = 1), r)
+#' fit <- fit_cf(r, learner_als(rank = 2, lambda_u = 1))
 #' select_targets(fit, near = 0.5, seed = 1)
 #' @export
 select_targets <- function(fit, n = 1, near = 0.8, tolerance = 0.05, min_ratings = 0, ratings = NULL, seed = NULL) {

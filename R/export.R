@@ -6,9 +6,9 @@
 #' `poisoned_ratings()` appends an attack's fake users to the real users'
 #' ratings: the data a poisoned learner is fitted on (Eq. 4 and 5), as one
 #' `cf_ratings` to save, to fit with other software (see [as_sparse()]) or to
-#' pass to any function that takes ratings. `fit_cf(learner,
-#' poisoned_ratings(ratings, attack))` fits the same model as `fit_cf(learner,
-#' ratings, fake = attack)` from the same `seed` or `init`, with the fake
+#' pass to any function that takes ratings. `fit_cf(poisoned_ratings(ratings,
+#' attack), learner)` fits the same model as `fit_cf(ratings, learner, fake =
+#' attack)` from the same `seed` or `init`, with the fake
 #' users' factors as the last rows of `u` instead of in `fake_u`.
 #'
 #' **Fake user ids.** Real users keep their ids and come first. The fake users

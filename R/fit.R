@@ -11,8 +11,8 @@
 #' Users or items without any rating get a zero factor (their predictions are 0,
 #' the scale's centre after the paper's shift) when the penalty is positive.
 #'
-#' @param learner A learner specification.
 #' @param ratings A `cf_ratings` object (see `as_ratings()`).
+#' @param learner A learner specification.
 #' @param fake Optional `cf_ratings` block of fake users over the same items
 #'   (`as_ratings(df, items = ratings$item_ids)`), or a `cf_attack`.
 #' @param init Optional warm start: a previous `cf_fit` over the same items, or an
@@ -35,16 +35,16 @@
 #'   `converged`.
 #' @examples
 #' r <- simulate_ratings(200, 100, rank = 3, density = 0.2, seed = 1)
-#' fit <- fit_cf(learner_als(rank = 3, lambda_u = 1), r, seed = 1)
+#' fit <- fit_cf(r, learner_als(rank = 3, lambda_u = 1), seed = 1)
 #' fit
 #' predict(fit, data.frame(user = 1:2, item = 5))
 #' # The same seed, the same fit.
-#' identical(fit$u, fit_cf(learner_als(rank = 3, lambda_u = 1), r, seed = 1)$u)
+#' identical(fit$u, fit_cf(r, learner_als(rank = 3, lambda_u = 1), seed = 1)$u)
 #' @export
-fit_cf <- function(learner, ratings, fake = NULL, init = NULL, seed = NULL,
+fit_cf <- function(ratings, learner, fake = NULL, init = NULL, seed = NULL,
                    threads = getOption("cfpoison.threads", 1L)) {
-  check_learner(learner)
   check_ratings(ratings)
+  check_learner(learner)
   threads <- check_threads(threads)
   # Checked here, not by with_seed(), so that the error names fit_cf().
   if (!is.null(seed)) check_count(seed, min = 0)
@@ -231,7 +231,7 @@ print.summary.cf_fit <- function(x, ...) {
 #'   `user` a matrix with one row per user and one column per item, named by ids.
 #' @examples
 #' r <- simulate_ratings(100, 50, rank = 2, density = 0.3, seed = 2)
-#' fit <- fit_cf(learner_als(rank = 2, lambda_u = 0.5), r)
+#' fit <- fit_cf(r, learner_als(rank = 2, lambda_u = 0.5))
 #' predict(fit, data.frame(user = c(1, 2), item = c(3, 4)))
 #' predict(fit, user = 7)[, 1:5]
 #' @export
@@ -309,7 +309,7 @@ match_ids <- function(ids, universe, what, call = rlang::caller_env()) {
 #' @return A single number.
 #' @examples
 #' r <- simulate_ratings(100, 50, rank = 2, density = 0.3, seed = 2)
-#' objective(fit_cf(learner_als(rank = 2, lambda_u = 0.5), r))
+#' objective(fit_cf(r, learner_als(rank = 2, lambda_u = 0.5)))
 #' @export
 objective <- function(object, ...) {
   UseMethod("objective")
@@ -329,7 +329,7 @@ objective.cf_fit <- function(object, ...) {
 #' @examples
 #' r <- simulate_ratings(200, 100, rank = 3, density = 0.2, seed = 3)
 #' s <- split_ratings(r, seed = 3)
-#' rmse(fit_cf(learner_als(rank = 3, lambda_u = 1), s$train), s$test)
+#' rmse(fit_cf(s$train, learner_als(rank = 3, lambda_u = 1)), s$test)
 #' @export
 rmse <- function(object, test) {
   if (!inherits(object, "cf_fit")) {

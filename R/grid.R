@@ -50,7 +50,7 @@
 #' @param n_items,max_rating Each fake user's budget B and rating bound
 #'   \eqn{\Lambda} (the paper's B = 25, \eqn{\Lambda} = 2).
 #' @param test Optional held-out ratings for [evaluate_attack()].
-#' @param clean The clean model `fit_cf(learner, ratings)` the attacks start
+#' @param clean The clean model `fit_cf(ratings, learner)` the attacks start
 #'   from; `NULL` fits the package's own, seeded and settled (see
 #'   [evaluate_attack()]). All runs are measured against it refitted under
 #'   [evaluate_attack()]'s protocol.
@@ -256,7 +256,7 @@ grid_run <- function(setting, context, report = function(...) NULL) {
         test = context$test, targets = context$targets, threads = context$threads
       )
       detection <- if (context$detect) {
-        evaluate_detection(attack, context$ratings, threads = context$threads)
+        evaluate_detection(context$ratings, attack, threads = context$threads)
       } else {
         ttest_rows(attack$fake, context$ratings)
       }

@@ -72,11 +72,11 @@
 #' learner <- learner_als(rank = 3, lambda_u = 1)
 #' budget <- attack_budget(alpha = 0.05, n_items = 10)
 #' rare <- poison_structured(r, learner, utility_availability(), budget, "rare_items", seed = 1)
-#' evaluate_attack(rare, r)
+#' evaluate_attack(r, rare)
 #' nuke <- poison_structured(r, learner, utility_integrity(items = 7, weights = -2), budget,
 #'   "anchored", seed = 1
 #' )
-#' evaluate_attack(nuke, r)[c("target_rating_clean", "target_rating_poisoned")]
+#' evaluate_attack(r, nuke)[c("target_rating_clean", "target_rating_poisoned")]
 #' @export
 poison_structured <- function(ratings, learner, utility, budget, design = c("rare_items", "popular_items", "anchored"),
                               group_size = NULL, clean = NULL, seed = NULL,

@@ -27,8 +27,8 @@ ms_per_sweep <- function(fit) 1000 * stats::median(diff(fit$trace$seconds))
 ratings <- movielens_small()
 learner <- learner_als(rank = 10, lambda_u = 5)
 set.seed(1)
-clean <- fit_cf(learner_als(rank = 10, lambda_u = 5, max_iter = 1000, tol = 1e-9), ratings, threads = 1)
-sweep_ms <- ms_per_sweep(fit_cf(learner_als(rank = 10, lambda_u = 5, max_iter = 50, tol = 0), ratings, init = clean))
+clean <- fit_cf(ratings, learner_als(rank = 10, lambda_u = 5, max_iter = 1000, tol = 1e-9), threads = 1)
+sweep_ms <- ms_per_sweep(fit_cf(ratings, learner_als(rank = 10, lambda_u = 5, max_iter = 50, tol = 0), init = clean))
 cat("movielens_small:", nrow(as.data.frame(ratings)), "ratings; rank 10; one thread\n")
 report("one ALS sweep", sweep_ms, "ms")
 
@@ -94,7 +94,7 @@ if (!identical(Sys.getenv("CFPOISON_BENCH_SKIP_20M"), "1")) {
   )
   big_learner <- learner_als(rank = 10, lambda_u = 5, max_iter = 5)
   set.seed(1)
-  big_clean <- fit_cf(big_learner, big, threads = 2)
+  big_clean <- fit_cf(big, big_learner, threads = 2)
   seconds <- system.time(
     big_pga <- poison_pga(big, big_learner, utility_availability(), attack_budget(alpha = 0.005),
       support = "random", method = "kkt", max_iter = 5, clean = big_clean, seed = 1, threads = 2

@@ -119,7 +119,7 @@ compare_with_softimpute <- function(ratings, x, learner, lambda, seed, ...) {
   reference <- run_softimpute(x, lambda = lambda, ..., seed = seed)
   reference_objective <- softimpute_objective(reference$value, ratings, lambda)
   set.seed(seed)
-  fit <- fit_cf(learner, ratings, threads = 1L)
+  fit <- fit_cf(ratings, learner, threads = 1L)
   reached <- time_to_objective(fit, reference_objective)
   data.frame(
     seed = seed,
@@ -230,7 +230,7 @@ section(sprintf("2. ALS time per sweep, movielens_small, rank %d (median of %d s
 sweep_learner <- learner_als(rank = als_rank, lambda_u = als_lambda, max_iter = sweep_timing_sweeps, tol = 0)
 sweep_ms <- vapply(sweep_timing_threads, function(threads) {
   set.seed(1)
-  1000 * seconds_per_sweep(fit_cf(sweep_learner, ml, threads = threads))
+  1000 * seconds_per_sweep(fit_cf(ml, sweep_learner, threads = threads))
 }, numeric(1))
 print_table(data.frame(threads = sweep_timing_threads, ms_per_sweep = sweep_ms))
 report_goal("ms per sweep at 1 thread", sweep_ms[sweep_timing_threads == 1L], goals$ms_per_sweep, at_least = FALSE)
@@ -284,7 +284,7 @@ if (identical(Sys.getenv("CFPOISON_BENCH_SKIP_20M"), "1")) {
   big <- generated$value
   set.seed(1)
   big_fit <- timed(fit_cf(
-    learner_als(rank = als_rank, lambda_u = als_lambda, max_iter = ml20m_sweeps, tol = 0), big,
+    big, learner_als(rank = als_rank, lambda_u = als_lambda, max_iter = ml20m_sweeps, tol = 0),
     threads = ml20m_threads
   ))
   big_sweep_seconds <- seconds_per_sweep(big_fit$value)

@@ -76,7 +76,7 @@ rows <- list()
 for (learner_name in names(learners)) {
   spec <- learners[[learner_name]]
   set.seed(seed)
-  clean <- fit_cf(spec$tight, ratings)
+  clean <- fit_cf(ratings, spec$tight)
   factors <- cfpoison:::prediction_factors(clean)
   t_index <- match(target, ratings$item_ids)
   cosine <- as.vector(factors$item %*% factors$item[t_index, ]) /
@@ -91,7 +91,7 @@ for (learner_name in names(learners)) {
       for (method in names(attacks)) {
         attack <- attacks[[method]]
         attack$utility <- goal$utility
-        e <- evaluate_attack(attack, ratings, spec$learner, targets = target, clean = clean)
+        e <- evaluate_attack(ratings, attack, spec$learner, targets = target, clean = clean)
         value <- if (goal$metric == "rmse_shift") e$rmse_shift else e$target_rating_poisoned - e$target_rating_clean
         rows[[length(rows) + 1L]] <- data.frame(
           learner = learner_name, alpha = alpha, goal = goal_name, method = method, effect = value,

@@ -15,7 +15,7 @@ utility <- utility_availability() # Eq. 7: mu = (1, 0)
 # The defender's model on clean data, converged tightly so that the
 # evaluation's noise floor is negligible.
 set.seed(2016)
-clean <- fit_cf(learner_als(rank = 10, lambda_u = 5, max_iter = 1000, tol = 1e-9), ratings)
+clean <- fit_cf(ratings, learner_als(rank = 10, lambda_u = 5, max_iter = 1000, tol = 1e-9))
 print(clean)
 
 attacks <- list(

@@ -57,7 +57,7 @@ clean_model <- function(learner, ratings) {
   tight$max_iter <- 2000L
   tight$tol <- 1e-9
   set.seed(2016)
-  fit_cf(tight, ratings)
+  fit_cf(ratings, tight)
 }
 
 ratings <- movielens_small()
@@ -125,7 +125,7 @@ stage("detection features")
 # held-out RMSE on clean data shows too.
 split <- split_ratings(ratings, test_fraction = 0.1, seed = 2016)
 rdma_filter <- function(ratings, fake) {
-  defend_filter(ratings, detect_features(ratings, fake)$rdma, n = 20, fake = fake)
+  defend_filter(ratings, fake, detect_features(ratings, fake)$rdma, n = 20)
 }
 defences <- list(
   filter_rdma_20 = rdma_filter,
@@ -143,7 +143,7 @@ defence_results <- do.call(rbind, lapply(names(attackers), function(attacker) {
     attack <- do.call(poison_pga, c(
       list(split$train, als, goals[[goal]], budget, clean = split_clean, seed = 1), attackers[[attacker]]
     ))
-    cbind(attack = attacker, goal = goal, evaluate_defence(attack, split$train, split$test, defences))
+    cbind(attack = attacker, goal = goal, evaluate_defence(split$train, attack, split$test, defences))
   }))
 }))
 saveRDS(defence_results, file.path(output, "defences.rds"))

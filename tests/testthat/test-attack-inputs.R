@@ -228,10 +228,10 @@ test_that("a learner spec of the wrong class is a classed error", {
   expect_cfp_error(poison_sgld(r, bad, utility_availability(), budget, max_iter = 1), "type", "`learner`")
   expect_cfp_error(poison_pga(r, "als", utility_availability(), budget, max_iter = 1), "type", "`learner`")
   attack <- poison_uniform(r, budget, seed = 1)
-  expect_cfp_error(evaluate_attack(attack, r, learner = bad), "type", "`learner`")
+  expect_cfp_error(evaluate_attack(r, attack, learner = bad), "type", "`learner`")
   # A baseline attack has no learner of its own: evaluate_attack() asks for one.
-  expect_cfp_error(evaluate_attack(attack, r), "value", "`learner`")
-  expect_cfp_error(evaluate_attack(list(fake = attack$fake), r, attack_learner()), "type", "`attack`")
+  expect_cfp_error(evaluate_attack(r, attack), "value", "`learner`")
+  expect_cfp_error(evaluate_attack(r, list(fake = attack$fake), attack_learner()), "type", "`attack`")
   fake <- attack$fake
   expect_cfp_error(attack_gradient(r, fake, bad, utility_availability()), "type", "`learner`")
 })
@@ -251,7 +251,7 @@ test_that("ratings that are not a cf_ratings are classed errors", {
     }
   }
   attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 5), seed = 1)
-  expect_cfp_error(evaluate_attack(attack, df, learner), "type", "`ratings`")
+  expect_cfp_error(evaluate_attack(df, attack, learner), "type", "`ratings`")
   expect_cfp_error(attack_gradient(df, attack$fake, learner, utility_availability()), "type", "`ratings`")
   expect_cfp_error(attack_gradient(r, as.data.frame(attack$fake), learner, utility_availability()), "type", "`fake`")
 })
@@ -274,9 +274,9 @@ test_that("a wrong clean model is a classed error", {
   r <- attack_data()
   learner <- attack_learner()
   budget <- attack_budget(alpha = 0.1, n_items = 5)
-  other <- fit_cf(learner, simulate_ratings(70, 40, rank = 2, density = 0.25, seed = 2))
-  poisoned <- fit_cf(learner, r, fake = poison_uniform(r, budget, seed = 1)$fake)
-  for (bad in list("clean", other, poisoned, unclass(fit_cf(learner, r)))) {
+  other <- fit_cf(simulate_ratings(70, 40, rank = 2, density = 0.25, seed = 2), learner)
+  poisoned <- fit_cf(r, learner, fake = poison_uniform(r, budget, seed = 1)$fake)
+  for (bad in list("clean", other, poisoned, unclass(fit_cf(r, learner)))) {
     expect_cfp_error(
       poison_pga(r, learner, utility_availability(), budget, max_iter = 1, clean = bad),
       "value", c("`clean`", "NULL")
@@ -287,7 +287,7 @@ test_that("a wrong clean model is a classed error", {
     )
   }
   attack <- poison_uniform(r, budget, seed = 1)
-  expect_cfp_error(evaluate_attack(attack, r, learner, clean = other), "value", "`clean`")
+  expect_cfp_error(evaluate_attack(r, attack, learner, clean = other), "value", "`clean`")
   expect_cfp_error(attack_gradient(r, attack$fake, learner, utility_availability(), clean = other), "value", "`clean`")
 })
 
@@ -319,7 +319,7 @@ test_that("attack_gradient() rejects a fake block over other items", {
   expect_cfp_error(attack_gradient(r, renamed, learner, utility_availability()), "shape", "`fake`")
   # evaluate_attack() likewise.
   attack <- poison_uniform(other, attack_budget(alpha = 0.05, n_items = 3), seed = 1)
-  expect_cfp_error(evaluate_attack(attack, r, learner), "shape", "`attack`")
+  expect_cfp_error(evaluate_attack(r, attack, learner), "shape", "`attack`")
 })
 
 test_that("PGA keeps its budget, is reproducible and leaves the RNG alone", {

@@ -8,15 +8,15 @@ attack_case <- function() {
 test_that("PGA never ends below its start and beats the uniform attack", {
   case <- attack_case()
   set.seed(1)
-  clean <- fit_cf(learner_als(rank = 3, lambda_u = 1, max_iter = 2000, tol = 1e-12), case$ratings)
+  clean <- fit_cf(case$ratings, learner_als(rank = 3, lambda_u = 1, max_iter = 2000, tol = 1e-12))
   pga <- poison_pga(case$ratings, case$learner, utility_availability(), case$budget, max_iter = 15, clean = clean, seed = 1)
   utility <- pga$trace$utility
   expect_gte(utility[length(utility)], utility[1])
   expect_true(all(diff(utility) >= 0)) # rejected steps keep the best iterate
   uniform <- poison_uniform(case$ratings, case$budget, seed = 1)
   uniform$utility <- utility_availability()
-  on_pga <- evaluate_attack(pga, case$ratings, case$learner, clean = clean)
-  on_uniform <- evaluate_attack(uniform, case$ratings, case$learner, clean = clean)
+  on_pga <- evaluate_attack(case$ratings, pga, case$learner, clean = clean)
+  on_uniform <- evaluate_attack(case$ratings, uniform, case$learner, clean = clean)
   expect_gt(on_pga$utility, 2 * on_uniform$utility)
   expect_gt(on_pga$rmse_shift, on_uniform$rmse_shift)
   expect_lt(on_pga$rmse_shift_floor, 1e-3)
@@ -25,12 +25,12 @@ test_that("PGA never ends below its start and beats the uniform attack", {
 test_that("an integrity PGA attack raises its target's rating", {
   case <- attack_case()
   set.seed(1)
-  clean <- fit_cf(learner_als(rank = 3, lambda_u = 1, max_iter = 2000, tol = 1e-12), case$ratings)
+  clean <- fit_cf(case$ratings, learner_als(rank = 3, lambda_u = 1, max_iter = 2000, tol = 1e-12))
   target <- select_targets(clean, near = 0, tolerance = 0.3, seed = 1)
   attack <- poison_pga(case$ratings, case$learner, utility_integrity(items = target), case$budget,
     method = "exact", max_iter = 10, clean = clean, seed = 1
   )
-  result <- evaluate_attack(attack, case$ratings, case$learner, clean = clean)
+  result <- evaluate_attack(case$ratings, attack, case$learner, clean = clean)
   expect_gt(result$target_rating_poisoned, result$target_rating_clean + 0.05)
   expect_gte(result$hit_ratio_poisoned, result$hit_ratio_clean)
 })
@@ -38,14 +38,14 @@ test_that("an integrity PGA attack raises its target's rating", {
 test_that("SGLD moves toward the utility as beta grows and respects the budget", {
   case <- attack_case()
   set.seed(1)
-  clean <- fit_cf(case$learner, case$ratings)
+  clean <- fit_cf(case$ratings, case$learner)
   run <- function(beta) {
     poison_sgld(case$ratings, case$learner, utility_availability(), case$budget, beta = beta, max_iter = 30,
       clean = clean, seed = 1
     )
   }
-  weak <- evaluate_attack(run(0), case$ratings, case$learner, clean = clean)
-  strong <- evaluate_attack(run(50), case$ratings, case$learner, clean = clean)
+  weak <- evaluate_attack(case$ratings, run(0), case$learner, clean = clean)
+  strong <- evaluate_attack(case$ratings, run(50), case$learner, clean = clean)
   expect_gt(strong$utility, weak$utility)
 })
 
@@ -55,7 +55,7 @@ test_that("evaluate_attack measures against held-out ratings and the nuclear lea
   learner <- learner_nuclear(lambda = 5, rank_max = 10)
   set.seed(1)
   attack <- poison_pga(s$train, learner, utility_availability(), attack_budget(0.05, n_items = 8), max_iter = 5, seed = 2)
-  result <- evaluate_attack(attack, s$train, test = s$test, targets = s$train$item_ids[1:2])
+  result <- evaluate_attack(s$train, attack, test = s$test, targets = s$train$item_ids[1:2])
   expect_s3_class(result, "data.frame")
   expect_identical(nrow(result), 1L)
   expect_true(all(is.finite(unlist(result[c("rmse_shift", "test_rmse_clean", "test_rmse_poisoned", "utility")]))))
@@ -66,7 +66,7 @@ test_that("evaluate_attack measures against held-out ratings and the nuclear lea
 test_that("hit ratio matches a dense computation", {
   r <- simulate_ratings(50, 30, rank = 2, density = 0.3, seed = 8)
   set.seed(1)
-  fit <- fit_cf(learner_als(rank = 2, lambda_u = 1), r)
+  fit <- fit_cf(r, learner_als(rank = 2, lambda_u = 1))
   x <- fit$u %*% t(fit$v)
   rated <- matrix(FALSE, 50, 30)
   rated[cbind(r$user, r$item)] <- TRUE

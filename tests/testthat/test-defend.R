@@ -17,15 +17,15 @@ test_that("filtering the true fake users restores the clean model", {
   r <- small_ratings()
   learner <- learner_als(rank = 4, lambda_u = 1, max_iter = 300, tol = 1e-9)
   v0 <- start_factors(r, 4)
-  clean <- fit_cf(learner, r, init = v0)
+  clean <- fit_cf(r, learner, init = v0)
   attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 15), seed = 2)
   n_fake <- length(attack$fake$user_ids)
-  poisoned <- fit_cf(learner, r, fake = attack$fake, init = v0)
+  poisoned <- fit_cf(r, learner, fake = attack$fake, init = v0)
   pairs <- data.frame(user = rep(r$user_ids[1:20], 5), item = rep(r$item_ids[1:5], each = 20))
   expect_gt(max(abs(predict(poisoned, pairs) - predict(clean, pairs))), 1e-2)
 
   labels <- c(rep(0, length(r$user_ids)), rep(1, n_fake))
-  filtered <- defend_filter(r, labels, n = n_fake, fake = attack)
+  filtered <- defend_filter(r, attack, labels, n = n_fake)
   expect_s3_class(filtered, "cf_filtered")
   expect_true(all(filtered$dropped$fake))
   expect_setequal(filtered$dropped$user, attack$fake$user_ids)
@@ -35,7 +35,7 @@ test_that("filtering the true fake users restores the clean model", {
   expect_identical(filtered$fake$item_ids, r$item_ids)
   expect_output(print(filtered), "dropped 12 users (0 real, 12 fake)", fixed = TRUE)
 
-  refit <- fit_cf(learner, filtered$ratings, fake = filtered$fake, init = v0)
+  refit <- fit_cf(filtered$ratings, learner, fake = filtered$fake, init = v0)
   expect_equal(predict(refit, pairs), predict(clean, pairs), tolerance = 1e-6)
   expect_equal(refit$objective, clean$objective, tolerance = 1e-9)
 })
@@ -45,7 +45,7 @@ test_that("a filter drops the highest scores and keeps every id", {
   attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 2)
   m <- length(r$user_ids)
   scores <- c(seq_len(m) / m, c(5, 0, 0, 0, 0, 3)) # fakes 1 and 6, then real user m
-  filtered <- defend_filter(r, scores, n = 3, fake = attack$fake)
+  filtered <- defend_filter(r, attack$fake, scores, n = 3)
   expect_identical(filtered$dropped$user, c(attack$fake$user_ids[c(1, 6)], as.character(m)))
   expect_identical(filtered$dropped$fake, c(TRUE, TRUE, FALSE))
   expect_identical(filtered$ratings$user_ids, r$user_ids)
@@ -56,16 +56,16 @@ test_that("a filter drops the highest scores and keeps every id", {
   original <- as.data.frame(attack$fake)
   expect_identical(kept, original[original$user %in% attack$fake$user_ids[2:5], , drop = FALSE], ignore_attr = TRUE)
   # The dropped real user has no ratings left: predicted at 0.
-  fit <- fit_cf(learner_als(rank = 3, lambda_u = 1, max_iter = 30), filtered$ratings, fake = filtered$fake)
+  fit <- fit_cf(filtered$ratings, learner_als(rank = 3, lambda_u = 1, max_iter = 30), fake = filtered$fake)
   expect_equal(unname(predict(fit, user = m)[1, ]), rep(0, length(r$item_ids)))
-  expect_null(defend_filter(r, seq_len(m), n = 0)$fake)
+  expect_null(defend_filter(r, scores = seq_len(m), n = 0)$fake)
 })
 
 test_that("the Huber learner with a huge delta is the squared-loss learner", {
   r <- small_ratings()
   v0 <- start_factors(r, 4)
-  squared <- fit_cf(learner_als(rank = 4, lambda_u = 1, max_iter = 60, tol = 0), r, init = v0)
-  huber <- fit_cf(learner_als(rank = 4, lambda_u = 1, max_iter = 60, tol = 0, loss = "huber", huber_delta = 1e10), r, init = v0)
+  squared <- fit_cf(r, learner_als(rank = 4, lambda_u = 1, max_iter = 60, tol = 0), init = v0)
+  huber <- fit_cf(r, learner_als(rank = 4, lambda_u = 1, max_iter = 60, tol = 0, loss = "huber", huber_delta = 1e10), init = v0)
   expect_equal(huber$u, squared$u, tolerance = 1e-12)
   expect_equal(huber$v, squared$v, tolerance = 1e-12)
   expect_equal(huber$objective, squared$objective, tolerance = 1e-12)
@@ -74,7 +74,7 @@ test_that("the Huber learner with a huge delta is the squared-loss learner", {
 test_that("the Huber objective never increases and is the one reported", {
   r <- small_ratings()
   learner <- learner_als(rank = 4, lambda_u = 0.5, max_iter = 80, tol = 0, loss = "huber", huber_delta = 0.2)
-  fit <- fit_cf(learner, r, init = start_factors(r, 4))
+  fit <- fit_cf(r, learner, init = start_factors(r, 4))
   obj <- fit$trace$objective
   expect_true(all(diff(obj) <= 1e-10 * abs(obj[-1])))
   expect_equal(fit$objective, huber_objective_by_hand(r, fit$u, fit$v, 0.2, 0.5), tolerance = 1e-12)
@@ -89,8 +89,8 @@ test_that("converged Huber factors solve their weighted ridge systems, short row
   k <- 12
   delta <- 0.3
   lambda <- 0.7
-  fit <- fit_cf(learner_als(rank = k, lambda_u = lambda, max_iter = 3000, tol = 1e-15, loss = "huber", huber_delta = delta),
-    r, init = start_factors(r, k))
+  fit <- fit_cf(r, learner_als(rank = k, lambda_u = lambda, max_iter = 3000, tol = 1e-15, loss = "huber", huber_delta = delta),
+    init = start_factors(r, k))
   expect_gt(sum(tabulate(r$item, length(r$item_ids)) < k), 5)
   e <- r$rating - rowSums(fit$u[r$user, ] * fit$v[r$item, ])
   w <- pmin(1, delta / abs(e))
@@ -111,8 +111,8 @@ test_that("with outliers, the Huber loss predicts held-out ratings better", {
   corrupted <- sample.int(length(train$rating), round(0.05 * length(train$rating)))
   train$rating[corrupted] <- train$rating[corrupted] + sample(c(-8, 8), length(corrupted), replace = TRUE)
   v0 <- start_factors(r, 4)
-  squared <- fit_cf(learner_als(rank = 4, lambda_u = 1, max_iter = 500, tol = 1e-10), train, init = v0)
-  huber <- fit_cf(learner_als(rank = 4, lambda_u = 1, max_iter = 500, tol = 1e-10, loss = "huber", huber_delta = 0.5), train, init = v0)
+  squared <- fit_cf(train, learner_als(rank = 4, lambda_u = 1, max_iter = 500, tol = 1e-10), init = v0)
+  huber <- fit_cf(train, learner_als(rank = 4, lambda_u = 1, max_iter = 500, tol = 1e-10, loss = "huber", huber_delta = 0.5), init = v0)
   expect_lt(rmse(huber, s$test), 0.5 * rmse(squared, s$test))
 })
 
@@ -124,7 +124,7 @@ test_that("bagged predictions are the mean of the bags' predictions", {
   bagged <- learner_bagged(base, n_bags = 3, seed = 7)
   v0 <- start_factors(r, 3)
   # With 3 bags some users fall in none (probability e^-3 each).
-  expect_warning(fit <- fit_cf(bagged, r, fake = fake, init = v0), class = "cfpoison_warning_bags")
+  expect_warning(fit <- fit_cf(r, bagged, fake = fake, init = v0), class = "cfpoison_warning_bags")
   expect_s3_class(fit, "cf_fit_bagged")
   expect_s3_class(fit, "cf_fit")
   counts <- fit$bag_counts
@@ -141,7 +141,7 @@ test_that("bagged predictions are the mean of the bags' predictions", {
       data.frame(user = rep(c, sum(at)), item = joint$item[at], rating = joint$rating[at])
     })
     bag <- as_ratings(do.call(rbind, rows), users = seq_along(copies), items = r$item_ids)
-    bag_fit <- fit_cf(base, bag, init = v0)
+    bag_fit <- fit_cf(bag, base, init = v0)
     first_copy <- match(index, copies)
     out <- rep(NA_real_, nrow(pairs))
     held <- !is.na(first_copy)
@@ -162,15 +162,15 @@ test_that("real users' bags do not depend on the fake users, and bags warm-start
   fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 4)$fake
   bagged <- learner_bagged(learner_als(rank = 3, lambda_u = 1, max_iter = 300, tol = 1e-10), n_bags = 8, seed = 11)
   set.seed(1)
-  clean <- fit_cf(bagged, r)
-  poisoned <- fit_cf(bagged, r, fake = fake, init = clean)
+  clean <- fit_cf(r, bagged)
+  poisoned <- fit_cf(r, bagged, fake = fake, init = clean)
   expect_identical(poisoned$bag_counts[seq_len(m), ], clean$bag_counts)
-  again <- fit_cf(bagged, r, init = clean)
+  again <- fit_cf(r, bagged, init = clean)
   expect_lt(max(again$trace$iteration), 5)
   expect_equal(predict(again, r), predict(clean, r), tolerance = 1e-4)
   two_bags <- learner_bagged(learner_als(rank = 3, lambda_u = 1, max_iter = 5), n_bags = 2, seed = 1)
-  expect_warning(two_fit <- fit_cf(two_bags, r), class = "cfpoison_warning_bags")
-  expect_error(fit_cf(bagged, r, init = two_fit), class = "cfpoison_error_shape")
+  expect_warning(two_fit <- fit_cf(r, two_bags), class = "cfpoison_warning_bags")
+  expect_error(fit_cf(r, bagged, init = two_fit), class = "cfpoison_error_shape")
 })
 
 test_that("evaluate_defence() reports each defence's cost and effect", {
@@ -183,9 +183,9 @@ test_that("evaluate_defence() reports each defence's cost and effect", {
   m <- length(r$user_ids)
   n_fake <- length(attack$fake$user_ids)
   drop_fakes <- function(ratings, fake) {
-    defend_filter(ratings, c(rep(0, m), rep(1, length(fake$user_ids))), n = length(fake$user_ids), fake = fake)
+    defend_filter(ratings, fake, c(rep(0, m), rep(1, length(fake$user_ids))), n = length(fake$user_ids))
   }
-  result <- evaluate_defence(attack, s$train, s$test, list(
+  result <- evaluate_defence(s$train, attack, s$test, list(
     huber = learner_als(rank = 3, lambda_u = 1, loss = "huber", huber_delta = 0.5),
     bagged = learner_bagged(learner, n_bags = 8, seed = 1),
     filter = drop_fakes
@@ -204,15 +204,15 @@ test_that("bad input to the defences is a classed error", {
   m <- length(r$user_ids)
   fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 2)$fake
   scores <- c(runif(m), runif(length(fake$user_ids)))
-  expect_error(defend_filter(r, scores[-1], n = 1, fake = fake), class = "cfpoison_error_shape")
-  expect_error(defend_filter(r, scores, n = 1), class = "cfpoison_error_shape")
-  expect_error(defend_filter(r, replace(scores, 3, NA), n = 1, fake = fake), class = "cfpoison_error_missing")
-  expect_error(defend_filter(r, as.character(scores), n = 1, fake = fake), class = "cfpoison_error_type")
-  expect_error(defend_filter(r, scores, n = length(scores) + 1, fake = fake), class = "cfpoison_error_value")
-  expect_error(defend_filter(r, scores, n = -1, fake = fake), class = "cfpoison_error_value")
-  expect_error(defend_filter(r, scores, n = 1.5, fake = fake), class = "cfpoison_error_type")
+  expect_error(defend_filter(r, fake, scores[-1], n = 1), class = "cfpoison_error_shape")
+  expect_error(defend_filter(r, scores = scores, n = 1), class = "cfpoison_error_shape")
+  expect_error(defend_filter(r, fake, replace(scores, 3, NA), n = 1), class = "cfpoison_error_missing")
+  expect_error(defend_filter(r, fake, as.character(scores), n = 1), class = "cfpoison_error_type")
+  expect_error(defend_filter(r, fake, scores, n = length(scores) + 1), class = "cfpoison_error_value")
+  expect_error(defend_filter(r, fake, scores, n = -1), class = "cfpoison_error_value")
+  expect_error(defend_filter(r, fake, scores, n = 1.5), class = "cfpoison_error_type")
   other <- as_ratings(data.frame(user = "f", item = 1:2, rating = 1), items = 1:2)
-  expect_error(defend_filter(r, c(scores[1:m], 1), n = 1, fake = other), class = "cfpoison_error_shape")
+  expect_error(defend_filter(r, other, c(scores[1:m], 1), n = 1), class = "cfpoison_error_shape")
 
   expect_error(learner_bagged("als"), class = "cfpoison_error_type")
   expect_error(learner_bagged(learner_als(), n_bags = 0), class = "cfpoison_error_value")
@@ -223,9 +223,9 @@ test_that("bad input to the defences is a classed error", {
   attack <- poison_pga(r, learner_als(rank = 3, lambda_u = 1), utility_availability(),
     attack_budget(alpha = 0.05, n_items = 10), max_iter = 1, seed = 1
   )
-  expect_error(evaluate_defence(attack, r, r, list(1)), class = "cfpoison_error_type")
-  expect_error(evaluate_defence(attack, r, r, list(learner_als())), class = "cfpoison_error_type")
-  expect_error(evaluate_defence(list(fake), r, r, list(a = learner_als())), class = "cfpoison_error_type")
+  expect_error(evaluate_defence(r, attack, r, list(1)), class = "cfpoison_error_type")
+  expect_error(evaluate_defence(r, attack, r, list(learner_als())), class = "cfpoison_error_type")
+  expect_error(evaluate_defence(r, list(fake), r, list(a = learner_als())), class = "cfpoison_error_type")
   # A bare fake block is measured like an attack, but it brings no learner.
-  expect_error(evaluate_defence(fake, r, r, list(a = learner_als())), class = "cfpoison_error_value")
+  expect_error(evaluate_defence(r, fake, r, list(a = learner_als())), class = "cfpoison_error_value")
 })

@@ -1,7 +1,7 @@
 test_that("evaluate_detection() gathers every detector into one table", {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
   attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
-  table <- evaluate_detection(attack, r)
+  table <- evaluate_detection(r, attack)
   expect_identical(table$detector, c(
     "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "pca",
     "ttest_frequency", "ttest_mean"
@@ -13,5 +13,5 @@ test_that("evaluate_detection() gathers every detector into one table", {
     as.data.frame(detect_ttest(r, attack, statistic = "mean"))$p_value
   )
   expect_true(all(table$auc[table$kind != "t-test"] >= 0 & table$auc[table$kind != "t-test"] <= 1))
-  expect_error(evaluate_detection(unclass(attack), r), class = "cfpoison_error_type")
+  expect_error(evaluate_detection(r, unclass(attack)), class = "cfpoison_error_type")
 })

@@ -103,8 +103,8 @@ test_that("print(), summary(), split_ratings() and fit_cf() work on poisoned rat
   # The poisoned data are the joint layout fit_cf(fake = ) fits: the same
   # seed gives the same model, the fake users' factors last in `u`.
   learner <- learner_als(rank = 3, lambda_u = 1)
-  joint <- fit_cf(learner, p, seed = 3)
-  apart <- fit_cf(learner, r, fake = attack, seed = 3)
+  joint <- fit_cf(p, learner, seed = 3)
+  apart <- fit_cf(r, learner, fake = attack, seed = 3)
   expect_identical(joint$u, rbind(apart$u, apart$fake_u))
   expect_identical(joint$v, apart$v)
 })
@@ -113,7 +113,7 @@ test_that("a cf_ratings with a damaged is_fake is refused", {
   p <- poisoned_ratings(star_ratings(), data.frame(user = 1, item = 1, rating = 1))
   short <- p
   short$is_fake <- short$is_fake[-1]
-  expect_cfp_error(fit_cf(learner_als(rank = 2), short), "value", "is_fake")
+  expect_cfp_error(fit_cf(short, learner_als(rank = 2)), "value", "is_fake")
   missing <- p
   missing$is_fake[1] <- NA
   expect_cfp_error(as.data.frame(missing), "value", "is_fake")
@@ -221,19 +221,19 @@ test_that("fit_cf(seed = ) gives the same fit for the same seed and leaves the R
   learner <- learner_als(rank = 3, lambda_u = 1)
   set.seed(42)
   before <- .Random.seed
-  a <- fit_cf(learner, r, seed = 1)
+  a <- fit_cf(r, learner, seed = 1)
   expect_identical(.Random.seed, before)
-  b <- fit_cf(learner, r, seed = 1)
+  b <- fit_cf(r, learner, seed = 1)
   expect_identical(a$u, b$u)
   expect_identical(a$v, b$v)
   expect_identical(a$objective, b$objective)
-  expect_false(isTRUE(all.equal(a$v, fit_cf(learner, r, seed = 2)$v)))
+  expect_false(isTRUE(all.equal(a$v, fit_cf(r, learner, seed = 2)$v)))
   # Unseeded fits draw from the caller's stream.
-  expect_false(identical(fit_cf(learner, r)$v, fit_cf(learner, r)$v))
+  expect_false(identical(fit_cf(r, learner)$v, fit_cf(r, learner)$v))
 
   bagged <- learner_bagged(learner, n_bags = 10, seed = 1)
-  expect_identical(fit_cf(bagged, r, seed = 1)$v, fit_cf(bagged, r, seed = 1)$v)
-  expect_false(isTRUE(all.equal(fit_cf(bagged, r, seed = 1)$v, fit_cf(bagged, r, seed = 2)$v)))
-  expect_cfp_error(fit_cf(learner, r, seed = -1), "value", "seed")
-  expect_cfp_error(fit_cf(learner, r, seed = "a"), "type", "seed")
+  expect_identical(fit_cf(r, bagged, seed = 1)$v, fit_cf(r, bagged, seed = 1)$v)
+  expect_false(isTRUE(all.equal(fit_cf(r, bagged, seed = 1)$v, fit_cf(r, bagged, seed = 2)$v)))
+  expect_cfp_error(fit_cf(r, learner, seed = -1), "value", "seed")
+  expect_cfp_error(fit_cf(r, learner, seed = "a"), "type", "seed")
 })

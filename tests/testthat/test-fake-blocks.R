@@ -21,21 +21,21 @@ test_that("a hand-built block is measured like the equivalent cf_attack", {
   r <- case$ratings
   test <- split_ratings(r, seed = 2)$test
   defences <- list(huber = learner_als(rank = 4, lambda_u = 1, loss = "huber", huber_delta = 0.5))
-  on_attack <- evaluate_attack(case$attack, r, case$learner, targets = 3)
-  defended <- evaluate_defence(case$attack, r, test, defences, learner = case$learner)
+  on_attack <- evaluate_attack(r, case$attack, case$learner, targets = 3)
+  defended <- evaluate_defence(r, case$attack, test, defences, learner = case$learner)
   for (block in case$blocks) {
-    on_block <- evaluate_attack(block, r, case$learner, targets = 3)
+    on_block <- evaluate_attack(r, block, case$learner, targets = 3)
     expect_identical(on_block$method, "custom")
     expect_identical(on_block$alpha, NA_real_)
     expect_equal(measured(on_block), measured(on_attack), tolerance = 1e-10)
     expect_equal(
-      measured(evaluate_defence(block, r, test, defences, learner = case$learner)), measured(defended),
+      measured(evaluate_defence(r, block, test, defences, learner = case$learner)), measured(defended),
       tolerance = 1e-10
     )
     expect_identical(detect_ttest(r, block, "mean"), detect_ttest(r, case$attack, "mean"))
     expect_identical(detect_features(r, block, k = 5), detect_features(r, case$attack, k = 5))
     expect_identical(detect_pca(r, block), detect_pca(r, case$attack))
-    expect_identical(evaluate_detection(block, r, k = 5), evaluate_detection(case$attack, r, k = 5))
+    expect_identical(evaluate_detection(r, block, k = 5), evaluate_detection(r, case$attack, k = 5))
   }
 })
 
@@ -43,10 +43,10 @@ test_that("a hand-built block needs a learner and valid ratings, named in the er
   case <- block_case()
   r <- case$ratings
   frame <- case$blocks$frame
-  expect_cfp_error(evaluate_attack(frame, r), "value", c("built by hand", "`learner`"))
-  expect_cfp_error(evaluate_defence(frame, r, r, list(a = case$learner)), "value", "`learner`")
+  expect_cfp_error(evaluate_attack(r, frame), "value", c("built by hand", "`learner`"))
+  expect_cfp_error(evaluate_defence(r, frame, r, list(a = case$learner)), "value", "`learner`")
   expect_cfp_error(
-    evaluate_attack(frame[c("user", "item")], r, case$learner), "column", c("`attack`", "rating")
+    evaluate_attack(r, frame[c("user", "item")], case$learner), "column", c("`attack`", "rating")
   )
   expect_cfp_error(
     detect_ttest(r, replace(frame, "rating", list(replace(frame$rating, 2, NA)))), "missing", c("`attack`", "row 2")
@@ -54,9 +54,9 @@ test_that("a hand-built block needs a learner and valid ratings, named in the er
   expect_cfp_error(detect_features(r, replace(frame, "rating", list(Inf))), "missing", "`fake`")
   expect_cfp_error(detect_pca(r, replace(frame, "rating", list("2"))), "type", c("`fake`", "numeric"))
   expect_cfp_error(
-    evaluate_detection(replace(frame, "item", list("no such item")), r), "value", c("`attack`", "ratings$item_ids")
+    evaluate_detection(r, replace(frame, "item", list("no such item"))), "value", c("`attack`", "ratings$item_ids")
   )
-  expect_cfp_error(evaluate_attack(list(fake = frame), r, case$learner), "type", c("`attack`", "data frame"))
+  expect_cfp_error(evaluate_attack(r, list(fake = frame), case$learner), "type", c("`attack`", "data frame"))
 })
 
 test_that("an attack computed on other ratings with the same ids is refused everywhere", {
@@ -68,9 +68,9 @@ test_that("an attack computed on other ratings with the same ids is refused ever
     max_iter = 1, progress = FALSE, seed = 1
   )
   for (attack in list(case$attack, pga)) {
-    expect_cfp_error(evaluate_attack(attack, other, case$learner), "mismatch", c("`attack`", "other ratings"))
-    expect_cfp_error(evaluate_defence(attack, other, other, list(a = case$learner), learner = case$learner), "mismatch")
-    expect_cfp_error(evaluate_detection(attack, other), "mismatch", "`attack`")
+    expect_cfp_error(evaluate_attack(other, attack, case$learner), "mismatch", c("`attack`", "other ratings"))
+    expect_cfp_error(evaluate_defence(other, attack, other, list(a = case$learner), learner = case$learner), "mismatch")
+    expect_cfp_error(evaluate_detection(other, attack), "mismatch", "`attack`")
     expect_cfp_error(detect_ttest(other, attack), "mismatch", "`attack`")
     expect_cfp_error(detect_features(other, attack), "mismatch", "`fake`")
     expect_cfp_error(detect_pca(other, attack), "mismatch", "`fake`")

@@ -57,10 +57,10 @@ test_that("utilities match a dense computation (Eq. 7-9)", {
   fake <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 6), seed = 4)$fake
   learner <- learner_als(rank = 2, lambda_u = 0.5, max_iter = 300, tol = 1e-12)
   set.seed(1)
-  clean <- fit_cf(learner, r)
+  clean <- fit_cf(r, learner)
   utility <- utility_hybrid(c(1.5, -2), items = r$item_ids[c(2, 7)], weights = c(2, 0.5))
   g <- attack_gradient(r, fake, learner, utility, clean = clean)
-  poisoned <- fit_cf(learner_als(rank = 2, lambda_u = 0.5, max_iter = 5000, tol = 1e-15), r, fake = fake, init = clean)
+  poisoned <- fit_cf(r, learner_als(rank = 2, lambda_u = 0.5, max_iter = 5000, tol = 1e-15), fake = fake, init = clean)
   x_hat <- poisoned$u %*% t(poisoned$v)
   x_bar <- clean$u %*% t(clean$v)
   unseen <- matrix(TRUE, 40, 25)

@@ -40,7 +40,7 @@ test_that("a grid has one tidy row per run, settings first, and identical result
 test_that("a grid row equals the attack run by hand with the same seed and clean model", {
   r <- grid_ratings()
   learner <- grid_learner()
-  clean <- with_seed(7, fit_cf(learner, r))
+  clean <- with_seed(7, fit_cf(r, learner))
   grid <- attack_grid(r, learner,
     methods = "pga", alpha = 0.05, mu = c(1, 0), seeds = 3, n_items = 10, clean = clean,
     attack_args = list(pga = list(max_iter = 4)), detect = FALSE, progress = FALSE
@@ -51,7 +51,7 @@ test_that("a grid row equals the attack run by hand with the same seed and clean
   attack <- poison_pga(r, learner, utility_availability(), attack_budget(0.05, n_items = 10),
     max_iter = 4, clean = clean, seed = 3
   )
-  by_hand <- evaluate_attack(attack, r, clean = clean)
+  by_hand <- evaluate_attack(r, attack, clean = clean)
   expect_equal(grid$rmse_shift, by_hand$rmse_shift, tolerance = 1e-12)
   expect_equal(grid$utility, by_hand$utility, tolerance = 1e-12)
   expect_equal(grid$p_value_mean, detect_ttest(r, attack, "mean")$p.value, tolerance = 1e-12)

@@ -6,7 +6,7 @@ issue_budget <- function() attack_budget(alpha = 0.05, n_items = 5)
 
 test_that("predict() and the core refuse indices outside the fit", {
   r <- issue_ratings()
-  fit <- fit_cf(issue_learner(), r)
+  fit <- fit_cf(r, issue_learner())
   tampered <- r
   tampered$user[540] <- 100000000L
   expect_cfp_error(predict(fit, tampered), "value", c("ratings", "user"))
@@ -21,12 +21,12 @@ test_that("a tampered cf_ratings is a classed error wherever it is used", {
   r <- issue_ratings()
   bad_item <- r
   bad_item$item[1] <- 0L
-  expect_cfp_error(fit_cf(issue_learner(), bad_item), "value", c("ratings", "item"))
+  expect_cfp_error(fit_cf(bad_item, issue_learner()), "value", c("ratings", "item"))
   short <- r
   short$rating <- short$rating[-1]
-  expect_cfp_error(fit_cf(issue_learner(), short), "shape", "ratings")
+  expect_cfp_error(fit_cf(short, issue_learner()), "shape", "ratings")
   not_a_list <- structure(list(), class = "cf_ratings")
-  expect_cfp_error(summary(fit_cf(issue_learner(), not_a_list)), "type", "ratings")
+  expect_cfp_error(summary(fit_cf(not_a_list, issue_learner())), "type", "ratings")
 })
 
 test_that("simulate_ratings() with density 1 is fast and observes every entry", {
@@ -67,7 +67,7 @@ test_that("evaluate_attack() on fully observed ratings gives NA shifts with a cl
   full <- simulate_ratings(20, 10, rank = 2, density = 1, seed = 1)
   attack <- poison_uniform(full, issue_budget(), seed = 1)
   expect_warning(
-    res <- evaluate_attack(attack, full, issue_learner()),
+    res <- evaluate_attack(full, attack, issue_learner()),
     class = "cfpoison_warning_undefined"
   )
   expect_true(is.na(res$rmse_shift))
@@ -76,7 +76,7 @@ test_that("evaluate_attack() on fully observed ratings gives NA shifts with a cl
 
 test_that("select_targets() says how many items qualify when too few do", {
   r <- issue_ratings()
-  fit <- fit_cf(issue_learner(), r)
+  fit <- fit_cf(r, issue_learner())
   qualify <- sum(tabulate(r$item, 30) >= 30)
   expect_cfp_error(
     select_targets(fit, n = 5, min_ratings = 30, ratings = r, seed = 1),
@@ -139,7 +139,7 @@ test_that("missing required arguments are classed errors naming the argument", {
   expect_cfp_error(poison_random(r, issue_budget()), "missing", "targets")
   expect_cfp_error(poison_segment(r, issue_budget(), targets = 1), "missing", "segment")
   expect_cfp_error(poison_uniform(r), "missing", "budget")
-  expect_cfp_error(fit_cf(issue_learner()), "missing", "ratings")
+  expect_cfp_error(fit_cf(learner = issue_learner()), "missing", "ratings")
 })
 
 test_that("error messages blame the right thing", {
@@ -149,13 +149,13 @@ test_that("error messages blame the right thing", {
 
   attack <- poison_uniform(r, issue_budget(), seed = 1)
   attack$fake$rating[1] <- NA
-  err <- expect_cfp_error(evaluate_attack(attack, r, issue_learner()), "missing", "fake")
+  err <- expect_cfp_error(evaluate_attack(r, attack, issue_learner()), "missing", "fake")
   expect_no_match(conditionMessage(err), "lambda")
-  expect_cfp_error(fit_cf(issue_learner(), r, fake = attack$fake), "missing", "fake")
+  expect_cfp_error(fit_cf(r, issue_learner(), fake = attack$fake), "missing", "fake")
 
   huge <- r
   huge$rating <- huge$rating * 1e200
-  expect_cfp_error(fit_cf(issue_learner(), huge), "range", "ratings")
+  expect_cfp_error(fit_cf(huge, issue_learner()), "range", "ratings")
   frame <- as.data.frame(r)
   frame$rating <- frame$rating * 1e200
   expect_cfp_error(as_ratings(frame), "range", "1e+100")
@@ -170,7 +170,7 @@ test_that("evaluate_detection() on huge ratings is a classed error, not an Armad
   attack <- poison_uniform(r, issue_budget(), seed = 1)
   huge <- r
   huge$rating <- huge$rating * 1e200
-  expect_cfp_error(evaluate_detection(attack$fake, huge), "range", "ratings")
+  expect_cfp_error(evaluate_detection(huge, attack$fake), "range", "ratings")
 })
 
 test_that("the attack's clean model and the ratings' range are blamed, not `clean` or `from`", {
@@ -180,7 +180,7 @@ test_that("the attack's clean model and the ratings' range are blamed, not `clea
   )
   relabelled <- r
   relabelled$user_ids <- paste0("u", r$user_ids)
-  err <- expect_cfp_error(evaluate_attack(attack, relabelled), "value", "attack$clean")
+  err <- expect_cfp_error(evaluate_attack(relabelled, attack), "value", "attack$clean")
   expect_no_match(conditionMessage(err), "Leave it `NULL`")
 
   flat <- as_ratings(data.frame(user = 1:2, item = 1, rating = 2))
@@ -191,7 +191,7 @@ test_that("the attack's clean model and the ratings' range are blamed, not `clea
 test_that("a bag that draws too few users is a classed error about the bag", {
   small <- simulate_ratings(3, 6, rank = 1, density = 0.6, seed = 1)
   err <- expect_cfp_error(
-    fit_cf(learner_bagged(learner_als(rank = 1, lambda_u = 1), n_bags = 2, seed = 9), small),
+    fit_cf(small, learner_bagged(learner_als(rank = 1, lambda_u = 1), n_bags = 2, seed = 9)),
     "value", c("bag", "n_bags")
   )
   expect_no_match(conditionMessage(err), "= 0")

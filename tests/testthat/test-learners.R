@@ -14,7 +14,7 @@ objective_by_hand <- function(ratings, u, v, d = NULL, lambda_u = 0, lambda_v = 
 test_that("ALS objective never increases across sweeps and matches Eq. 2", {
   r <- small_ratings()
   learner <- learner_als(rank = 4, lambda_u = 0.5, lambda_v = 1.5, max_iter = 100, tol = 0)
-  fit <- fit_cf(learner, r)
+  fit <- fit_cf(r, learner)
   obj <- fit$trace$objective
   expect_gt(length(obj), 20)
   expect_true(all(diff(obj) <= 1e-10 * abs(obj[-1])))
@@ -35,8 +35,8 @@ test_that("ALS and nuclear fits reach softImpute's objective", {
   }
   # At this lambda the optimum has rank < 12, so every solver reaches the
   # (convex) nuclear-norm optimum and all objectives agree.
-  als <- fit_cf(learner_als(rank = 12, lambda_u = lambda / 2, max_iter = 5000, tol = 1e-15), r)
-  nuclear <- fit_cf(learner_nuclear(lambda = lambda, rank_max = 12, max_iter = 5000, tol = 1e-15), r)
+  als <- fit_cf(r, learner_als(rank = 12, lambda_u = lambda / 2, max_iter = 5000, tol = 1e-15))
+  nuclear <- fit_cf(r, learner_nuclear(lambda = lambda, rank_max = 12, max_iter = 5000, tol = 1e-15))
   expect_lt(nuclear$rank, 12)
   expect_equal(als$objective, oracle_objective("als"), tolerance = 1e-6)
   expect_equal(nuclear$objective, oracle_objective("svd"), tolerance = 1e-6)
@@ -46,7 +46,7 @@ test_that("ALS and nuclear fits reach softImpute's objective", {
 test_that("the nuclear fit satisfies the optimality conditions of Eq. 3", {
   r <- small_ratings()
   lambda <- 8
-  fit <- fit_cf(learner_nuclear(lambda = lambda, rank_max = 12, max_iter = 5000, tol = 1e-15), r)
+  fit <- fit_cf(r, learner_nuclear(lambda = lambda, rank_max = 12, max_iter = 5000, tol = 1e-15))
   keep <- fit$d > 0
   u <- fit$u[, keep, drop = FALSE]
   v <- fit$v[, keep, drop = FALSE]
@@ -66,7 +66,7 @@ test_that("a noiseless low-rank matrix is recovered", {
   # column observed often enough, which Zipf popularity does not give rare items.
   r <- simulate_ratings(200, 150, rank = 3, density = 0.3, noise_sd = 0, zipf_exponent = 0, scale = NULL, seed = 9)
   s <- split_ratings(r, test_fraction = 0.2, seed = 1)
-  fit <- fit_cf(learner_als(rank = 3, lambda_u = 1e-8, max_iter = 2000, tol = 1e-14), s$train)
+  fit <- fit_cf(s$train, learner_als(rank = 3, lambda_u = 1e-8, max_iter = 2000, tol = 1e-14))
   expect_lt(rmse(fit, s$test), 1e-3)
 })
 
@@ -74,9 +74,9 @@ test_that("results are identical for 1 and 2 threads and for the same seed", {
   r <- small_ratings()
   for (learner in list(learner_als(rank = 5, lambda_u = 1, max_iter = 30), learner_nuclear(lambda = 5, rank_max = 10, max_iter = 30))) {
     set.seed(11)
-    one <- fit_cf(learner, r, threads = 1)
+    one <- fit_cf(r, learner, threads = 1)
     set.seed(11)
-    two <- fit_cf(learner, r, threads = 2)
+    two <- fit_cf(r, learner, threads = 2)
     expect_identical(one$u, two$u)
     expect_identical(one$v, two$v)
     expect_identical(one$objective, two$objective)
@@ -90,7 +90,7 @@ test_that("predictions map back to the original ids", {
     rating = c(2, 1, 0, -1, 1, 0, -2, 2, 0, 0, 1, -1)
   )
   r <- as_ratings(df)
-  fit <- fit_cf(learner_als(rank = 2, lambda_u = 0.1), r)
+  fit <- fit_cf(r, learner_als(rank = 2, lambda_u = 0.1))
   by_hand <- sum(fit$u[match("mia", fit$user_ids), ] * fit$v[match("m5", fit$item_ids), ])
   expect_equal(predict(fit, data.frame(user = "mia", item = "m5")), by_hand)
   rows <- predict(fit, user = c("zoe", "mia"))
@@ -103,7 +103,7 @@ test_that("fake users are fitted as extra rows (Eq. 4)", {
   r <- small_ratings()
   fake_df <- data.frame(user = rep(c("f1", "f2"), each = 3), item = c(1, 2, 3, 2, 4, 6), rating = c(2, -2, 2, 1, 1, -1))
   fake <- as_ratings(fake_df, items = r$item_ids)
-  fit <- fit_cf(learner_als(rank = 3, lambda_u = 1, max_iter = 50), r, fake = fake)
+  fit <- fit_cf(r, learner_als(rank = 3, lambda_u = 1, max_iter = 50), fake = fake)
   expect_identical(dim(fit$fake_u), c(2L, 3L))
   expect_identical(nrow(fit$u), length(r$user_ids))
   all_u <- rbind(fit$u, fit$fake_u)
@@ -117,22 +117,22 @@ test_that("fake users are fitted as extra rows (Eq. 4)", {
 test_that("warm starts continue a fit and follow a lambda path", {
   r <- small_ratings()
   learner <- learner_als(rank = 4, lambda_u = 1, max_iter = 20, tol = 0)
-  first <- fit_cf(learner, r)
-  second <- fit_cf(learner, r, init = first)
+  first <- fit_cf(r, learner)
+  second <- fit_cf(r, learner, init = first)
   expect_lte(second$trace$objective[1], first$objective * (1 + 1e-12))
 
   path <- c(30, 15, 8)
   warm <- NULL
   for (lambda in path) {
-    warm <- fit_cf(learner_nuclear(lambda = lambda, rank_max = 12, max_iter = 5000, tol = 1e-14), r, init = warm)
+    warm <- fit_cf(r, learner_nuclear(lambda = lambda, rank_max = 12, max_iter = 5000, tol = 1e-14), init = warm)
   }
-  cold <- fit_cf(learner_nuclear(lambda = 8, rank_max = 12, max_iter = 5000, tol = 1e-14), r)
+  cold <- fit_cf(r, learner_nuclear(lambda = 8, rank_max = 12, max_iter = 5000, tol = 1e-14))
   expect_equal(warm$objective, cold$objective, tolerance = 1e-8)
 })
 
 test_that("the nuclear learner warns when rank_max binds", {
   r <- small_ratings()
-  expect_warning(fit_cf(learner_nuclear(lambda = 0.01, rank_max = 2), r), class = "cfpoison_warning_rank")
+  expect_warning(fit_cf(r, learner_nuclear(lambda = 0.01, rank_max = 2)), class = "cfpoison_warning_rank")
 })
 
 test_that("users who rate every item and items rated by everyone get their exact ridge solution", {
@@ -150,7 +150,7 @@ test_that("users who rate every item and items rated by everyone get their exact
   expect_equal(sum(r$item == 1L), length(r$user_ids))
   lambda_u <- 0.5
   lambda_v <- 1.5
-  fit <- fit_cf(learner_als(rank = 4, lambda_u = lambda_u, lambda_v = lambda_v, max_iter = 3000, tol = 1e-14), r)
+  fit <- fit_cf(r, learner_als(rank = 4, lambda_u = lambda_u, lambda_v = lambda_v, max_iter = 3000, tol = 1e-14))
   ridge_gap <- function(factors, other, rows, cols, ratings, lambda) {
     max(vapply(seq_len(nrow(factors)), function(t) {
       mine <- rows == t

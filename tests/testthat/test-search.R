@@ -5,12 +5,12 @@ search_case <- function() {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 7)
   learner <- learner_als(rank = 3, lambda_u = 1)
   set.seed(3)
-  list(ratings = r, learner = learner, budget = attack_budget(alpha = 0.05, n_items = 10), clean = fit_cf(learner, r))
+  list(ratings = r, learner = learner, budget = attack_budget(alpha = 0.05, n_items = 10), clean = fit_cf(r, learner))
 }
 
 converged_utility <- function(attack, case, utility = attack$utility) {
   attack$utility <- utility
-  evaluate_attack(attack, case$ratings, case$learner, clean = case$clean)$utility
+  evaluate_attack(case$ratings, attack, case$learner, clean = case$clean)$utility
 }
 
 test_that("Algorithm 1 (random support, KKT gradient) reproduces its earlier numbers", {
@@ -27,7 +27,7 @@ test_that("Algorithm 1 (random support, KKT gradient) reproduces its earlier num
   expect_equal(sum(pga$fake$rating * seq_along(pga$fake$rating)), 167.20485963520869, tolerance = 1e-12)
   nuclear <- learner_nuclear(lambda = 5, rank_max = 10)
   set.seed(3)
-  nuclear_clean <- fit_cf(nuclear, case$ratings)
+  nuclear_clean <- fit_cf(case$ratings, nuclear)
   integrity <- poison_pga(case$ratings, nuclear, utility_integrity(items = case$ratings$item_ids[4]), case$budget,
     support = "random", method = "kkt", max_iter = 5, clean = nuclear_clean, seed = 2
   )
@@ -80,8 +80,8 @@ test_that("a nuke moves the target down, a push up, and the search beats the anc
     utility <- utility_integrity(items = target, weights = w)
     default <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 1)
     anchored <- poison_structured(case$ratings, case$learner, utility, case$budget, "anchored", clean = case$clean, seed = 1)
-    on_default <- evaluate_attack(default, case$ratings, case$learner, clean = case$clean)
-    on_anchored <- evaluate_attack(anchored, case$ratings, case$learner, clean = case$clean)
+    on_default <- evaluate_attack(case$ratings, default, case$learner, clean = case$clean)
+    on_anchored <- evaluate_attack(case$ratings, anchored, case$learner, clean = case$clean)
     shift <- sign(w) * (on_default$target_rating_poisoned - on_default$target_rating_clean)
     expect_gt(shift, 0.05)
     expect_gt(shift, sign(w) * (on_anchored$target_rating_poisoned - on_anchored$target_rating_clean))
@@ -156,7 +156,7 @@ test_that("a group of fake users keeps Lambda sqrt(gS) - tau of its rank-one blo
     block <- data.frame(user = rep(seq_len(g), each = 6), item = shared_ids, rating = 2)
     fake <- as_ratings(block, items = ratings$item_ids)
     set.seed(1)
-    fit <- fit_cf(learner, ratings, fake = fake)
+    fit <- fit_cf(ratings, learner, fake = fake)
     fake_u <- if (is.null(fit$d)) fit$fake_u else sweep(fit$fake_u, 2, fit$d, `*`)
     sum(svd(fake_u %*% t(fit$v[match(shared_ids, ratings$item_ids), , drop = FALSE]))$d)
   }
@@ -176,10 +176,10 @@ test_that("on the nuclear norm the search refits from its last fit, reproducibly
   case <- search_case()
   nuclear <- learner_nuclear(lambda = 5, rank_max = 10)
   set.seed(3)
-  clean <- fit_cf(learner_nuclear(lambda = 5, rank_max = 10, max_iter = 5000, tol = 1e-14), case$ratings)
+  clean <- fit_cf(case$ratings, learner_nuclear(lambda = 5, rank_max = 10, max_iter = 5000, tol = 1e-14))
   attack <- poison_pga(case$ratings, nuclear, utility_availability(), case$budget, clean = clean, seed = 1)
   expect_true(attack$settings$warm_start)
-  tight <- evaluate_attack(attack, case$ratings, clean = clean, max_iter = 5000, tol = 1e-14)$utility
+  tight <- evaluate_attack(case$ratings, attack, clean = clean, max_iter = 5000, tol = 1e-14)$utility
   expect_equal(attack$trace$utility[nrow(attack$trace)], tight, tolerance = 0.02)
   # The clean fit's zero singular directions restart at random: with the same
   # seed the attack is the same whatever the caller's random stream.
