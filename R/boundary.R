@@ -1,20 +1,21 @@
 # The boundary to the C++ core: the one layout of ratings and the one encoding
 # of a learner that every stage hands over (read by src/boundary.h).
 
-# The real users' ratings and, when given, fake users as rows after them (the
-# joint data of Eq. 4 and 5), 1-based, in cf_ratings order (by user, then
-# item): `user`, `item`, `rating`, the row ids `user_ids` (real, then fake),
-# `is_fake` (`NULL` without fake users), `n_items` and the rating `scale`.
-joint_ratings <- function(ratings, fake = NULL, call = rlang::caller_env()) {
+# The real users' ratings and, when given, the fake users of `attack` (anything
+# as_cf_attack() takes) as rows after them (the joint data of Eq. 4 and 5),
+# 1-based, in cf_ratings order (by user, then item): `user`, `item`, `rating`,
+# the row ids `user_ids` (real, then fake), `is_fake` (`NULL` without fake
+# users), `n_items` and the rating `scale`.
+joint_ratings <- function(ratings, attack = NULL, call = rlang::caller_env()) {
   check_ratings(ratings, call = call)
   data <- list(
     user = ratings$user, item = ratings$item, rating = ratings$rating, user_ids = ratings$user_ids,
     n_items = length(ratings$item_ids), scale = ratings$scale, is_fake = NULL
   )
-  if (is.null(fake)) {
+  if (is.null(attack)) {
     return(data)
   }
-  fake <- as_cf_attack(fake, ratings, arg = "fake", call = call)$fake
+  fake <- as_cf_attack(attack, ratings, arg = "attack", call = call)$fake
   m <- length(ratings$user_ids)
   data$user <- c(ratings$user, fake$user + m)
   data$item <- c(ratings$item, fake$item)

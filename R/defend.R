@@ -6,7 +6,7 @@
 #'
 #' Detect then filter: removes the `n` users with the highest `scores` from
 #' the real ratings and the fake block, so that
-#' `fit_cf(filtered$ratings, learner, fake = filtered$fake)` refits the model
+#' `fit_cf(filtered$ratings, learner, attack = filtered$fake)` refits the model
 #' without them. Dropped real users keep their ids but lose their ratings (a
 #' fit predicts them at 0, the scale's centre, when the penalty is positive),
 #' so the filtered fit still predicts every user and a held-out test set of
@@ -17,16 +17,16 @@
 #' Score the poisoned data (real and fake users together), not the clean data.
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
-#' @param fake The fake users: a `cf_ratings` block over the same items, or a
-#'   `cf_attack`; `NULL` to filter the real users alone (then name `scores`
+#' @param attack The fake users: a `cf_attack`, or a `cf_ratings` block over
+#'   the same items; `NULL` to filter the real users alone (then name `scores`
 #'   and `n`).
 #' @param scores One suspicion score per user of the combined data, higher =
 #'   more suspicious: the real users in `ratings$user_ids` order, then the fake
-#'   users in `fake$user_ids` order.
+#'   users in their order in `attack`.
 #' @param n Number of users to drop (0 to the number of users).
 #' @return A `cf_filtered` list: `ratings` (the real users' ratings without the
 #'   dropped users' entries, same ids), `fake` (a block of the kept fake users,
-#'   with no users when all were dropped; `NULL` when `fake` was `NULL`) and
+#'   with no users when all were dropped; `NULL` when `attack` was `NULL`) and
 #'   `dropped`, a data frame with the dropped users' `user` id, whether they are
 #'   `fake`, and their `score`.
 #' @examples
@@ -36,11 +36,11 @@
 #' labels <- c(rep(0, 150), rep(1, length(attack$fake$user_ids)))
 #' filtered <- defend_filter(r, attack, labels, n = 7)
 #' filtered
-#' fit_cf(filtered$ratings, learner_als(rank = 3, lambda_u = 1), fake = filtered$fake)
+#' fit_cf(filtered$ratings, learner_als(rank = 3, lambda_u = 1), attack = filtered$fake)
 #' @export
-defend_filter <- function(ratings, fake = NULL, scores, n) {
+defend_filter <- function(ratings, attack = NULL, scores, n) {
   check_ratings(ratings)
-  if (!is.null(fake)) fake <- fake_users(fake, ratings)
+  fake <- if (!is.null(attack)) fake_users(attack, ratings)
   m <- length(ratings$user_ids)
   n_users <- m + length(fake$user_ids)
   if (!is.numeric(scores)) {
@@ -293,10 +293,11 @@ print.cf_fit_bagged <- function(x, ...) {
 #'
 #' A defence is either a learner (`learner_als(loss = "huber")`,
 #' `learner_bagged()`, ...) that replaces `learner`, or a function
-#' `function(ratings, fake)` returning [defend_filter()]'s result, applied to
-#' the data before `learner` is fitted; it is called with `fake = NULL` for the
-#' clean system, so a detector-based filter also pays for the real users it
-#' drops there. Each row's `rmse_shift` is measured against that defence's own
+#' `function(ratings, attack)` returning [defend_filter()]'s result, applied to
+#' the data before `learner` is fitted; it is called with the attack's fake
+#' block for the poisoned system and with `attack = NULL` for the clean
+#' system, so a detector-based filter also pays for the real users it drops
+#' there. Each row's `rmse_shift` is measured against that defence's own
 #' clean model. For a filter, `rmse_shift_floor` refits the poisoned data's
 #' kept real users without fake users, so it also holds the damage of the real
 #' users the filter drops on the poisoned data but not on the clean data.
@@ -319,13 +320,13 @@ print.cf_fit_bagged <- function(x, ...) {
 #'   attack_budget(alpha = 0.05, n_items = 10), max_iter = 5, seed = 1
 #' )
 #' # A filter that drops the 10 users whose ratings sit farthest from the item means.
-#' drop_deviant <- function(ratings, fake) {
-#'   all <- list(user = c(ratings$user, fake$user + length(ratings$user_ids)),
-#'               item = c(ratings$item, fake$item), rating = c(ratings$rating, fake$rating))
+#' drop_deviant <- function(ratings, attack) {
+#'   all <- list(user = c(ratings$user, attack$user + length(ratings$user_ids)),
+#'               item = c(ratings$item, attack$item), rating = c(ratings$rating, attack$rating))
 #'   item_mean <- tapply(all$rating, all$item, mean)[as.character(all$item)]
-#'   n_users <- length(ratings$user_ids) + length(fake$user_ids)
+#'   n_users <- length(ratings$user_ids) + length(attack$user_ids)
 #'   deviation <- tapply(abs(all$rating - item_mean), factor(all$user, seq_len(n_users)), mean)
-#'   defend_filter(ratings, fake, ifelse(is.na(deviation), 0, deviation), n = 10)
+#'   defend_filter(ratings, attack, ifelse(is.na(deviation), 0, deviation), n = 10)
 #' }
 #' evaluate_defence(s$train, attack, s$test, list(
 #'   huber = learner_als(rank = 3, lambda_u = 1, loss = "huber", huber_delta = 0.5),

@@ -7,7 +7,7 @@
 #'
 #' Computes the generic profile features of the shilling-detection literature
 #' for every user of the poisoned data: the real users of `ratings`, then the
-#' fake users of `fake`. Item statistics, the mean profile length and the
+#' fake users of `attack`. Item statistics, the mean profile length and the
 #' neighbours of DegSim all come from the combined data, as a defender would
 #' see it.
 #'
@@ -70,7 +70,7 @@
 #' to a sample when that is enough.
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
-#' @param fake The fake users: a `cf_attack` computed on `ratings`, its `fake`
+#' @param attack The fake users: a `cf_attack` computed on `ratings`, its `fake`
 #'   block, or fake users you built: a `cf_ratings` over the same items as
 #'   `ratings` (`as_ratings(df, items = ratings$item_ids)`) or a data frame
 #'   with columns `user` (any ids), `item` (ids from `ratings$item_ids`) and
@@ -82,7 +82,7 @@
 #' @param threads Number of OpenMP threads for DegSim; results are identical
 #'   for any value.
 #' @return A data frame of class `cf_features` with one row per user (real
-#'   users first, then fake ones): `user` (id), `is_fake` (only when `fake` is
+#'   users first, then fake ones): `user` (id), `is_fake` (only when `attack` is
 #'   given), `length` (\eqn{N_u}), `rdma`, `wdma`, `wda`, `length_var`,
 #'   `mean_var` and `degsim`. With `is_fake`, [autoplot()][autoplot.cf_features]
 #'   draws each feature's ROC curve.
@@ -110,9 +110,9 @@
 #' head(features)
 #' detection_auc(features$rdma, features$is_fake)
 #' @export
-detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
+detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
                             threads = getOption("cfpoison.threads", 1L)) {
-  data <- joint_ratings(ratings, fake)
+  data <- joint_ratings(ratings, attack)
   k <- check_count(k, min = 1)
   threads <- check_threads(threads)
   rows <- selected_rows(users, data$user_ids)
@@ -137,7 +137,7 @@ detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
 #' PCA variable selection of fake users
 #'
 #' Scores every user of the poisoned data (real users of `ratings`, then the
-#' fake users of `fake`) by PCA variable selection (Mehta and Nejdl 2009, as in
+#' fake users of `attack`) by PCA variable selection (Mehta and Nejdl 2009, as in
 #' SDLib's `PCASelectUsers`): fake users are built alike and carry little of the
 #' data's main directions of variation, so a *low* score is suspicious.
 #'
@@ -177,7 +177,7 @@ detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
 #' @param threads Number of OpenMP threads for the sparse products; results are
 #'   identical for any value.
 #' @return A data frame with one row per user: `user` (id), `is_fake` (only
-#'   when `fake` is given), `score` and `suspicion` (= `-score`). The top
+#'   when `attack` is given), `score` and `suspicion` (= `-score`). The top
 #'   singular values of \eqn{X_z} are attached as attribute
 #'   `"singular_values"` (a small gap after the last one means the scores are
 #'   ill-determined).
@@ -195,9 +195,9 @@ detect_features <- function(ratings, fake = NULL, k = 25, users = NULL,
 #' pca <- detect_pca(r, attack$fake)
 #' detection_auc(pca$suspicion, pca$is_fake)
 #' @export
-detect_pca <- function(ratings, fake = NULL, n_components = 3, max_iter = 200, tol = 1e-8,
+detect_pca <- function(ratings, attack = NULL, n_components = 3, max_iter = 200, tol = 1e-8,
                        threads = getOption("cfpoison.threads", 1L)) {
-  data <- joint_ratings(ratings, fake)
+  data <- joint_ratings(ratings, attack)
   m <- length(data$user_ids)
   n <- data$n_items
   n_components <- check_count(n_components, min = 1, max = min(m, n))
@@ -362,7 +362,7 @@ detection_frame <- function(data, rows, columns) {
 #'
 #' @param ratings The real users' ratings the attack was computed on.
 #' @param attack A `cf_attack` computed on `ratings`, or fake users you built
-#'   (a `cf_ratings` or a data frame, as `fake` of [detect_features()]).
+#'   (a `cf_ratings` or a data frame, as `attack` of [detect_features()]).
 #' @inheritParams detect_features
 #' @inheritParams detect_pca
 #' @return A data frame with columns `detector`, `kind` (`"feature"`,

@@ -101,7 +101,7 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   targets <- targets %||% attack$utility[["items"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings, call = call)
   floor_fit <- fit_cf(ratings, protocol, init = reference, threads = threads)
-  poisoned <- fit_cf(ratings, protocol, fake = attack$fake, init = reference, threads = threads)
+  poisoned <- fit_cf(ratings, protocol, attack = attack$fake, init = reference, threads = threads)
 
   reference_factors <- prediction_factors(reference)
   observed <- core_ratings(ratings)

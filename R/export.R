@@ -7,7 +7,7 @@
 #' ratings: the data a poisoned learner is fitted on (Eq. 4 and 5), as one
 #' `cf_ratings` to save, to fit with other software (see [as_sparse()]) or to
 #' pass to any function that takes ratings. `fit_cf(poisoned_ratings(ratings,
-#' attack), learner)` fits the same model as `fit_cf(ratings, learner, fake =
+#' attack), learner)` fits the same model as `fit_cf(ratings, learner, attack =
 #' attack)` from the same `seed` or `init`, with the fake
 #' users' factors as the last rows of `u` instead of in `fake_u`.
 #'

@@ -4,8 +4,8 @@
 #'
 #' Fits a learner from `learner_als()` (Eq. 2, Eq. 4 with fake users; squared
 #' or Huber loss) or `learner_nuclear()` (Eq. 3, Eq. 5) to the observed
-#' ratings, with the fake users' ratings appended as extra rows when `fake` is
-#' given. A `learner_bagged()` learner fits its base learner on each bootstrap
+#' ratings, with the fake users' ratings appended as extra rows when `attack`
+#' is given. A `learner_bagged()` learner fits its base learner on each bootstrap
 #' bag and returns a `cf_fit_bagged` (see [learner_bagged()]).
 #'
 #' Users or items without any rating get a zero factor (their predictions are 0,
@@ -13,8 +13,8 @@
 #'
 #' @param ratings A `cf_ratings` object (see `as_ratings()`).
 #' @param learner A learner specification.
-#' @param fake Optional `cf_ratings` block of fake users over the same items
-#'   (`as_ratings(df, items = ratings$item_ids)`), or a `cf_attack`.
+#' @param attack Optional fake users: a `cf_attack`, or a `cf_ratings` block of
+#'   fake users over the same items (`as_ratings(df, items = ratings$item_ids)`).
 #' @param init Optional warm start: a previous `cf_fit` over the same items, or an
 #'   `n_items x rank` matrix of item factors. Alternating minimization only
 #'   needs item factors to start: the first half-sweep solves every user
@@ -41,7 +41,7 @@
 #' # The same seed, the same fit.
 #' identical(fit$u, fit_cf(r, learner_als(rank = 3, lambda_u = 1), seed = 1)$u)
 #' @export
-fit_cf <- function(ratings, learner, fake = NULL, init = NULL, seed = NULL,
+fit_cf <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
                    threads = getOption("cfpoison.threads", 1L)) {
   check_ratings(ratings)
   check_learner(learner)
@@ -50,9 +50,10 @@ fit_cf <- function(ratings, learner, fake = NULL, init = NULL, seed = NULL,
   if (!is.null(seed)) check_count(seed, min = 0)
   m <- length(ratings$user_ids)
   n <- length(ratings$item_ids)
+  fake <- NULL
   n_fake <- 0L
-  if (!is.null(fake)) {
-    fake <- fake_users(fake, ratings)
+  if (!is.null(attack)) {
+    fake <- fake_users(attack, ratings)
     n_fake <- length(fake$user_ids)
   }
   k <- learner$rank

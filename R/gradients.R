@@ -3,7 +3,7 @@
 
 #' Gradient of an attacker's utility in the fake ratings
 #'
-#' Refits `learner` on the real ratings plus the fake block (to a tight
+#' Refits `learner` on the real ratings plus the fake users (to a tight
 #' tolerance, warm-started from the clean model) and returns
 #' \eqn{\partial R / \partial \tilde M_{ij}} at each fake rating.
 #'
@@ -27,8 +27,9 @@
 #' @inheritParams poison_pga
 #' @param method Gradient: `"kkt"` (the paper's Eq. 12, Appendix B for the
 #'   nuclear norm) or `"exact"` (see Details).
-#' @param fake The fake users' ratings, a `cf_ratings` over `ratings`' items
-#'   (for example `attack$fake`).
+#' @param attack The fake users: a `cf_attack` computed on `ratings`, or a
+#'   `cf_ratings` block of fake users over `ratings`' items (for example
+#'   `attack$fake`).
 #' @param max_sweeps,factor_tol The tight refit: at most `max_sweeps` sweeps,
 #'   stopping when no item factor entry moves by more than `factor_tol`.
 #' @return A data frame with one row per fake rating: `user`, `item` (ids),
@@ -36,16 +37,16 @@
 #'   `cg_iterations` (exact method).
 #' @examples
 #' r <- simulate_ratings(100, 40, rank = 2, density = 0.3, seed = 1)
-#' fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)$fake
-#' g <- attack_gradient(r, fake, learner_als(rank = 2, lambda_u = 1), utility_availability())
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)
+#' g <- attack_gradient(r, attack, learner_als(rank = 2, lambda_u = 1), utility_availability())
 #' head(g)
 #' @export
-attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
+attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
                             max_sweeps = 5000, factor_tol = 1e-12, threads = getOption("cfpoison.threads", 1L)) {
   method <- cfp_arg_match(method)
-  problem <- gradient_problem(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
+  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
   res <- call_core(.attack_evaluate(problem, TRUE))
-  out <- as.data.frame(fake)
+  out <- as.data.frame(fake_users(attack, ratings))
   out$gradient <- res$gradient
   attr(out, "utility") <- res$utility
   attr(out, "cg_iterations") <- res$cg_iterations
@@ -60,7 +61,7 @@ attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "
 #'
 #' @inheritParams attack_gradient
 #' @param entries Which fake ratings to check (row numbers of
-#'   `as.data.frame(fake)`); default: `n_entries` drawn at random.
+#'   [attack_gradient()]'s result); default: `n_entries` drawn at random.
 #' @param n_entries Number of entries drawn when `entries` is `NULL`.
 #' @param h Finite-difference step.
 #' @param seed Optional seed for drawing entries.
@@ -69,16 +70,18 @@ attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "
 #'   similarity of the two gradients over the checked entries).
 #' @examples
 #' r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
-#' fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)$fake
-#' check_gradient(r, fake, learner_als(rank = 2, lambda_u = 1), utility_availability(),
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)
+#' check_gradient(r, attack, learner_als(rank = 2, lambda_u = 1), utility_availability(),
 #'   method = "exact", n_entries = 3, seed = 1)
 #' @export
-check_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
+check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
                            entries = NULL, n_entries = 10, h = 1e-4, seed = NULL, max_sweeps = 20000,
                            factor_tol = 1e-13, threads = getOption("cfpoison.threads", 1L)) {
   method <- cfp_arg_match(method)
   check_number(h, min = 0, min_inclusive = FALSE)
-  problem <- gradient_problem(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
+  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
+  # The block, whether given bare or inside a cf_attack.
+  fake <- fake_users(attack, ratings)
   n_fake_ratings <- length(fake$rating)
   if (is.null(entries)) {
     n_entries <- check_count(n_entries, min = 1)
@@ -112,13 +115,13 @@ check_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "e
   out
 }
 
-gradient_problem <- function(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads,
+gradient_problem <- function(ratings, attack, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads,
                              call = rlang::caller_env()) {
   check_ratings(ratings, call = call)
   check_learner(learner, call = call)
   check_utility(utility, call = call)
   threads <- check_threads(threads, call = call)
-  fake <- fake_users(fake, ratings, arg = "fake", call = call)
+  fake <- fake_users(attack, ratings, arg = "attack", call = call)
   clean <- clean_fit(clean, learner, ratings, threads, call = call)
   refit <- refit_settings(max_sweeps, method, tau, threads, call = call)
   refit$tol <- 0

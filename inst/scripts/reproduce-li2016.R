@@ -124,8 +124,8 @@ stage("detection features")
 # learners, Huber ALS; measured on a 90/10 split so each defence's cost in
 # held-out RMSE on clean data shows too.
 split <- split_ratings(ratings, test_fraction = 0.1, seed = 2016)
-rdma_filter <- function(ratings, fake) {
-  defend_filter(ratings, fake, detect_features(ratings, fake)$rdma, n = 20)
+rdma_filter <- function(ratings, attack) {
+  defend_filter(ratings, attack, detect_features(ratings, attack)$rdma, n = 20)
 }
 defences <- list(
   filter_rdma_20 = rdma_filter,

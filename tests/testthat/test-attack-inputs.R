@@ -253,7 +253,7 @@ test_that("ratings that are not a cf_ratings are classed errors", {
   attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 5), seed = 1)
   expect_cfp_error(evaluate_attack(df, attack, learner), "type", "`ratings`")
   expect_cfp_error(attack_gradient(df, attack$fake, learner, utility_availability()), "type", "`ratings`")
-  expect_cfp_error(attack_gradient(r, as.data.frame(attack$fake), learner, utility_availability()), "type", "`fake`")
+  expect_cfp_error(attack_gradient(r, as.data.frame(attack$fake), learner, utility_availability()), "type", "`attack`")
 })
 
 test_that("more targets than B in PGA is a classed error", {
@@ -275,7 +275,7 @@ test_that("a wrong clean model is a classed error", {
   learner <- attack_learner()
   budget <- attack_budget(alpha = 0.1, n_items = 5)
   other <- fit_cf(simulate_ratings(70, 40, rank = 2, density = 0.25, seed = 2), learner)
-  poisoned <- fit_cf(r, learner, fake = poison_uniform(r, budget, seed = 1)$fake)
+  poisoned <- fit_cf(r, learner, attack = poison_uniform(r, budget, seed = 1)$fake)
   for (bad in list("clean", other, poisoned, unclass(fit_cf(r, learner)))) {
     expect_cfp_error(
       poison_pga(r, learner, utility_availability(), budget, max_iter = 1, clean = bad),
@@ -311,12 +311,12 @@ test_that("attack_gradient() rejects a fake block over other items", {
   learner <- attack_learner()
   other <- simulate_ratings(80, 30, rank = 2, density = 0.25, seed = 1)
   fake <- poison_uniform(other, attack_budget(alpha = 0.05, n_items = 3), seed = 1)$fake
-  expect_cfp_error(attack_gradient(r, fake, learner, utility_availability()), "shape", c("`fake`", "same items"))
-  expect_cfp_error(check_gradient(r, fake, learner, utility_availability(), entries = 1), "shape", "`fake`")
+  expect_cfp_error(attack_gradient(r, fake, learner, utility_availability()), "shape", c("`attack`", "same items"))
+  expect_cfp_error(check_gradient(r, fake, learner, utility_availability(), entries = 1), "shape", "`attack`")
   # Same number of items under other ids is still other items.
   renamed <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 3), seed = 1)$fake
   renamed$item_ids <- paste0("item_", renamed$item_ids)
-  expect_cfp_error(attack_gradient(r, renamed, learner, utility_availability()), "shape", "`fake`")
+  expect_cfp_error(attack_gradient(r, renamed, learner, utility_availability()), "shape", "`attack`")
   # evaluate_attack() likewise.
   attack <- poison_uniform(other, attack_budget(alpha = 0.05, n_items = 3), seed = 1)
   expect_cfp_error(evaluate_attack(r, attack, learner), "shape", "`attack`")

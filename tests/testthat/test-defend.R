@@ -20,7 +20,7 @@ test_that("filtering the true fake users restores the clean model", {
   clean <- fit_cf(r, learner, init = v0)
   attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 15), seed = 2)
   n_fake <- length(attack$fake$user_ids)
-  poisoned <- fit_cf(r, learner, fake = attack$fake, init = v0)
+  poisoned <- fit_cf(r, learner, attack = attack$fake, init = v0)
   pairs <- data.frame(user = rep(r$user_ids[1:20], 5), item = rep(r$item_ids[1:5], each = 20))
   expect_gt(max(abs(predict(poisoned, pairs) - predict(clean, pairs))), 1e-2)
 
@@ -35,7 +35,7 @@ test_that("filtering the true fake users restores the clean model", {
   expect_identical(filtered$fake$item_ids, r$item_ids)
   expect_output(print(filtered), "dropped 12 users (0 real, 12 fake)", fixed = TRUE)
 
-  refit <- fit_cf(filtered$ratings, learner, fake = filtered$fake, init = v0)
+  refit <- fit_cf(filtered$ratings, learner, attack = filtered$fake, init = v0)
   expect_equal(predict(refit, pairs), predict(clean, pairs), tolerance = 1e-6)
   expect_equal(refit$objective, clean$objective, tolerance = 1e-9)
 })
@@ -56,7 +56,7 @@ test_that("a filter drops the highest scores and keeps every id", {
   original <- as.data.frame(attack$fake)
   expect_identical(kept, original[original$user %in% attack$fake$user_ids[2:5], , drop = FALSE], ignore_attr = TRUE)
   # The dropped real user has no ratings left: predicted at 0.
-  fit <- fit_cf(filtered$ratings, learner_als(rank = 3, lambda_u = 1, max_iter = 30), fake = filtered$fake)
+  fit <- fit_cf(filtered$ratings, learner_als(rank = 3, lambda_u = 1, max_iter = 30), attack = filtered$fake)
   expect_equal(unname(predict(fit, user = m)[1, ]), rep(0, length(r$item_ids)))
   expect_null(defend_filter(r, scores = seq_len(m), n = 0)$fake)
 })
@@ -124,7 +124,7 @@ test_that("bagged predictions are the mean of the bags' predictions", {
   bagged <- learner_bagged(base, n_bags = 3, seed = 7)
   v0 <- start_factors(r, 3)
   # With 3 bags some users fall in none (probability e^-3 each).
-  expect_warning(fit <- fit_cf(r, bagged, fake = fake, init = v0), class = "cfpoison_warning_bags")
+  expect_warning(fit <- fit_cf(r, bagged, attack = fake, init = v0), class = "cfpoison_warning_bags")
   expect_s3_class(fit, "cf_fit_bagged")
   expect_s3_class(fit, "cf_fit")
   counts <- fit$bag_counts
@@ -163,7 +163,7 @@ test_that("real users' bags do not depend on the fake users, and bags warm-start
   bagged <- learner_bagged(learner_als(rank = 3, lambda_u = 1, max_iter = 300, tol = 1e-10), n_bags = 8, seed = 11)
   set.seed(1)
   clean <- fit_cf(r, bagged)
-  poisoned <- fit_cf(r, bagged, fake = fake, init = clean)
+  poisoned <- fit_cf(r, bagged, attack = fake, init = clean)
   expect_identical(poisoned$bag_counts[seq_len(m), ], clean$bag_counts)
   again <- fit_cf(r, bagged, init = clean)
   expect_lt(max(again$trace$iteration), 5)

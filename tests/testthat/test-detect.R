@@ -254,7 +254,7 @@ test_that("bad input gives classed errors naming the argument", {
   expect_detect_error(detect_pca(as.matrix(tiny_df())), "type")
   other_items <- as_ratings(data.frame(user = "f", item = 1:2, rating = 1))
   err <- expect_detect_error(detect_features(r, other_items), "shape")
-  expect_match(conditionMessage(err), "fake", fixed = TRUE)
+  expect_match(conditionMessage(err), "attack", fixed = TRUE)
   expect_detect_error(detect_pca(r, other_items), "shape")
   expect_detect_error(detect_features(r, list(user = "f", item = 1, rating = 1)), "type")
   expect_detect_error(detect_features(r, data.frame(user = "f", item = 4, rating = 1)), "value")

@@ -140,7 +140,7 @@ test_that("a rank larger than min(users, items) is a classed error at fit time",
   expect_cfp_error(fit_cf(wide, learner_als(rank = 3, lambda_u = 1)), "rank", "= 2")
   # Fake users count as users.
   fake <- as_ratings(data.frame(user = "f", item = 1:3, rating = 1), items = wide$item_ids)
-  expect_s3_class(fit_cf(wide, learner_als(rank = 3, lambda_u = 1, max_iter = 3), fake = fake), "cf_fit")
+  expect_s3_class(fit_cf(wide, learner_als(rank = 3, lambda_u = 1, max_iter = 3), attack = fake), "cf_fit")
 })
 
 test_that("fit_cf() rejects wrong learners, ratings and fakes with classed errors", {
@@ -153,12 +153,12 @@ test_that("fit_cf() rejects wrong learners, ratings and fakes with classed error
   expect_cfp_error(fit_cf(matrix(1, 3, 3), learner), "type", "`ratings`")
   # Fake users over other items.
   fake <- as_ratings(data.frame(user = "f1", item = 1:2, rating = 1))
-  expect_cfp_error(fit_cf(r, learner, fake = fake), "shape", c("`fake`", "items = ratings$item_ids"))
+  expect_cfp_error(fit_cf(r, learner, attack = fake), "shape", c("`attack`", "items = ratings$item_ids"))
   fake_other <- as_ratings(data.frame(user = "f1", item = 1:3, rating = 1), items = 3:1)
-  expect_cfp_error(fit_cf(r, learner, fake = fake_other), "shape", "`fake`")
-  expect_cfp_error(fit_cf(r, learner, fake = data.frame(user = "f", item = 1, rating = 1)), "type", "`fake`")
+  expect_cfp_error(fit_cf(r, learner, attack = fake_other), "shape", "`attack`")
+  expect_cfp_error(fit_cf(r, learner, attack = data.frame(user = "f", item = 1, rating = 1)), "type", "`attack`")
   fake_ok <- as_ratings(data.frame(user = "f1", item = 1:2, rating = 1), items = r$item_ids)
-  fit <- fit_cf(r, learner, fake = fake_ok)
+  fit <- fit_cf(r, learner, attack = fake_ok)
   expect_identical(dim(fit$fake_u), c(1L, 2L))
 })
 
@@ -323,7 +323,7 @@ test_that("a singular ridge system (lambda_u = 0, too few ratings) is a classed 
   # A fake user with too few ratings.
   full <- as_ratings(df[df$user != "b", ])
   fake <- as_ratings(data.frame(user = "f", item = 1, rating = 2), items = full$item_ids)
-  expect_cfp_error(fit_cf(full, learner_als(rank = 2, lambda_u = 0, lambda_v = 1), fake = fake), "numerical", "singular")
+  expect_cfp_error(fit_cf(full, learner_als(rank = 2, lambda_u = 0, lambda_v = 1), attack = fake), "numerical", "singular")
   # The nuclear learner with lambda = 0 has no penalty either.
   expect_cfp_error(fit_cf(r, learner_nuclear(lambda = 0, rank_max = 2)), "numerical", "singular")
   # The session survives and fits well-posed problems afterwards.
@@ -361,7 +361,7 @@ test_that("inputs are never modified", {
   fake_copy <- fake
   learner <- learner_als(rank = 2, lambda_u = 1, max_iter = 10)
   learner_copy <- learner
-  fit <- fit_cf(rs, learner, fake = fake, init = init)
+  fit <- fit_cf(rs, learner, attack = fake, init = init)
   fit_cf(rs, learner, init = int_init)
   expect_identical(rs, rs_copy)
   expect_identical(fake, fake_copy)

@@ -100,11 +100,11 @@ test_that("print(), summary(), split_ratings() and fit_cf() work on poisoned rat
   expect_identical(halves$test$is_fake, p$is_fake)
   expect_identical(length(halves$train$rating) + length(halves$test$rating), length(p$rating))
 
-  # The poisoned data are the joint layout fit_cf(fake = ) fits: the same
+  # The poisoned data are the joint layout fit_cf(attack = ) fits: the same
   # seed gives the same model, the fake users' factors last in `u`.
   learner <- learner_als(rank = 3, lambda_u = 1)
   joint <- fit_cf(p, learner, seed = 3)
-  apart <- fit_cf(r, learner, fake = attack, seed = 3)
+  apart <- fit_cf(r, learner, attack = attack, seed = 3)
   expect_identical(joint$u, rbind(apart$u, apart$fake_u))
   expect_identical(joint$v, apart$v)
 })

@@ -51,8 +51,8 @@ test_that("a hand-built block needs a learner and valid ratings, named in the er
   expect_cfp_error(
     detect_ttest(r, replace(frame, "rating", list(replace(frame$rating, 2, NA)))), "missing", c("`attack`", "row 2")
   )
-  expect_cfp_error(detect_features(r, replace(frame, "rating", list(Inf))), "missing", "`fake`")
-  expect_cfp_error(detect_pca(r, replace(frame, "rating", list("2"))), "type", c("`fake`", "numeric"))
+  expect_cfp_error(detect_features(r, replace(frame, "rating", list(Inf))), "missing", "`attack`")
+  expect_cfp_error(detect_pca(r, replace(frame, "rating", list("2"))), "type", c("`attack`", "numeric"))
   expect_cfp_error(
     evaluate_detection(r, replace(frame, "item", list("no such item"))), "value", c("`attack`", "ratings$item_ids")
   )
@@ -72,8 +72,8 @@ test_that("an attack computed on other ratings with the same ids is refused ever
     expect_cfp_error(evaluate_defence(other, attack, other, list(a = case$learner), learner = case$learner), "mismatch")
     expect_cfp_error(evaluate_detection(other, attack), "mismatch", "`attack`")
     expect_cfp_error(detect_ttest(other, attack), "mismatch", "`attack`")
-    expect_cfp_error(detect_features(other, attack), "mismatch", "`fake`")
-    expect_cfp_error(detect_pca(other, attack), "mismatch", "`fake`")
+    expect_cfp_error(detect_features(other, attack), "mismatch", "`attack`")
+    expect_cfp_error(detect_pca(other, attack), "mismatch", "`attack`")
   }
   # Two ratings swapped between users keep the counts and the sum of ratings.
   swapped <- r

@@ -17,6 +17,21 @@ test_that("the exact gradient matches finite differences for alternating minimiz
   }
 })
 
+test_that("a cf_attack gives the gradients of its fake block", {
+  r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)
+  learner <- learner_als(rank = 2, lambda_u = 1)
+  expect_identical(
+    attack_gradient(r, attack, learner, utility_availability()),
+    attack_gradient(r, attack$fake, learner, utility_availability())
+  )
+  # check_gradient() drew its entries from the cf_attack's fields, not its block.
+  expect_identical(
+    check_gradient(r, attack, learner, utility_availability(), n_entries = 3, seed = 1),
+    check_gradient(r, attack$fake, learner, utility_availability(), n_entries = 3, seed = 1)
+  )
+})
+
 test_that("the exact gradient matches finite differences for nuclear-norm minimization", {
   case <- gradient_case()
   learner <- learner_nuclear(lambda = 3, rank_max = 8)
@@ -60,7 +75,7 @@ test_that("utilities match a dense computation (Eq. 7-9)", {
   clean <- fit_cf(r, learner)
   utility <- utility_hybrid(c(1.5, -2), items = r$item_ids[c(2, 7)], weights = c(2, 0.5))
   g <- attack_gradient(r, fake, learner, utility, clean = clean)
-  poisoned <- fit_cf(r, learner_als(rank = 2, lambda_u = 0.5, max_iter = 5000, tol = 1e-15), fake = fake, init = clean)
+  poisoned <- fit_cf(r, learner_als(rank = 2, lambda_u = 0.5, max_iter = 5000, tol = 1e-15), attack = fake, init = clean)
   x_hat <- poisoned$u %*% t(poisoned$v)
   x_bar <- clean$u %*% t(clean$v)
   unseen <- matrix(TRUE, 40, 25)

@@ -151,7 +151,7 @@ test_that("error messages blame the right thing", {
   attack$fake$rating[1] <- NA
   err <- expect_cfp_error(evaluate_attack(r, attack, issue_learner()), "missing", "fake")
   expect_no_match(conditionMessage(err), "lambda")
-  expect_cfp_error(fit_cf(r, issue_learner(), fake = attack$fake), "missing", "fake")
+  expect_cfp_error(fit_cf(r, issue_learner(), attack = attack$fake), "missing", "attack")
 
   huge <- r
   huge$rating <- huge$rating * 1e200

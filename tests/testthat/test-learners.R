@@ -103,7 +103,7 @@ test_that("fake users are fitted as extra rows (Eq. 4)", {
   r <- small_ratings()
   fake_df <- data.frame(user = rep(c("f1", "f2"), each = 3), item = c(1, 2, 3, 2, 4, 6), rating = c(2, -2, 2, 1, 1, -1))
   fake <- as_ratings(fake_df, items = r$item_ids)
-  fit <- fit_cf(r, learner_als(rank = 3, lambda_u = 1, max_iter = 50), fake = fake)
+  fit <- fit_cf(r, learner_als(rank = 3, lambda_u = 1, max_iter = 50), attack = fake)
   expect_identical(dim(fit$fake_u), c(2L, 3L))
   expect_identical(nrow(fit$u), length(r$user_ids))
   all_u <- rbind(fit$u, fit$fake_u)

@@ -156,7 +156,7 @@ test_that("a group of fake users keeps Lambda sqrt(gS) - tau of its rank-one blo
     block <- data.frame(user = rep(seq_len(g), each = 6), item = shared_ids, rating = 2)
     fake <- as_ratings(block, items = ratings$item_ids)
     set.seed(1)
-    fit <- fit_cf(ratings, learner, fake = fake)
+    fit <- fit_cf(ratings, learner, attack = fake)
     fake_u <- if (is.null(fit$d)) fit$fake_u else sweep(fit$fake_u, 2, fit$d, `*`)
     sum(svd(fake_u %*% t(fit$v[match(shared_ids, ratings$item_ids), , drop = FALSE]))$d)
   }
