@@ -396,7 +396,7 @@ attack_spec <- function(ratings, learner, utility, budget, threads, call = rlang
   check_budget(budget, ratings, call = call)
   list(
     n_fake = n_fake_users(budget, length(ratings$user_ids), call = call),
-    targets = target_indices(utility$items, ratings, call = call),
+    targets = target_indices(utility$targets, ratings, call = call),
     threads = check_threads(threads, call = call)
   )
 }

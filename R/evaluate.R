@@ -98,7 +98,7 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
                            threads = 1L, started = proc.time()[["elapsed"]], call = rlang::caller_env()) {
   force(started)
   # Exact names: `$targets` would partially match PGA's `targets_in_support`.
-  targets <- targets %||% attack$utility[["items"]] %||% attack$settings[["targets"]]
+  targets <- targets %||% attack$utility[["targets"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings, call = call)
   floor_fit <- fit_cf(ratings, protocol, init = reference, threads = threads)
   poisoned <- fit_cf(ratings, protocol, attack = attack$fake, init = reference, threads = threads)

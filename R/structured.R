@@ -73,7 +73,7 @@
 #' budget <- attack_budget(alpha = 0.05, n_items = 10)
 #' rare <- poison_structured(r, learner, utility_availability(), budget, "rare_items", seed = 1)
 #' evaluate_attack(r, rare)
-#' nuke <- poison_structured(r, learner, utility_integrity(items = 7, weights = -2), budget,
+#' nuke <- poison_structured(r, learner, utility_integrity(targets = 7, weights = -2), budget,
 #'   "anchored", seed = 1
 #' )
 #' evaluate_attack(r, nuke)[c("target_rating_clean", "target_rating_poisoned")]
@@ -133,7 +133,7 @@ structured_starts <- function(ratings, learner, utility, budget, clean, n_fake, 
     }
     starts$popular_items_5 <- block("popular_items", group_size = min(5L, n_fake))
   }
-  if (utility$mu[2] != 0 && length(utility$items) > 0L && length(utility$items) < budget$n_items) {
+  if (utility$mu[2] != 0 && length(utility$targets) > 0L && length(utility$targets) < budget$n_items) {
     starts$anchored <- block("anchored", group_size = 1L)
     # Anchors among the most-rated items instead: weaker for a nuke, stronger
     # for a push on MovieLens (a fake factor along the real users' average

@@ -93,64 +93,65 @@ check_budget <- function(budget, ratings, call = rlang::caller_env()) {
 #'
 #' All are computed in factored form (no m x n matrix).
 #'
-#' @param items Target item ids (J0), as in the ratings' `item_ids`.
+#' @param targets Target item ids (J0), as in the ratings' `item_ids`.
 #' @param weights w(j): one weight for all targets or one per target (paper: 2).
 #' @param mu The pair (mu_1, mu_2).
-#' @return A `cf_utility` object.
+#' @return A `cf_utility` object: `mu`, `targets` (`NULL` without an
+#'   integrity term) and `weights` (one per target).
 #' @examples
 #' utility_availability()
-#' utility_integrity(items = 50, weights = 2)
-#' utility_hybrid(mu = c(-1, 1), items = 50)
+#' utility_integrity(targets = 50, weights = 2)
+#' utility_hybrid(mu = c(-1, 1), targets = 50)
 #' @name utilities
 NULL
 
 #' @rdname utilities
 #' @export
 utility_availability <- function() {
-  new_utility(c(1, 0), items = NULL, weights = numeric(0))
+  new_utility(c(1, 0), targets = NULL, weights = numeric(0))
 }
 
 #' @rdname utilities
 #' @export
-utility_integrity <- function(items, weights = 2) {
-  check_required(items)
-  new_utility(c(0, 1), items, weights)
+utility_integrity <- function(targets, weights = 2) {
+  check_required(targets)
+  new_utility(c(0, 1), targets, weights)
 }
 
 #' @rdname utilities
 #' @export
-utility_hybrid <- function(mu, items, weights = 2) {
+utility_hybrid <- function(mu, targets, weights = 2) {
   check_required(mu)
-  check_required(items)
+  check_required(targets)
   if (!is.numeric(mu) || length(mu) != 2L || any(!is.finite(mu))) {
     cfp_abort(
       c("{.arg mu} must be two finite numbers {.code c(mu_1, mu_2)}.", x = problem_with_numbers(mu, 2L)),
       "value"
     )
   }
-  new_utility(as.double(mu), items, weights)
+  new_utility(as.double(mu), targets, weights)
 }
 
-new_utility <- function(mu, items, weights, call = rlang::caller_env()) {
+new_utility <- function(mu, targets, weights, call = rlang::caller_env()) {
   if (mu[2] != 0) {
-    if (is.null(items) || length(items) == 0L || anyNA(items) || anyDuplicated(items)) {
-      cfp_abort("{.arg items} must hold one or more distinct target item ids.", "value", call = call)
+    if (is.null(targets) || length(targets) == 0L || anyNA(targets) || anyDuplicated(targets)) {
+      cfp_abort("{.arg targets} must hold one or more distinct target item ids.", "value", call = call)
     }
-    if (!is.numeric(weights) || !length(weights) %in% c(1L, length(items)) || any(!is.finite(weights))) {
+    if (!is.numeric(weights) || !length(weights) %in% c(1L, length(targets)) || any(!is.finite(weights))) {
       cfp_abort(
-        c("{.arg weights} must be one finite number or one per target item ({length(items)}).",
-          x = problem_with_numbers(weights, c(1L, length(items)))
+        c("{.arg weights} must be one finite number or one per target item ({length(targets)}).",
+          x = problem_with_numbers(weights, c(1L, length(targets)))
         ),
         "value",
         call = call
       )
     }
-    weights <- rep_len(as.double(weights), length(items))
+    weights <- rep_len(as.double(weights), length(targets))
   } else {
-    items <- NULL
+    targets <- NULL
     weights <- numeric(0)
   }
-  structure(list(mu = mu, items = items, weights = weights), class = "cf_utility")
+  structure(list(mu = mu, targets = targets, weights = weights), class = "cf_utility")
 }
 
 # What is wrong with `x` where `lengths` finite numbers were expected.
@@ -174,7 +175,7 @@ print.cf_utility <- function(x, ...) {
     "hybrid (Eq. 9)"
   }
   cat_line("{.cls cf_utility}: {kind}, mu = ({x$mu[1]}, {x$mu[2]})")
-  if (!is.null(x$items)) cat_line("  targets {.val {x$items}} with weights {x$weights}")
+  if (!is.null(x$targets)) cat_line("  targets {.val {x$targets}} with weights {x$weights}")
   invisible(x)
 }
 
@@ -194,7 +195,7 @@ check_utility <- function(utility, call = rlang::caller_env()) {
 
 # The utility as the C++ core takes it, with targets as 0-based item indices.
 utility_spec <- function(utility, ratings, call = rlang::caller_env()) {
-  targets <- target_indices(utility$items, ratings, call = call)
+  targets <- target_indices(utility$targets, ratings, call = call)
   list(
     mu_availability = utility$mu[1],
     mu_integrity = utility$mu[2],
@@ -203,13 +204,13 @@ utility_spec <- function(utility, ratings, call = rlang::caller_env()) {
   )
 }
 
-target_indices <- function(items, ratings, call = rlang::caller_env()) {
-  if (is.null(items)) {
+target_indices <- function(targets, ratings, call = rlang::caller_env()) {
+  if (is.null(targets)) {
     return(integer(0))
   }
-  index <- match(items, ratings$item_ids)
+  index <- match(targets, ratings$item_ids)
   if (anyNA(index)) {
-    missing <- items[is.na(index)]
+    missing <- targets[is.na(index)]
     cfp_abort(
       c("{length(missing)} target item{?s} {?is/are} not in the ratings: {.val {utils::head(missing, 5)}}.",
         i = "Targets are item ids from {.code ratings$item_ids}."

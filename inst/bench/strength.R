@@ -36,8 +36,8 @@ learners <- list(
 )
 goals <- list(
   availability = list(utility = utility_availability(), direction = "push", metric = "rmse_shift"),
-  push = list(utility = utility_integrity(items = target, weights = 2), direction = "push", metric = "target_shift"),
-  nuke = list(utility = utility_integrity(items = target, weights = -2), direction = "nuke", metric = "target_shift")
+  push = list(utility = utility_integrity(targets = target, weights = 2), direction = "push", metric = "target_shift"),
+  nuke = list(utility = utility_integrity(targets = target, weights = -2), direction = "nuke", metric = "target_shift")
 )[strsplit(Sys.getenv("CFPOISON_BENCH_GOALS", "availability,push,nuke"), ",")[[1]]]
 
 timed <- function(expr) {
@@ -55,7 +55,7 @@ attacks_for <- function(spec, clean, budget, goal, segment) {
   structured <- function(design, utility = goal$utility) {
     timed(poison_structured(ratings, spec$learner, utility, budget, design, clean = clean, seed = seed))
   }
-  push <- utility_integrity(items = target, weights = if (goal$direction == "push") 2 else -2)
+  push <- utility_integrity(targets = target, weights = if (goal$direction == "push") 2 else -2)
   list(
     default = timed(do.call(poison_pga, optimized)),
     pga_paper = timed(do.call(poison_pga, c(optimized, list(support = "random", method = "kkt")))),

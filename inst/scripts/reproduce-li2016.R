@@ -134,7 +134,7 @@ defences <- list(
 )
 split_clean <- clean_model(als, split$train)
 split_target <- select_targets(split_clean, near = 0.8, min_ratings = 10, ratings = split$train, seed = 2016)
-goals <- list(availability = utility_availability(), integrity = utility_integrity(items = split_target))
+goals <- list(availability = utility_availability(), integrity = utility_integrity(targets = split_target))
 # Each defence against Algorithm 1 and against the default attack (which also
 # chooses the fake users' items), both computed against the undefended learner.
 attackers <- list(algorithm_1 = algorithm_1, default = list())

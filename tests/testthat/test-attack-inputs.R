@@ -135,16 +135,16 @@ test_that("target items not in the data are classed errors that list them", {
   r <- attack_data()
   budget <- attack_budget(alpha = 0.1, n_items = 5)
   expect_cfp_error(
-    poison_pga(r, attack_learner(), utility_integrity(items = "nope"), budget, max_iter = 1),
+    poison_pga(r, attack_learner(), utility_integrity(targets = "nope"), budget, max_iter = 1),
     "value", c("nope", "not in the ratings", "item_ids")
   )
   expect_cfp_error(
-    poison_sgld(r, attack_learner(), utility_hybrid(c(1, 1), items = 41), budget, max_iter = 1),
+    poison_sgld(r, attack_learner(), utility_hybrid(c(1, 1), targets = 41), budget, max_iter = 1),
     "value", "41"
   )
   # Several numeric ids at once (once a crash inside cli's pluralization).
   expect_cfp_error(
-    poison_pga(r, attack_learner(), utility_integrity(items = c(98, 99)), budget, max_iter = 1),
+    poison_pga(r, attack_learner(), utility_integrity(targets = c(98, 99)), budget, max_iter = 1),
     "value", c("98", "99", "not in the ratings")
   )
   for (attack in list(poison_random, poison_average, poison_bandwagon, poison_love_hate)) {
@@ -156,21 +156,21 @@ test_that("target items not in the data are classed errors that list them", {
 })
 
 test_that("utility constructors reject bad weights, mu and targets", {
-  expect_cfp_error(utility_integrity(items = 1:2, weights = c(1, 2, 3)), "value", c("`weights`", "length 3"))
-  expect_cfp_error(utility_integrity(items = 1, weights = numeric(0)), "value", "`weights`")
-  expect_cfp_error(utility_integrity(items = 1, weights = NA_real_), "value", "`weights`")
-  expect_cfp_error(utility_integrity(items = 1, weights = "2"), "value", "`weights`")
-  expect_cfp_error(utility_hybrid(mu = c(1, 1), items = 1:3, weights = 1:2), "value", "`weights`")
-  expect_cfp_error(utility_hybrid(mu = 1, items = 1), "value", c("`mu`", "length 1"))
-  expect_cfp_error(utility_hybrid(mu = c(1, 2, 3), items = 1), "value", c("`mu`", "length 3"))
-  expect_cfp_error(utility_hybrid(mu = c(NA, 1), items = 1), "value", "`mu`")
-  expect_cfp_error(utility_hybrid(mu = c("1", "1"), items = 1), "value", "`mu`")
-  expect_cfp_error(utility_integrity(items = c(1, 1)), "value", "`items`")
-  expect_cfp_error(utility_integrity(items = NULL), "value", "`items`")
-  expect_cfp_error(utility_integrity(items = NA), "value", "`items`")
+  expect_cfp_error(utility_integrity(targets = 1:2, weights = c(1, 2, 3)), "value", c("`weights`", "length 3"))
+  expect_cfp_error(utility_integrity(targets = 1, weights = numeric(0)), "value", "`weights`")
+  expect_cfp_error(utility_integrity(targets = 1, weights = NA_real_), "value", "`weights`")
+  expect_cfp_error(utility_integrity(targets = 1, weights = "2"), "value", "`weights`")
+  expect_cfp_error(utility_hybrid(mu = c(1, 1), targets = 1:3, weights = 1:2), "value", "`weights`")
+  expect_cfp_error(utility_hybrid(mu = 1, targets = 1), "value", c("`mu`", "length 1"))
+  expect_cfp_error(utility_hybrid(mu = c(1, 2, 3), targets = 1), "value", c("`mu`", "length 3"))
+  expect_cfp_error(utility_hybrid(mu = c(NA, 1), targets = 1), "value", "`mu`")
+  expect_cfp_error(utility_hybrid(mu = c("1", "1"), targets = 1), "value", "`mu`")
+  expect_cfp_error(utility_integrity(targets = c(1, 1)), "value", "`targets`")
+  expect_cfp_error(utility_integrity(targets = NULL), "value", "`targets`")
+  expect_cfp_error(utility_integrity(targets = NA), "value", "`targets`")
   # One weight for all targets, or one per target.
-  expect_equal(utility_integrity(items = 1:3, weights = 2)$weights, c(2, 2, 2))
-  expect_equal(utility_integrity(items = 1:2, weights = c(1, -1))$weights, c(1, -1))
+  expect_equal(utility_integrity(targets = 1:3, weights = 2)$weights, c(2, 2, 2))
+  expect_equal(utility_integrity(targets = 1:2, weights = c(1, -1))$weights, c(1, -1))
 })
 
 test_that("a utility that is not a cf_utility is a classed error", {
@@ -260,11 +260,11 @@ test_that("more targets than B in PGA is a classed error", {
   r <- attack_data()
   budget <- attack_budget(alpha = 0.1, n_items = 3)
   expect_cfp_error(
-    poison_pga(r, attack_learner(), utility_integrity(items = 1:4), budget, max_iter = 1),
+    poison_pga(r, attack_learner(), utility_integrity(targets = 1:4), budget, max_iter = 1),
     "value", c("4 target items", "n_items", "targets_in_support")
   )
   # Drawn like any other item, more targets than B is fine.
-  attack <- poison_pga(r, attack_learner(), utility_integrity(items = 1:4), budget,
+  attack <- poison_pga(r, attack_learner(), utility_integrity(targets = 1:4), budget,
     max_iter = 1, targets_in_support = FALSE, seed = 1, progress = FALSE
   )
   expect_within_budget(attack, r)
@@ -343,7 +343,7 @@ test_that("integrity PGA puts the target items in every fake user's support", {
   r <- attack_data()
   budget <- attack_budget(alpha = 0.1, n_items = 5)
   for (targets in list(7, c(7, 22))) {
-    attack <- poison_pga(r, attack_learner(), utility_integrity(items = targets), budget,
+    attack <- poison_pga(r, attack_learner(), utility_integrity(targets = targets), budget,
       max_iter = 3, seed = 1, progress = FALSE
     )
     expect_within_budget(attack, r)
@@ -354,7 +354,7 @@ test_that("integrity PGA puts the target items in every fake user's support", {
       expect_true(all(has_target == 1L))
     }
   }
-  hybrid <- poison_pga(r, attack_learner(), utility_hybrid(c(-1, 1), items = 12), budget,
+  hybrid <- poison_pga(r, attack_learner(), utility_hybrid(c(-1, 1), targets = 12), budget,
     max_iter = 2, seed = 3, progress = FALSE
   )
   expect_true(all(tapply(hybrid$fake$item_ids[hybrid$fake$item] == 12, hybrid$fake$user, any)))
@@ -375,7 +375,7 @@ test_that("SGLD keeps its budget (dense and sparse), is reproducible and leaves 
     expect_identical(attack$settings$support, support)
     expect_seeded(run)
   }
-  integrity <- poison_sgld(r, learner, utility_integrity(items = 7), budget,
+  integrity <- poison_sgld(r, learner, utility_integrity(targets = 7), budget,
     beta = 2, max_iter = 3, support = "sparse", support_size = 10, seed = 1, progress = FALSE
   )
   expect_within_budget(integrity, r)

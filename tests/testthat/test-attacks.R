@@ -27,7 +27,7 @@ test_that("an integrity PGA attack raises its target's rating", {
   set.seed(1)
   clean <- fit_cf(case$ratings, learner_als(rank = 3, lambda_u = 1, max_iter = 2000, tol = 1e-12))
   target <- select_targets(clean, near = 0, tolerance = 0.3, seed = 1)
-  attack <- poison_pga(case$ratings, case$learner, utility_integrity(items = target), case$budget,
+  attack <- poison_pga(case$ratings, case$learner, utility_integrity(targets = target), case$budget,
     method = "exact", max_iter = 10, clean = clean, seed = 1
   )
   result <- evaluate_attack(case$ratings, attack, case$learner, clean = clean)

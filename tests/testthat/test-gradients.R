@@ -9,7 +9,7 @@ gradient_case <- function() {
 test_that("the exact gradient matches finite differences for alternating minimization", {
   case <- gradient_case()
   learner <- learner_als(rank = 2, lambda_u = 1)
-  for (utility in list(utility_availability(), utility_integrity(items = case$target), utility_hybrid(c(-1, 1), items = case$target))) {
+  for (utility in list(utility_availability(), utility_integrity(targets = case$target), utility_hybrid(c(-1, 1), targets = case$target))) {
     set.seed(2)
     check <- check_gradient(case$ratings, case$fake, learner, utility, method = "exact", n_entries = 6, seed = 3)
     expect_lt(max(check$relative_error), 1e-4)
@@ -35,7 +35,7 @@ test_that("a cf_attack gives the gradients of its fake block", {
 test_that("the exact gradient matches finite differences for nuclear-norm minimization", {
   case <- gradient_case()
   learner <- learner_nuclear(lambda = 3, rank_max = 8)
-  for (utility in list(utility_availability(), utility_integrity(items = case$target))) {
+  for (utility in list(utility_availability(), utility_integrity(targets = case$target))) {
     set.seed(2)
     check <- check_gradient(case$ratings, case$fake, learner, utility, method = "exact", n_entries = 6, seed = 3)
     expect_lt(max(check$relative_error), 1e-4)
@@ -62,7 +62,7 @@ test_that("the KKT gradient of an integrity utility only moves target ratings (E
     items = case$ratings$item_ids
   )
   set.seed(2)
-  g <- attack_gradient(case$ratings, fake, learner_als(rank = 2, lambda_u = 1), utility_integrity(items = case$target), method = "kkt")
+  g <- attack_gradient(case$ratings, fake, learner_als(rank = 2, lambda_u = 1), utility_integrity(targets = case$target), method = "kkt")
   expect_true(all(g$gradient[g$item != case$target] == 0))
   expect_true(all(g$gradient[g$item == case$target] != 0))
 })
@@ -73,7 +73,7 @@ test_that("utilities match a dense computation (Eq. 7-9)", {
   learner <- learner_als(rank = 2, lambda_u = 0.5, max_iter = 300, tol = 1e-12)
   set.seed(1)
   clean <- fit_cf(r, learner)
-  utility <- utility_hybrid(c(1.5, -2), items = r$item_ids[c(2, 7)], weights = c(2, 0.5))
+  utility <- utility_hybrid(c(1.5, -2), targets = r$item_ids[c(2, 7)], weights = c(2, 0.5))
   g <- attack_gradient(r, fake, learner, utility, clean = clean)
   poisoned <- fit_cf(r, learner_als(rank = 2, lambda_u = 0.5, max_iter = 5000, tol = 1e-15), attack = fake, init = clean)
   x_hat <- poisoned$u %*% t(poisoned$v)

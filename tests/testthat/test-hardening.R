@@ -134,8 +134,8 @@ test_that("summary() of baseline and hand-built attacks works", {
 
 test_that("missing required arguments are classed errors naming the argument", {
   r <- issue_ratings()
-  expect_cfp_error(utility_integrity(), "missing", "items")
-  expect_cfp_error(utility_hybrid(c(1, 1)), "missing", "items")
+  expect_cfp_error(utility_integrity(), "missing", "targets")
+  expect_cfp_error(utility_hybrid(c(1, 1)), "missing", "targets")
   expect_cfp_error(poison_random(r, issue_budget()), "missing", "targets")
   expect_cfp_error(poison_segment(r, issue_budget(), targets = 1), "missing", "segment")
   expect_cfp_error(poison_uniform(r), "missing", "budget")

@@ -28,7 +28,7 @@ test_that("Algorithm 1 (random support, KKT gradient) reproduces its earlier num
   nuclear <- learner_nuclear(lambda = 5, rank_max = 10)
   set.seed(3)
   nuclear_clean <- fit_cf(case$ratings, nuclear)
-  integrity <- poison_pga(case$ratings, nuclear, utility_integrity(items = case$ratings$item_ids[4]), case$budget,
+  integrity <- poison_pga(case$ratings, nuclear, utility_integrity(targets = case$ratings$item_ids[4]), case$budget,
     support = "random", method = "kkt", max_iter = 5, clean = nuclear_clean, seed = 2
   )
   expect_equal(integrity$trace$utility[c(1, 6)], c(-6.5036437396037421, -3.7820340192854172), tolerance = 1e-12)
@@ -59,7 +59,7 @@ test_that("the support search keeps the budget and the targets", {
   case <- search_case()
   target <- case$ratings$item_ids[c(5, 9)]
   for (w in c(2, -2)) {
-    attack <- poison_pga(case$ratings, case$learner, utility_integrity(items = target, weights = w), case$budget,
+    attack <- poison_pga(case$ratings, case$learner, utility_integrity(targets = target, weights = w), case$budget,
       max_iter = 8, clean = case$clean, seed = 1
     )
     fake <- attack$fake
@@ -77,7 +77,7 @@ test_that("a nuke moves the target down, a push up, and the search beats the anc
   case <- search_case()
   target <- case$ratings$item_ids[5]
   for (w in c(2, -2)) {
-    utility <- utility_integrity(items = target, weights = w)
+    utility <- utility_integrity(targets = target, weights = w)
     default <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 1)
     anchored <- poison_structured(case$ratings, case$learner, utility, case$budget, "anchored", clean = case$clean, seed = 1)
     on_default <- evaluate_attack(case$ratings, default, case$learner, clean = case$clean)
@@ -131,7 +131,7 @@ test_that("structured blocks follow their designs", {
   expect_lte(max(popularity[shared]), sort(popularity)[case$budget$n_items])
   expect_gte(popularity[setdiff(items_of[[1]], shared)], 5)
   expect_true(all(abs(fake$rating) == case$budget$max_rating))
-  nuke <- poison_structured(case$ratings, case$learner, utility_integrity(items = case$ratings$item_ids[5], weights = -2),
+  nuke <- poison_structured(case$ratings, case$learner, utility_integrity(targets = case$ratings$item_ids[5], weights = -2),
     case$budget, "anchored", clean = case$clean, seed = 1
   )$fake
   on_target <- nuke$item == 5
@@ -195,7 +195,7 @@ test_that("on the nuclear norm the search refits from its last fit, reproducibly
 test_that("on ALS the search climbs the settled utility, the one evaluate_attack() measures", {
   case <- search_case()
   target <- case$ratings$item_ids[5]
-  for (utility in list(utility_availability(), utility_integrity(items = target, weights = -2))) {
+  for (utility in list(utility_availability(), utility_integrity(targets = target, weights = -2))) {
     settled <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 1)
     outcome <- settled$settings$outcome
     searched <- outcome$converged_utility[outcome$result == paste("search from", settled$settings$start)]
