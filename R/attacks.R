@@ -206,7 +206,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   )
   if (search) {
     settled <- utils::modifyList(refit, list(
-      sweeps = as.integer(formals(evaluate_attack)$max_iter), tol = formals(evaluate_attack)$tol
+      sweeps = as.integer(formals(evaluate_attack)$refit_sweeps), tol = formals(evaluate_attack)$refit_tol
     ))
     # The nuclear norm is convex: a refit from the last accepted fit reaches
     # the optimum a refit from the clean model reaches, sooner. ALS has

@@ -285,8 +285,8 @@ print.cf_fit_bagged <- function(x, ...) {
 #' reports its held-out accuracy (the cost), then evaluates the attack against
 #' the defended system under [evaluate_attack()]'s protocol (the effect). The
 #' row `"none"` is the undefended `learner` and equals [evaluate_attack()]'s
-#' result. Each defence's clean model is fitted under the protocol (`max_iter`,
-#' `tol`) from the attack's clean model (or the package's own clean fit, as in
+#' result. Each defence's clean model is fitted under the protocol
+#' (`refit_sweeps`, `refit_tol`) from the attack's clean model (or the package's own clean fit, as in
 #' [evaluate_attack()]), so that the comparison is not blurred by alternating
 #' minimization's many local optima; it is the reference of that row's
 #' poisoned and floor refits.
@@ -334,8 +334,8 @@ print.cf_fit_bagged <- function(x, ...) {
 #'   filter = drop_deviant
 #' ))
 #' @export
-evaluate_defence <- function(ratings, attack, test, defences, learner = attack$learner, max_iter = 500,
-                             tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
+evaluate_defence <- function(ratings, attack, test, defences, learner = attack$learner, refit_sweeps = 500,
+                             refit_tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
   check_ratings(ratings)
   check_ratings(test)
   # Checked once here: a filter's rows are measured on filtered ratings.
@@ -363,7 +363,7 @@ evaluate_defence <- function(ratings, attack, test, defences, learner = attack$l
       poisoned <- list(ratings = ratings, fake = attack$fake)
       defended_learner <- defence
     }
-    protocol <- refit_learner(defended_learner, max_iter, tol)
+    protocol <- refit_learner(defended_learner, refit_sweeps, refit_tol)
     reference <- fit_cf(clean_data, protocol, init = start, threads = threads)
     defended <- attack
     defended$fake <- poisoned$fake

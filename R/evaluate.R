@@ -6,13 +6,13 @@
 #' measures what changed, against the clean model under the same protocol.
 #'
 #' **Protocol.** Every model compared is fitted by `learner` to the stopping
-#' rule `max_iter`, `tol` (instead of the learner's own), so that the
+#' rule `refit_sweeps`, `refit_tol` (instead of the learner's own), so that the
 #' comparison is between settled models:
 #'
 #' 1. *Start*: `clean`, by default the attack's clean model. When there is
 #'    none (baseline and hand-built attacks), the package fits it: from item
 #'    factors drawn with a fixed seed (1, leaving the caller's random stream
-#'    untouched) and under the default `max_iter` and `tol`, so that two
+#'    untouched) and under the default `refit_sweeps` and `refit_tol`, so that two
 #'    identical calls give identical results. The attacks fit the same model
 #'    when given no `clean`.
 #' 2. *Reference*: the start refitted on `ratings` under the protocol. All
@@ -31,7 +31,7 @@
 #' * `rmse_shift_floor`: the same metric for the floor, i.e. the `rmse_shift`
 #'   an attack without fake users would get: how far the protocol moves the
 #'   reference by itself, because it stopped short of convergence. It gauges
-#'   how much of `rmse_shift` the protocol alone produces; tighten `tol` when
+#'   how much of `rmse_shift` the protocol alone produces; tighten `refit_tol` when
 #'   it is not small beside `rmse_shift`. For the convex nuclear-norm learner
 #'   it is near 0. On `movielens_small()` with `learner_als(rank = 10,
 #'   lambda_u = 5)` and the defaults it is 1.4% of the uniform attack's shift
@@ -60,7 +60,10 @@
 #' @param targets Target item ids; defaults to the attack's.
 #' @param clean The clean model the protocol starts from (see Details);
 #'   defaults to the attack's, or to the package's own clean fit.
-#' @param max_iter,tol The protocol's stopping rule (sweeps, relative objective change).
+#' @param refit_sweeps,refit_tol The protocol's stopping rule: at most
+#'   `refit_sweeps` sweeps of `learner`, stopping when the objective changes by
+#'   less than `refit_tol` (relative); they replace the learner's `max_iter` and
+#'   `tol`.
 #' @param top_n List length of the hit ratio.
 #' @param threads Number of OpenMP threads.
 #' @return A one-row data frame. `method` is `"custom"` and `alpha` `NA` for
@@ -75,7 +78,7 @@
 #' evaluate_attack(r, fake, learner, targets = 5)
 #' @export
 evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NULL, targets = NULL,
-                            clean = attack$clean, max_iter = 500, tol = 1e-8, top_n = 10,
+                            clean = attack$clean, refit_sweeps = 500, refit_tol = 1e-8, top_n = 10,
                             threads = getOption("cfpoison.threads", 1L)) {
   started <- proc.time()[["elapsed"]]
   check_ratings(ratings)
@@ -84,7 +87,7 @@ evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NU
   threads <- check_threads(threads)
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
-  protocol <- refit_learner(learner, max_iter, tol)
+  protocol <- refit_learner(learner, refit_sweeps, refit_tol)
   clean_arg <- if (missing(clean)) "attack$clean" else "clean"
   reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg)
   measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started)
@@ -179,11 +182,11 @@ check_refit_learner <- function(learner, attack, call = rlang::caller_env()) {
 }
 
 # The learner under evaluate_attack()'s protocol: its stopping rule replaced
-# by `max_iter` and `tol` (by default evaluate_attack()'s defaults).
-refit_learner <- function(learner, max_iter = formals(evaluate_attack)$max_iter, tol = formals(evaluate_attack)$tol,
-                          call = rlang::caller_env()) {
-  learner$max_iter <- check_count(max_iter, min = 1, call = call)
-  learner$tol <- check_number(tol, min = 0, call = call)
+# by `refit_sweeps` and `refit_tol` (by default evaluate_attack()'s defaults).
+refit_learner <- function(learner, refit_sweeps = formals(evaluate_attack)$refit_sweeps,
+                          refit_tol = formals(evaluate_attack)$refit_tol, call = rlang::caller_env()) {
+  learner$max_iter <- check_count(refit_sweeps, min = 1, call = call)
+  learner$tol <- check_number(refit_tol, min = 0, call = call)
   learner
 }
 

@@ -30,8 +30,8 @@
 #' @param attack The fake users: a `cf_attack` computed on `ratings`, or a
 #'   `cf_ratings` block of fake users over `ratings`' items (for example
 #'   `attack$fake`).
-#' @param max_sweeps,factor_tol The tight refit: at most `max_sweeps` sweeps,
-#'   stopping when no item factor entry moves by more than `factor_tol`.
+#' @param refit_sweeps,refit_tol The tight refit: at most `refit_sweeps`
+#'   sweeps, stopping when no item factor entry moves by more than `refit_tol`.
 #' @return A data frame with one row per fake rating: `user`, `item` (ids),
 #'   `rating` and `gradient`; attributes `utility` (at the refit) and
 #'   `cg_iterations` (exact method).
@@ -42,9 +42,9 @@
 #' head(g)
 #' @export
 attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
-                            max_sweeps = 5000, factor_tol = 1e-12, threads = getOption("cfpoison.threads", 1L)) {
+                            refit_sweeps = 5000, refit_tol = 1e-12, threads = getOption("cfpoison.threads", 1L)) {
   method <- cfp_arg_match(method)
-  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
+  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
   res <- call_core(.attack_evaluate(problem, TRUE))
   out <- as.data.frame(fake_users(attack, ratings))
   out$gradient <- res$gradient
@@ -75,11 +75,11 @@ attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt",
 #'   method = "exact", n_entries = 3, seed = 1)
 #' @export
 check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
-                           entries = NULL, n_entries = 10, h = 1e-4, seed = NULL, max_sweeps = 20000,
-                           factor_tol = 1e-13, threads = getOption("cfpoison.threads", 1L)) {
+                           entries = NULL, n_entries = 10, h = 1e-4, seed = NULL, refit_sweeps = 20000,
+                           refit_tol = 1e-13, threads = getOption("cfpoison.threads", 1L)) {
   method <- cfp_arg_match(method)
   check_number(h, min = 0, min_inclusive = FALSE)
-  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
+  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
   # The block, whether given bare or inside a cf_attack.
   fake <- fake_users(attack, ratings)
   n_fake_ratings <- length(fake$rating)
@@ -115,7 +115,7 @@ check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", 
   out
 }
 
-gradient_problem <- function(ratings, attack, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads,
+gradient_problem <- function(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads,
                              call = rlang::caller_env()) {
   check_ratings(ratings, call = call)
   check_learner(learner, call = call)
@@ -123,9 +123,9 @@ gradient_problem <- function(ratings, attack, learner, utility, method, tau, cle
   threads <- check_threads(threads, call = call)
   fake <- fake_users(attack, ratings, arg = "attack", call = call)
   clean <- clean_fit(clean, learner, ratings, threads, call = call)
-  refit <- refit_settings(max_sweeps, method, tau, threads, call = call)
+  refit <- refit_settings(refit_sweeps, method, tau, threads, call = call)
   refit$tol <- 0
-  refit$factor_tol <- check_number(factor_tol, min = 0, call = call)
+  refit$factor_tol <- check_number(refit_tol, min = 0, call = call)
   refit$cg_max_iter <- 1000L
   refit$cg_tol <- 1e-10 # rounding stalls CG near 1e-11 on MovieLens
   attack_problem(ratings, learner, clean, fake, utility, refit)

@@ -47,7 +47,7 @@ report(sprintf("Algorithm 1 at alpha = 5%%, %d iterations, wall time", iteration
 # the gradient and one without (one warm sweep each); the difference is the
 # adjoint solve.
 problem <- cfpoison:::gradient_problem(ratings, pga$fake, learner, utility_availability(), "exact", 1, clean,
-  max_sweeps = 2000, factor_tol = 1e-10, threads = 1
+  refit_sweeps = 2000, refit_tol = 1e-10, threads = 1
 )
 problem$item_init <- cfpoison:::.attack_evaluate(problem, FALSE)$item_factors
 problem$refit$sweeps <- 1L

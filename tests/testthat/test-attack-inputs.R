@@ -291,6 +291,17 @@ test_that("a wrong clean model is a classed error", {
   expect_cfp_error(attack_gradient(r, attack$fake, learner, utility_availability(), clean = other), "value", "`clean`")
 })
 
+test_that("a bad refit setting is a classed error naming refit_sweeps or refit_tol", {
+  r <- attack_data()
+  learner <- attack_learner()
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 3), seed = 1)
+  expect_cfp_error(evaluate_attack(r, attack, learner, refit_sweeps = 0), "value", "`refit_sweeps`")
+  expect_cfp_error(evaluate_attack(r, attack, learner, refit_tol = -1), "value", "`refit_tol`")
+  expect_cfp_error(evaluate_defence(r, attack, r, list(a = learner), learner, refit_sweeps = 1.5), "type", "`refit_sweeps`")
+  expect_cfp_error(attack_gradient(r, attack, learner, utility_availability(), refit_sweeps = 0), "value", "`refit_sweeps`")
+  expect_cfp_error(check_gradient(r, attack, learner, utility_availability(), refit_tol = -1), "value", "`refit_tol`")
+})
+
 test_that("check_gradient() rejects entries out of range", {
   r <- attack_data()
   learner <- attack_learner()

@@ -189,7 +189,7 @@ test_that("evaluate_defence() reports each defence's cost and effect", {
     huber = learner_als(rank = 3, lambda_u = 1, loss = "huber", huber_delta = 0.5),
     bagged = learner_bagged(learner, n_bags = 8, seed = 1),
     filter = drop_fakes
-  ), max_iter = 300, tol = 1e-9)
+  ), refit_sweeps = 300, refit_tol = 1e-9)
   expect_identical(result$defence, c("none", "huber", "bagged", "filter"))
   expect_identical(result$test_rmse_cost[1], 0)
   expect_true(all(is.finite(result$test_rmse_clean)))

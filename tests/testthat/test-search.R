@@ -179,7 +179,7 @@ test_that("on the nuclear norm the search refits from its last fit, reproducibly
   clean <- fit_cf(case$ratings, learner_nuclear(lambda = 5, rank_max = 10, max_iter = 5000, tol = 1e-14))
   attack <- poison_pga(case$ratings, nuclear, utility_availability(), case$budget, clean = clean, seed = 1)
   expect_true(attack$settings$warm_start)
-  tight <- evaluate_attack(case$ratings, attack, clean = clean, max_iter = 5000, tol = 1e-14)$utility
+  tight <- evaluate_attack(case$ratings, attack, clean = clean, refit_sweeps = 5000, refit_tol = 1e-14)$utility
   expect_equal(attack$trace$utility[nrow(attack$trace)], tight, tolerance = 0.02)
   # The clean fit's zero singular directions restart at random: with the same
   # seed the attack is the same whatever the caller's random stream.
