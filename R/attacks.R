@@ -140,7 +140,7 @@
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
-#' budget <- attack_budget(alpha = 0.05, n_items = 10)
+#' budget <- attack_budget(alpha = 0.05, items_per_user = 10)
 #' attack <- poison_pga(r, learner, utility_availability(), budget, max_iter = 5, seed = 1)
 #' attack
 #' # Algorithm 1 as the paper states it.
@@ -169,7 +169,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   step <- check_number(step %||% budget$max_rating, arg = "step", min = 0, min_inclusive = FALSE)
   min_step <- check_number(min_step %||% if (search) step / 8 else 1e-3, arg = "min_step", min = 0)
   check_number(tol, min = 0)
-  max_swaps <- min(check_count(max_swaps, min = 0), budget$n_items)
+  max_swaps <- min(check_count(max_swaps, min = 0), budget$items_per_user)
   max_columns <- check_count(max_columns, min = 0)
   check_flag(targets_in_support)
   check_flag(settle)
@@ -184,10 +184,10 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     refit$cg_tol <- 1e-2
   }
   targets <- if (targets_in_support) spec$targets else integer(0)
-  if (length(targets) > budget$n_items) {
+  if (length(targets) > budget$items_per_user) {
     cfp_abort(
-      c("There are {length(targets)} target items but each fake user rates only {budget$n_items}.",
-        i = "Raise {.code attack_budget(n_items = )} or set {.code targets_in_support = FALSE}."
+      c("There are {length(targets)} target items but each fake user rates only {budget$items_per_user}.",
+        i = "Raise {.code attack_budget(items_per_user = )} or set {.code targets_in_support = FALSE}."
       ),
       "value"
     )
@@ -195,7 +195,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
 
   with_seed(seed, {
     clean <- clean_fit(clean, learner, ratings, spec$threads)
-    random <- draw_support(spec$n_fake, length(ratings$item_ids), budget$n_items, targets)
+    random <- draw_support(spec$n_fake, length(ratings$item_ids), budget$items_per_user, targets)
     values <- stats::runif(length(random$item), -budget$max_rating, budget$max_rating)
     fake <- fake_block(random, values, ratings)
   })
@@ -314,7 +314,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_sgld(r, learner_als(rank = 3, lambda_u = 1),
-#'   utility_availability(), attack_budget(alpha = 0.05, n_items = 10),
+#'   utility_availability(), attack_budget(alpha = 0.05, items_per_user = 10),
 #'   max_iter = 5, seed = 1
 #' )
 #' attack
@@ -340,8 +340,8 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
   }
   check_flag(progress)
   n <- length(ratings$item_ids)
-  support_size <- if (support == "dense") n else support_size %||% min(n, 4L * budget$n_items)
-  support_size <- check_count(support_size, min = budget$n_items, max = n)
+  support_size <- if (support == "dense") n else support_size %||% min(n, 4L * budget$items_per_user)
+  support_size <- check_count(support_size, min = budget$items_per_user, max = n)
   refit <- refit_settings(refit_sweeps, method, tau, spec$threads)
 
   prior <- item_prior(ratings, min_var)
@@ -381,7 +381,7 @@ item_prior <- function(ratings, min_var) {
 keep_largest <- function(fake, budget) {
   ord <- order(fake$user, -abs(fake$rating))
   rank_in_user <- stats::ave(seq_along(ord), fake$user[ord], FUN = seq_along)
-  keep <- ord[rank_in_user <= budget$n_items]
+  keep <- ord[rank_in_user <= budget$items_per_user]
   new_cf_ratings(fake$user[keep], fake$item[keep],
     pmin(pmax(fake$rating[keep], -budget$max_rating), budget$max_rating),
     fake$user_ids, fake$item_ids, c(-budget$max_rating, budget$max_rating)
@@ -534,7 +534,7 @@ summary.cf_attack <- function(object, ...) {
     n_fake_ratings = length(object$fake$rating),
     # Baseline attacks have no utility and hand-built fake users no budget.
     alpha = object$budget$alpha %||% NA_real_,
-    n_items = object$budget$n_items %||% NA_integer_,
+    items_per_user = object$budget$items_per_user %||% NA_integer_,
     max_rating = object$budget$max_rating %||% NA_real_,
     mu_1 = object$utility$mu[1] %||% NA_real_,
     mu_2 = object$utility$mu[2] %||% NA_real_,

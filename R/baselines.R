@@ -12,14 +12,14 @@
 #' @return A `cf_attack` object (see [poison_pga()]) with no trace.
 #' @examples
 #' r <- simulate_ratings(100, 50, rank = 2, density = 0.2, seed = 1)
-#' poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#' poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
 #' @export
 poison_uniform <- function(ratings, budget, seed = NULL) {
   check_ratings(ratings)
   check_budget(budget, ratings)
   n_fake <- n_fake_users(budget, length(ratings$user_ids))
   fake <- with_seed(seed, {
-    support <- draw_support(n_fake, length(ratings$item_ids), budget$n_items, integer(0))
+    support <- draw_support(n_fake, length(ratings$item_ids), budget$items_per_user, integer(0))
     fake_block(support, stats::runif(length(support$item), -budget$max_rating, budget$max_rating), ratings)
   })
   new_cf_attack("uniform", fake, ratings, budget = budget, seed = seed)
@@ -50,7 +50,7 @@ poison_uniform <- function(ratings, budget, seed = NULL) {
 #' @return A `cf_attack` object (see [poison_pga()]) with no trace.
 #' @examples
 #' r <- simulate_ratings(100, 50, rank = 2, density = 0.2, seed = 1)
-#' budget <- attack_budget(alpha = 0.05, n_items = 10)
+#' budget <- attack_budget(alpha = 0.05, items_per_user = 10)
 #' poison_average(r, budget, targets = 7, seed = 1)
 #' poison_bandwagon(r, budget, targets = 7, direction = "nuke", seed = 1)
 #' @name shilling
@@ -139,11 +139,11 @@ shilling_attack <- function(ratings, budget, targets, direction, method, seed, f
   bound <- budget$max_rating
   extreme <- if (direction == "push") bound else -bound
   selected <- utils::head(setdiff(selected, target_index), n_selected)
-  n_filler <- budget$n_items - length(target_index) - length(selected)
+  n_filler <- budget$items_per_user - length(target_index) - length(selected)
   if (n_filler < 0) {
     cfp_abort(
-      c("Targets and selected items ({length(target_index) + length(selected)}) exceed the budget of {budget$n_items} items.",
-        i = "Raise {.code attack_budget(n_items = )} or select fewer items."
+      c("Targets and selected items ({length(target_index) + length(selected)}) exceed the budget of {budget$items_per_user} items.",
+        i = "Raise {.code attack_budget(items_per_user = )} or select fewer items."
       ),
       "value",
       call = call

@@ -20,6 +20,9 @@
 #'   (`evaluate_*()`, `detect_*()`, [poisoned_ratings()]) also take a data
 #'   frame with columns `user`, `item` and `rating`.
 #' * `targets`: target item ids (J0), as in `ratings$item_ids`.
+#' * `n_items`: the data's number of items ([simulate_ratings()]);
+#'   `items_per_user`: B, the most items a fake user rates
+#'   ([attack_budget()], [attack_grid()]).
 #' * `max_iter`, `tol`: the function's own iterations and stopping tolerance:
 #'   a learner's sweeps ([learner_als()], [learner_nuclear()]), an attack's
 #'   steps ([poison_pga()], [poison_sgld()]), [detect_pca()]'s subspace

@@ -31,7 +31,7 @@
 #'   `fake`, and their `score`.
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
 #' # With the true labels as scores the filter removes exactly the fake users.
 #' labels <- c(rep(0, 150), rep(1, length(attack$fake$user_ids)))
 #' filtered <- defend_filter(r, attack, labels, n = 7)
@@ -317,7 +317,7 @@ print.cf_fit_bagged <- function(x, ...) {
 #' s <- split_ratings(r, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
 #' attack <- poison_pga(s$train, learner, utility_availability(),
-#'   attack_budget(alpha = 0.05, n_items = 10), max_iter = 5, seed = 1
+#'   attack_budget(alpha = 0.05, items_per_user = 10), max_iter = 5, seed = 1
 #' )
 #' # A filter that drops the 10 users whose ratings sit farthest from the item means.
 #' drop_deviant <- function(ratings, attack) {

@@ -33,7 +33,7 @@
 #' Measured on `movielens_small()` (671 users, 9,066 items, 149 ratings per
 #' user on average) against `learner_als(rank = 10, lambda_u = 5)` with a clean
 #' fit passed as `clean` (`set.seed(2016)`, default sweeps), `utility_availability()`,
-#' `attack_budget(alpha = 0.03, n_items = 25)` (20 fake users of 25 ratings),
+#' `attack_budget(alpha = 0.03, items_per_user = 25)` (20 fake users of 25 ratings),
 #' `max_iter = 20`, seeds 1, 2, 3:
 #'
 #' | attack | `"frequency"`: t, p | `"mean"`: t, p (paired items) |
@@ -69,13 +69,14 @@
 #' @param statistic What is paired per item: `"frequency"` or `"mean"` (see
 #'   Details).
 #' @return An `htest` (class `cf_ttest`) from `stats::t.test(paired = TRUE)`,
-#'   normal minus fake, with `reading` (the statistic) and `n_items` (the
-#'   number of pairs) added; `as.data.frame()` gives one row with `statistic`,
-#'   `p_value`, `estimate` (the mean difference), `n_items` and `reading`.
+#'   normal minus fake, with `reading` (the statistic) and `n_pairs` (the
+#'   number of items paired) added; `as.data.frame()` gives one row with
+#'   `statistic`, `p_value`, `estimate` (the mean difference), `n_pairs` and
+#'   `reading`.
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
 #' # Normal users rate 12 items each on average, these fake users 6.
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 6), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 6), seed = 1)
 #' detect_ttest(r, attack, "frequency")
 #' as.data.frame(detect_ttest(r, attack, "mean"))
 #' @export
@@ -128,7 +129,7 @@ detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
   test <- stats::t.test(normal, suspect, paired = TRUE)
   test$data.name <- data_name
   test$reading <- statistic
-  test$n_items <- length(normal)
+  test$n_pairs <- length(normal)
   class(test) <- c("cf_ttest", class(test))
   test
 }
@@ -140,7 +141,7 @@ as.data.frame.cf_ttest <- function(x, ...) {
     statistic = unname(x$statistic),
     p_value = x$p.value,
     estimate = unname(x$estimate),
-    n_items = x$n_items,
+    n_pairs = x$n_pairs,
     reading = x$reading
   )
 }

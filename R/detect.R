@@ -105,7 +105,7 @@
 #'   [autoplot.cf_features()].
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 15), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 15), seed = 1)
 #' features <- detect_features(r, attack$fake, k = 10)
 #' head(features)
 #' detection_auc(features$rdma, features$is_fake)
@@ -191,7 +191,7 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
 #' @seealso [detect_features()], [detection_auc()].
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 15), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 15), seed = 1)
 #' pca <- detect_pca(r, attack$fake)
 #' detection_auc(pca$suspicion, pca$is_fake)
 #' @export
@@ -369,7 +369,7 @@ detection_frame <- function(data, rows, columns) {
 #'   `"pca"`, `"t-test"`), `auc`, `p_value`, `statistic` and `note`.
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
 #' evaluate_detection(r, attack)
 #' @export
 evaluate_detection <- function(ratings, attack, k = 25, n_components = 3,

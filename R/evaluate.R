@@ -71,7 +71,7 @@
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
 #' evaluate_attack(r, attack, learner, targets = 5)
 #' # Fake users built by hand: two users who rate item 5 at the top of the scale.
 #' fake <- data.frame(user = c("f1", "f2"), item = 5, rating = 2)

@@ -43,7 +43,7 @@
 #'   out.
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
 #' p <- poisoned_ratings(r, attack)
 #' p
 #' tail(as.data.frame(p))
@@ -215,7 +215,7 @@ as.matrix.cf_ratings <- function(x, max_cells = 1e8, ...) {
 #'   stars <- as.data.frame(simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1))
 #'   stars$rating <- round(stars$rating) # many observed zeros
 #'   r <- as_ratings(stars, scale = c(-2, 2))
-#'   attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+#'   attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
 #'   p <- poisoned_ratings(r, attack)
 #'   x <- as_sparse(p, "Incomplete", zeros = "explicit")
 #'   set.seed(1) # softImpute starts from random factors

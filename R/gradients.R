@@ -37,7 +37,7 @@
 #'   `cg_iterations` (exact method).
 #' @examples
 #' r <- simulate_ratings(100, 40, rank = 2, density = 0.3, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 5), seed = 1)
 #' g <- attack_gradient(r, attack, learner_als(rank = 2, lambda_u = 1), utility_availability())
 #' head(g)
 #' @export
@@ -70,7 +70,7 @@ attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt",
 #'   similarity of the two gradients over the checked entries).
 #' @examples
 #' r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 5), seed = 1)
 #' check_gradient(r, attack, learner_als(rank = 2, lambda_u = 1), utility_availability(),
 #'   method = "exact", n_entries = 3, seed = 1)
 #' @export

@@ -47,7 +47,7 @@
 #' @param seeds Seeds; each run seeds its attack with one.
 #' @param targets Target item ids for the integrity term; see Details.
 #' @param weights Target weights \eqn{w_j} (the paper's w = 2).
-#' @param n_items,max_rating Each fake user's budget B and rating bound
+#' @param items_per_user,max_rating Each fake user's budget B and rating bound
 #'   \eqn{\Lambda} (the paper's B = 25, \eqn{\Lambda} = 2).
 #' @param test Optional held-out ratings for [evaluate_attack()].
 #' @param clean The clean model `fit_cf(ratings, learner)` the attacks start
@@ -73,12 +73,12 @@
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' grid <- attack_grid(r, learner_als(rank = 3, lambda_u = 1),
 #'   methods = c("pga", "uniform"), alpha = c(0.03, 0.06), seeds = 1:2,
-#'   n_items = 10, attack_args = list(pga = list(max_iter = 5)), progress = FALSE
+#'   items_per_user = 10, attack_args = list(pga = list(max_iter = 5)), progress = FALSE
 #' )
 #' grid[c("method", "alpha", "seed", "rmse_shift", "p_value_mean")]
 #' @export
 attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"), alpha = c(0.01, 0.03, 0.05),
-                        mu = c(1, 0), beta = 0.6, seeds = 1:3, targets = NULL, weights = 2, n_items = 25,
+                        mu = c(1, 0), beta = 0.6, seeds = 1:3, targets = NULL, weights = 2, items_per_user = 25,
                         max_rating = 2, test = NULL, clean = NULL, attack_args = list(), detect = TRUE,
                         file = NULL, chunk_size = NULL, threads = getOption("cfpoison.threads", 1L),
                         progress = interactive()) {
@@ -88,7 +88,7 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   methods <- check_methods(methods)
   settings <- grid_settings(methods, alpha, grid_mu(mu), beta, seeds)
   # Budgets are checked once here so that a bad alpha stops the grid, not every run.
-  for (a in unique(settings$alpha)) check_budget(attack_budget(a, n_items, max_rating), ratings)
+  for (a in unique(settings$alpha)) check_budget(attack_budget(a, items_per_user, max_rating), ratings)
   check_attack_args(attack_args, methods)
   check_flag(detect)
   check_flag(progress)
@@ -109,7 +109,7 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   for (k in seq_len(nrow(mu_settings))) utility_hybrid(c(mu_settings$mu_1[k], mu_settings$mu_2[k]), targets, weights)
   context <- list(
     ratings = ratings, learner = learner, clean = clean, test = test, targets = targets, weights = weights,
-    n_items = n_items, max_rating = max_rating, attack_args = attack_args, detect = detect, threads = threads
+    items_per_user = items_per_user, max_rating = max_rating, attack_args = attack_args, detect = detect, threads = threads
   )
 
   problem <- grid_problem(ratings, learner)
@@ -269,7 +269,7 @@ grid_run <- function(setting, context, report = function(...) NULL) {
 }
 
 grid_attack <- function(setting, context) {
-  budget <- attack_budget(setting$alpha, context$n_items, context$max_rating)
+  budget <- attack_budget(setting$alpha, context$items_per_user, context$max_rating)
   mu <- c(setting$mu_1, setting$mu_2)
   utility <- utility_hybrid(mu, context$targets, context$weights)
   args <- context$attack_args[[setting$method]] %||% list()

@@ -49,7 +49,7 @@ NULL
 #' grid <- attack_grid(simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1),
 #'   learner_als(rank = 3, lambda_u = 1),
 #'   methods = c("pga", "uniform"), alpha = c(0.03, 0.06), mu = list(c(1, 0), c(0, 1)),
-#'   seeds = 1:2, n_items = 10, attack_args = list(pga = list(max_iter = 3)), progress = FALSE
+#'   seeds = 1:2, items_per_user = 10, attack_args = list(pga = list(max_iter = 3)), progress = FALSE
 #' )
 #' autoplot(grid)
 #' @export
@@ -314,7 +314,7 @@ format_number <- function(x) as.character(signif(x, 3))
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_pga(r, learner_als(rank = 3, lambda_u = 1),
-#'   utility_availability(), attack_budget(alpha = 0.05, n_items = 10),
+#'   utility_availability(), attack_budget(alpha = 0.05, items_per_user = 10),
 #'   max_iter = 5, seed = 1
 #' )
 #' autoplot(attack)
@@ -359,7 +359,7 @@ autoplot.cf_attack <- function(object, ...) {
 #' @seealso [detect_features()], [detection_roc()].
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
-#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 15), seed = 1)
+#' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 15), seed = 1)
 #' autoplot(detect_features(r, attack, k = 10), features = c("rdma", "mean_var", "degsim"))
 #' @export
 autoplot.cf_features <- function(object, features = NULL, ...) {

@@ -70,7 +70,7 @@
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
-#' budget <- attack_budget(alpha = 0.05, n_items = 10)
+#' budget <- attack_budget(alpha = 0.05, items_per_user = 10)
 #' rare <- poison_structured(r, learner, utility_availability(), budget, "rare_items", seed = 1)
 #' evaluate_attack(r, rare)
 #' nuke <- poison_structured(r, learner, utility_integrity(targets = 7, weights = -2), budget,
@@ -97,8 +97,8 @@ poison_structured <- function(ratings, learner, utility, budget, design = c("rar
       "value"
     )
   }
-  if (length(spec$targets) >= budget$n_items && design == "anchored") {
-    cfp_abort("The {.val anchored} design needs room for fillers: raise {.code attack_budget(n_items = )}.", "value")
+  if (length(spec$targets) >= budget$items_per_user && design == "anchored") {
+    cfp_abort("The {.val anchored} design needs room for fillers: raise {.code attack_budget(items_per_user = )}.", "value")
   }
   fake <- with_seed(seed, {
     clean <- clean_fit(clean, learner, ratings, spec$threads)
@@ -133,7 +133,7 @@ structured_starts <- function(ratings, learner, utility, budget, clean, n_fake, 
     }
     starts$popular_items_5 <- block("popular_items", group_size = min(5L, n_fake))
   }
-  if (utility$mu[2] != 0 && length(utility$targets) > 0L && length(utility$targets) < budget$n_items) {
+  if (utility$mu[2] != 0 && length(utility$targets) > 0L && length(utility$targets) < budget$items_per_user) {
     starts$anchored <- block("anchored", group_size = 1L)
     # Anchors among the most-rated items instead: weaker for a nuke, stronger
     # for a push on MovieLens (a fake factor along the real users' average
@@ -158,7 +158,7 @@ best_group_size <- function(learner, shared, bound) {
 # Whole group sizes of `scale` times the best one for B - 1 shared items (one
 # anchor), between 1 and the number of fake users.
 group_sizes <- function(learner, budget, n_fake, scale = 1) {
-  best <- best_group_size(learner, budget$n_items - 1L, budget$max_rating)
+  best <- best_group_size(learner, budget$items_per_user - 1L, budget$max_rating)
   unique(pmin(pmax(round(best * scale), 1L), n_fake))
 }
 
@@ -166,7 +166,7 @@ structured_block <- function(design, ratings, utility, budget, clean, n_fake, gr
                              anchor_pool = c("agreed", "popular"), anchors = 1L) {
   anchor_pool <- match.arg(anchor_pool)
   n <- length(ratings$item_ids)
-  b <- budget$n_items
+  b <- budget$items_per_user
   bound <- budget$max_rating
   factors <- prediction_factors(clean)
   clean_mean <- as.vector(factors$item %*% colMeans(factors$user))

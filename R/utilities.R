@@ -3,25 +3,25 @@
 #' Attack budget
 #'
 #' The attacker of Section 3 adds `alpha * m` fake users (rounded down) to the
-#' m real ones; each rates at most `n_items` (B) items, with ratings in
+#' m real ones; each rates at most `items_per_user` (B) items, with ratings in
 #' \[-`max_rating`, `max_rating`\] (\[-Lambda, Lambda\]). The paper's experiments
 #' use B = 25 and Lambda = 2 (MovieLens shifted to \[-2, 2\]); alpha ranges over
 #' 1% to 10%.
 #'
 #' @param alpha Fake users per real user, in (0, 10]: at most ten fake users per
 #'   real one (beyond that the "attack" is a different data set).
-#' @param n_items B, the most items a fake user rates (paper: 25).
+#' @param items_per_user B, the most items a fake user rates (paper: 25).
 #' @param max_rating Lambda, the bound on fake ratings' absolute values (paper: 2).
-#' @return A `cf_budget` object.
+#' @return A `cf_budget` object: `alpha`, `items_per_user` and `max_rating`.
 #' @examples
 #' attack_budget(alpha = 0.03)
 #' @export
-attack_budget <- function(alpha, n_items = 25, max_rating = 2) {
+attack_budget <- function(alpha, items_per_user = 25, max_rating = 2) {
   check_number(alpha, min = 0, max = 10, min_inclusive = FALSE)
   structure(
     list(
       alpha = alpha,
-      n_items = check_count(n_items, min = 1),
+      items_per_user = check_count(items_per_user, min = 1),
       max_rating = check_number(max_rating, min = 0, min_inclusive = FALSE)
     ),
     class = "cf_budget"
@@ -32,7 +32,7 @@ attack_budget <- function(alpha, n_items = 25, max_rating = 2) {
 print.cf_budget <- function(x, ...) {
   cat_line(
     "{.cls cf_budget}: alpha = {x$alpha} fake users per real user, ",
-    "B = {x$n_items} items each, ratings in [-{x$max_rating}, {x$max_rating}]"
+    "B = {x$items_per_user} items each, ratings in [-{x$max_rating}, {x$max_rating}]"
   )
   invisible(x)
 }
@@ -65,10 +65,10 @@ check_budget <- function(budget, ratings, call = rlang::caller_env()) {
     )
   }
   n <- length(ratings$item_ids)
-  if (budget$n_items > n) {
+  if (budget$items_per_user > n) {
     cfp_abort(
-      c("The budget lets each fake user rate {budget$n_items} items, but there are only {n}.",
-        i = "Use {.code attack_budget(n_items = )} at most {n}."
+      c("The budget lets each fake user rate {budget$items_per_user} items, but there are only {n}.",
+        i = "Use {.code attack_budget(items_per_user = )} at most {n}."
       ),
       "value",
       call = call

@@ -9,7 +9,7 @@ ratings <- movielens_small()
 print(ratings)
 
 learner <- learner_als(rank = 10, lambda_u = 5)
-budget <- attack_budget(alpha = 0.03, n_items = 25, max_rating = 2) # the paper's B and Lambda
+budget <- attack_budget(alpha = 0.03, items_per_user = 25, max_rating = 2) # the paper's B and Lambda
 utility <- utility_availability() # Eq. 7: mu = (1, 0)
 
 # The defender's model on clean data, converged tightly so that the

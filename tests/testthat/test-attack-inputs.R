@@ -21,8 +21,8 @@ expect_within_budget <- function(attack, ratings, exact = TRUE) {
   expect_true(all(fake$user >= 1L & fake$user <= n_fake))
   expect_true(all(fake$item >= 1L & fake$item <= length(ratings$item_ids)))
   per_user <- tabulate(fake$user, n_fake)
-  expect_true(all(per_user <= budget$n_items))
-  if (exact) expect_true(all(per_user == budget$n_items))
+  expect_true(all(per_user <= budget$items_per_user))
+  if (exact) expect_true(all(per_user == budget$items_per_user))
   expect_identical(anyDuplicated(data.frame(fake$user, fake$item)), 0L)
   expect_true(all(is.finite(fake$rating)))
   expect_true(all(abs(fake$rating) <= budget$max_rating))
@@ -72,9 +72,9 @@ test_that("attack_budget() rejects alpha outside (0, 10] and names the limit", {
 })
 
 test_that("attack_budget() rejects B < 1 and Lambda <= 0", {
-  expect_cfp_error(attack_budget(0.1, n_items = 0), "value", c("`n_items`", ">= 1"))
-  expect_cfp_error(attack_budget(0.1, n_items = -3), "value", "`n_items`")
-  expect_cfp_error(attack_budget(0.1, n_items = 2.5), "type", c("`n_items`", "whole number"))
+  expect_cfp_error(attack_budget(0.1, items_per_user = 0), "value", c("`items_per_user`", ">= 1"))
+  expect_cfp_error(attack_budget(0.1, items_per_user = -3), "value", "`items_per_user`")
+  expect_cfp_error(attack_budget(0.1, items_per_user = 2.5), "type", c("`items_per_user`", "whole number"))
   expect_cfp_error(attack_budget(0.1, max_rating = 0), "value", c("`max_rating`", "> 0"))
   expect_cfp_error(attack_budget(0.1, max_rating = -2), "value", "`max_rating`")
   expect_cfp_error(attack_budget(0.1, max_rating = NA_real_), "type", "`max_rating`")
@@ -82,7 +82,7 @@ test_that("attack_budget() rejects B < 1 and Lambda <= 0", {
 
 test_that("an alpha that gives no fake user is a classed error naming alpha", {
   r <- attack_data()
-  tiny <- attack_budget(alpha = 0.001, n_items = 5)
+  tiny <- attack_budget(alpha = 0.001, items_per_user = 5)
   expect_cfp_error(poison_uniform(r, tiny, seed = 1), "value", c("`alpha`", "no fake user", "0.0125"))
   expect_cfp_error(
     poison_pga(r, attack_learner(), utility_availability(), tiny, max_iter = 1),
@@ -100,28 +100,28 @@ test_that("an alpha that gives no fake user is a classed error naming alpha", {
 test_that("the number of fake users is floor(alpha * m) without floating-point loss", {
   r <- simulate_ratings(100, 30, rank = 2, density = 0.2, seed = 3)
   # 0.29 * 100 is 28.999... in floating point; the budget means 29.
-  expect_length(poison_uniform(r, attack_budget(0.29, n_items = 3), seed = 1)$fake$user_ids, 29L)
-  expect_length(poison_uniform(r, attack_budget(0.57, n_items = 3), seed = 1)$fake$user_ids, 57L)
-  expect_length(poison_uniform(r, attack_budget(0.015, n_items = 3), seed = 1)$fake$user_ids, 1L)
-  expect_length(poison_uniform(r, attack_budget(0.999, n_items = 3), seed = 1)$fake$user_ids, 99L)
+  expect_length(poison_uniform(r, attack_budget(0.29, items_per_user = 3), seed = 1)$fake$user_ids, 29L)
+  expect_length(poison_uniform(r, attack_budget(0.57, items_per_user = 3), seed = 1)$fake$user_ids, 57L)
+  expect_length(poison_uniform(r, attack_budget(0.015, items_per_user = 3), seed = 1)$fake$user_ids, 1L)
+  expect_length(poison_uniform(r, attack_budget(0.999, items_per_user = 3), seed = 1)$fake$user_ids, 99L)
 })
 
-test_that("B larger than the number of items is a classed error naming n_items", {
+test_that("B larger than the number of items is a classed error naming items_per_user", {
   r <- attack_data()
-  big <- attack_budget(alpha = 0.1, n_items = 41)
-  expect_cfp_error(poison_uniform(r, big, seed = 1), "value", c("n_items", "only 40"))
-  expect_cfp_error(poison_pga(r, attack_learner(), utility_availability(), big, max_iter = 1), "value", "n_items")
-  expect_cfp_error(poison_sgld(r, attack_learner(), utility_availability(), big, max_iter = 1), "value", "n_items")
+  big <- attack_budget(alpha = 0.1, items_per_user = 41)
+  expect_cfp_error(poison_uniform(r, big, seed = 1), "value", c("items_per_user", "only 40"))
+  expect_cfp_error(poison_pga(r, attack_learner(), utility_availability(), big, max_iter = 1), "value", "items_per_user")
+  expect_cfp_error(poison_sgld(r, attack_learner(), utility_availability(), big, max_iter = 1), "value", "items_per_user")
   for (attack in shilling_attacks) {
-    expect_cfp_error(attack(r, big, seed = 1), "value", "n_items")
+    expect_cfp_error(attack(r, big, seed = 1), "value", "items_per_user")
   }
   # B equal to the number of items is allowed.
-  expect_within_budget(poison_uniform(r, attack_budget(0.1, n_items = 40), seed = 1), r)
+  expect_within_budget(poison_uniform(r, attack_budget(0.1, items_per_user = 40), seed = 1), r)
 })
 
 test_that("a budget that is not a cf_budget is a classed error", {
   r <- attack_data()
-  fake_budget <- list(alpha = 0.1, n_items = 5, max_rating = 2)
+  fake_budget <- list(alpha = 0.1, items_per_user = 5, max_rating = 2)
   expect_cfp_error(poison_uniform(r, fake_budget), "type", c("`budget`", "attack_budget()"))
   expect_cfp_error(poison_pga(r, attack_learner(), utility_availability(), fake_budget), "type", "`budget`")
   expect_cfp_error(poison_sgld(r, attack_learner(), utility_availability(), fake_budget), "type", "`budget`")
@@ -133,7 +133,7 @@ test_that("a budget that is not a cf_budget is a classed error", {
 
 test_that("target items not in the data are classed errors that list them", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   expect_cfp_error(
     poison_pga(r, attack_learner(), utility_integrity(targets = "nope"), budget, max_iter = 1),
     "value", c("nope", "not in the ratings", "item_ids")
@@ -175,14 +175,14 @@ test_that("utility constructors reject bad weights, mu and targets", {
 
 test_that("a utility that is not a cf_utility is a classed error", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   expect_cfp_error(poison_pga(r, attack_learner(), "availability", budget), "type", "`utility`")
   expect_cfp_error(poison_sgld(r, attack_learner(), list(mu = c(1, 0)), budget), "type", "`utility`")
 })
 
 test_that("beta < 0 and other bad SGLD settings are classed errors", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   sgld <- function(...) poison_sgld(r, attack_learner(), utility_availability(), budget, max_iter = 1, ...)
   expect_cfp_error(sgld(beta = -0.1), "value", c("`beta`", ">= 0"))
   expect_cfp_error(sgld(beta = NA), "type", "`beta`")
@@ -195,7 +195,7 @@ test_that("beta < 0 and other bad SGLD settings are classed errors", {
 
 test_that("bad PGA settings are classed errors", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   pga <- function(...) poison_pga(r, attack_learner(), utility_availability(), budget, ...)
   expect_cfp_error(pga(max_iter = -1), "value", "`max_iter`")
   expect_cfp_error(pga(max_iter = 1.5), "type", "`max_iter`")
@@ -210,7 +210,7 @@ test_that("bad PGA settings are classed errors", {
 
 test_that("poison_pga() names `step` when it is not positive", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   expect_cfp_error(
     poison_pga(r, attack_learner(), utility_availability(), budget, step = 0),
     "value", c("`step`", "> 0")
@@ -219,7 +219,7 @@ test_that("poison_pga() names `step` when it is not positive", {
 
 test_that("a learner spec of the wrong class is a classed error", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   bad <- list(rank = 2, lambda_u = 1, lambda_v = 1)
   expect_cfp_error(
     poison_pga(r, bad, utility_availability(), budget, max_iter = 1),
@@ -240,7 +240,7 @@ test_that("ratings that are not a cf_ratings are classed errors", {
   r <- attack_data()
   df <- as.data.frame(r)
   mat <- matrix(c(1, NA, -1, 2), 2)
-  budget <- attack_budget(alpha = 0.1, n_items = 1)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 1)
   learner <- attack_learner()
   for (bad in list(df, mat, NULL)) {
     expect_cfp_error(poison_pga(bad, learner, utility_availability(), budget), "type", c("`ratings`", "as_ratings()"))
@@ -250,7 +250,7 @@ test_that("ratings that are not a cf_ratings are classed errors", {
       expect_cfp_error(attack(bad, budget), "type", "`ratings`")
     }
   }
-  attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 5), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 5), seed = 1)
   expect_cfp_error(evaluate_attack(df, attack, learner), "type", "`ratings`")
   expect_cfp_error(attack_gradient(df, attack$fake, learner, utility_availability()), "type", "`ratings`")
   expect_cfp_error(attack_gradient(r, as.data.frame(attack$fake), learner, utility_availability()), "type", "`attack`")
@@ -258,10 +258,10 @@ test_that("ratings that are not a cf_ratings are classed errors", {
 
 test_that("more targets than B in PGA is a classed error", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 3)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 3)
   expect_cfp_error(
     poison_pga(r, attack_learner(), utility_integrity(targets = 1:4), budget, max_iter = 1),
-    "value", c("4 target items", "n_items", "targets_in_support")
+    "value", c("4 target items", "items_per_user", "targets_in_support")
   )
   # Drawn like any other item, more targets than B is fine.
   attack <- poison_pga(r, attack_learner(), utility_integrity(targets = 1:4), budget,
@@ -273,7 +273,7 @@ test_that("more targets than B in PGA is a classed error", {
 test_that("a wrong clean model is a classed error", {
   r <- attack_data()
   learner <- attack_learner()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   other <- fit_cf(simulate_ratings(70, 40, rank = 2, density = 0.25, seed = 2), learner)
   poisoned <- fit_cf(r, learner, attack = poison_uniform(r, budget, seed = 1)$fake)
   for (bad in list("clean", other, poisoned, unclass(fit_cf(r, learner)))) {
@@ -294,7 +294,7 @@ test_that("a wrong clean model is a classed error", {
 test_that("a bad refit setting is a classed error naming refit_sweeps or refit_tol", {
   r <- attack_data()
   learner <- attack_learner()
-  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 3), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 3), seed = 1)
   expect_cfp_error(evaluate_attack(r, attack, learner, refit_sweeps = 0), "value", "`refit_sweeps`")
   expect_cfp_error(evaluate_attack(r, attack, learner, refit_tol = -1), "value", "`refit_tol`")
   expect_cfp_error(evaluate_defence(r, attack, r, list(a = learner), learner, refit_sweeps = 1.5), "type", "`refit_sweeps`")
@@ -305,7 +305,7 @@ test_that("a bad refit setting is a classed error naming refit_sweeps or refit_t
 test_that("check_gradient() rejects entries out of range", {
   r <- attack_data()
   learner <- attack_learner()
-  fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 3), seed = 1)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 3), seed = 1)$fake
   n <- length(fake$rating)
   for (bad in list(0, n + 1, -1, NA, integer(0), "1")) {
     expect_cfp_error(
@@ -321,29 +321,29 @@ test_that("attack_gradient() rejects a fake block over other items", {
   r <- attack_data()
   learner <- attack_learner()
   other <- simulate_ratings(80, 30, rank = 2, density = 0.25, seed = 1)
-  fake <- poison_uniform(other, attack_budget(alpha = 0.05, n_items = 3), seed = 1)$fake
+  fake <- poison_uniform(other, attack_budget(alpha = 0.05, items_per_user = 3), seed = 1)$fake
   expect_cfp_error(attack_gradient(r, fake, learner, utility_availability()), "shape", c("`attack`", "same items"))
   expect_cfp_error(check_gradient(r, fake, learner, utility_availability(), entries = 1), "shape", "`attack`")
   # Same number of items under other ids is still other items.
-  renamed <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 3), seed = 1)$fake
+  renamed <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 3), seed = 1)$fake
   renamed$item_ids <- paste0("item_", renamed$item_ids)
   expect_cfp_error(attack_gradient(r, renamed, learner, utility_availability()), "shape", "`attack`")
   # evaluate_attack() likewise.
-  attack <- poison_uniform(other, attack_budget(alpha = 0.05, n_items = 3), seed = 1)
+  attack <- poison_uniform(other, attack_budget(alpha = 0.05, items_per_user = 3), seed = 1)
   expect_cfp_error(evaluate_attack(r, attack, learner), "shape", "`attack`")
 })
 
 test_that("PGA keeps its budget, is reproducible and leaves the RNG alone", {
   r <- attack_data()
   learner <- attack_learner()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   run <- function(seed) {
     poison_pga(r, learner, utility_availability(), budget, max_iter = 3, seed = seed, progress = FALSE)
   }
   expect_within_budget(run(1), r)
   expect_seeded(run)
   # A non-default Lambda is kept too.
-  small <- attack_budget(alpha = 0.05, n_items = 4, max_rating = 0.5)
+  small <- attack_budget(alpha = 0.05, items_per_user = 4, max_rating = 0.5)
   expect_within_budget(
     poison_pga(r, learner, utility_availability(), small, max_iter = 3, step = 1, seed = 1, progress = FALSE),
     r
@@ -352,7 +352,7 @@ test_that("PGA keeps its budget, is reproducible and leaves the RNG alone", {
 
 test_that("integrity PGA puts the target items in every fake user's support", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   for (targets in list(7, c(7, 22))) {
     attack <- poison_pga(r, attack_learner(), utility_integrity(targets = targets), budget,
       max_iter = 3, seed = 1, progress = FALSE
@@ -374,7 +374,7 @@ test_that("integrity PGA puts the target items in every fake user's support", {
 test_that("SGLD keeps its budget (dense and sparse), is reproducible and leaves the RNG alone", {
   r <- attack_data()
   learner <- attack_learner()
-  budget <- attack_budget(alpha = 0.1, n_items = 5)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
   for (support in c("dense", "sparse")) {
     run <- function(seed) {
       poison_sgld(r, learner, utility_availability(), budget,
@@ -394,7 +394,7 @@ test_that("SGLD keeps its budget (dense and sparse), is reproducible and leaves 
 
 test_that("the uniform attack keeps its budget, is reproducible and leaves the RNG alone", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.2, n_items = 6)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 6)
   run <- function(seed) poison_uniform(r, budget, seed = seed)
   expect_within_budget(run(1), r)
   expect_seeded(run)
@@ -402,7 +402,7 @@ test_that("the uniform attack keeps its budget, is reproducible and leaves the R
 
 test_that("every shilling attack keeps its budget, is reproducible and leaves the RNG alone", {
   r <- attack_data()
-  budget <- attack_budget(alpha = 0.2, n_items = 6)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 6)
   for (name in names(shilling_attacks)) {
     attack <- shilling_attacks[[name]]
     run <- function(seed) attack(r, budget, seed = seed)

@@ -2,7 +2,7 @@
 
 attack_case <- function() {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 7)
-  list(ratings = r, learner = learner_als(rank = 3, lambda_u = 1), budget = attack_budget(alpha = 0.05, n_items = 10))
+  list(ratings = r, learner = learner_als(rank = 3, lambda_u = 1), budget = attack_budget(alpha = 0.05, items_per_user = 10))
 }
 
 test_that("PGA never ends below its start and beats the uniform attack", {
@@ -54,7 +54,7 @@ test_that("evaluate_attack measures against held-out ratings and the nuclear lea
   s <- split_ratings(r, seed = 3)
   learner <- learner_nuclear(lambda = 5, rank_max = 10)
   set.seed(1)
-  attack <- poison_pga(s$train, learner, utility_availability(), attack_budget(0.05, n_items = 8), max_iter = 5, seed = 2)
+  attack <- poison_pga(s$train, learner, utility_availability(), attack_budget(0.05, items_per_user = 8), max_iter = 5, seed = 2)
   result <- evaluate_attack(s$train, attack, test = s$test, targets = s$train$item_ids[1:2])
   expect_s3_class(result, "data.frame")
   expect_identical(nrow(result), 1L)

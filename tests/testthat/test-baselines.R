@@ -26,7 +26,7 @@ expect_profiles <- function(attack, targets) {
   expect_identical(anyDuplicated(cells[c("user", "item")]), 0L)
   expect_identical(tabulate(cells$user[cells$target], n_fake), rep(length(targets), n_fake))
   per_user <- tabulate(cells$user, n_fake)
-  expect_true(all(per_user == attack$budget$n_items))
+  expect_true(all(per_user == attack$budget$items_per_user))
   invisible(cells)
 }
 
@@ -38,7 +38,7 @@ expect_whole_within <- function(ratings, bound) {
 test_that("random attack: targets at r_max (push) or r_min (nuke), whole filler ratings in range", {
   r <- shilling_data()
   for (bound in c(2, 3)) {
-    budget <- attack_budget(alpha = 0.2, n_items = 12, max_rating = bound)
+    budget <- attack_budget(alpha = 0.2, items_per_user = 12, max_rating = bound)
     push <- poison_random(r, budget, targets = 9, seed = 1)
     expect_identical(push$method, "random")
     cells <- expect_profiles(push, 9)
@@ -59,7 +59,7 @@ test_that("random and bandwagon fillers follow the global rating distribution", 
   df <- expand.grid(user = 1:60, item = 1:20)
   df$rating <- 1 + ((7 * df$user + 13 * df$item) %% 9 - 4) / 20
   r <- as_ratings(df)
-  budget <- attack_budget(alpha = 1, n_items = 8)
+  budget <- attack_budget(alpha = 1, items_per_user = 8)
   for (attack in list(
     poison_random(r, budget, targets = 1, seed = 1),
     poison_bandwagon(r, budget, targets = 1, n_selected = 2, seed = 1)
@@ -80,7 +80,7 @@ test_that("average attack: filler ratings follow each item's mean", {
   spread <- ((7 * df$user + 13 * df$item) %% 11 - 5) / 10
   df$rating <- pmin(pmax(means[df$item] + spread, -2), 2)
   r <- as_ratings(df)
-  budget <- attack_budget(alpha = 1, n_items = 10)
+  budget <- attack_budget(alpha = 1, items_per_user = 10)
   attack <- poison_average(r, budget, targets = 15, seed = 1)
   expect_identical(attack$method, "average")
   cells <- expect_profiles(attack, 15)
@@ -105,7 +105,7 @@ test_that("average attack: item means stay on their items when an item has no ra
   df$rating <- unname(constant[df$item])
   r <- as_ratings(df, items = c("a", "b", "c", "d", "e", "f", "g", "h"))
   expect_identical(tabulate(r$item, 8)[3], 0L)
-  attack <- poison_average(r, attack_budget(alpha = 1, n_items = 8), targets = "a", direction = "nuke", seed = 1)
+  attack <- poison_average(r, attack_budget(alpha = 1, items_per_user = 8), targets = "a", direction = "nuke", seed = 1)
   cells <- expect_profiles(attack, "a")
   filler <- cells[!cells$target, ]
   item <- r$item_ids[filler$item]
@@ -118,7 +118,7 @@ test_that("average attack: item means stay on their items when an item has no ra
 test_that("bandwagon push rates the most-rated items r_max", {
   r <- shilling_data()
   count <- tabulate(r$item, length(r$item_ids))
-  budget <- attack_budget(alpha = 0.2, n_items = 12)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 12)
   target <- r$item_ids[which.min(count)]
   attack <- poison_bandwagon(r, budget, targets = target, n_selected = 4, seed = 1)
   expect_identical(attack$method, "bandwagon")
@@ -137,7 +137,7 @@ test_that("bandwagon push rates the most-rated items r_max", {
 test_that("reverse bandwagon (nuke) rates the least-rated items r_min", {
   r <- shilling_data()
   count <- tabulate(r$item, length(r$item_ids))
-  budget <- attack_budget(alpha = 0.2, n_items = 12)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 12)
   # The target is among the least rated: it is skipped, not selected twice.
   target <- r$item_ids[which.min(count)]
   attack <- poison_bandwagon(r, budget, targets = target, direction = "nuke", n_selected = 4, seed = 1)
@@ -154,7 +154,7 @@ test_that("reverse bandwagon (nuke) rates the least-rated items r_min", {
 
 test_that("bandwagon checks n_selected against the budget", {
   r <- shilling_data()
-  budget <- attack_budget(alpha = 0.2, n_items = 5)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 5)
   expect_error(poison_bandwagon(r, budget, targets = 1, n_selected = 5), class = "cfpoison_error_value")
   expect_error(poison_bandwagon(r, budget, targets = 1, n_selected = -1), class = "cfpoison_error_value")
   expect_error(poison_bandwagon(r, budget, targets = 1, n_selected = 1.5), class = "cfpoison_error_type")
@@ -164,7 +164,7 @@ test_that("bandwagon checks n_selected against the budget", {
 
 test_that("segment attack: segment items and target r_max, filler r_min", {
   r <- shilling_data()
-  budget <- attack_budget(alpha = 0.2, n_items = 10)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 10)
   segment <- c(4, 17, 33)
   attack <- poison_segment(r, budget, targets = 50, segment = segment, seed = 1)
   expect_identical(attack$method, "segment")
@@ -180,14 +180,14 @@ test_that("segment attack: segment items and target r_max, filler r_min", {
   cells <- expect_profiles(inside, 4)
   expect_true(all(cells$rating[r$item_ids[cells$item] %in% segment] == 2))
   expect_error(
-    poison_segment(r, attack_budget(alpha = 0.2, n_items = 3), targets = 50, segment = segment),
+    poison_segment(r, attack_budget(alpha = 0.2, items_per_user = 3), targets = 50, segment = segment),
     class = "cfpoison_error_value"
   )
 })
 
 test_that("love/hate: nuke rates fillers r_max and the target r_min, push the reverse", {
   r <- shilling_data()
-  budget <- attack_budget(alpha = 0.2, n_items = 10, max_rating = 1.5)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 10, max_rating = 1.5)
   nuke <- poison_love_hate(r, budget, targets = c(5, 6), seed = 1)
   expect_identical(nuke$method, "love_hate")
   expect_identical(nuke$settings$direction, "nuke")
@@ -203,7 +203,7 @@ test_that("love/hate: nuke rates fillers r_max and the target r_min, push the re
 test_that("filler items are drawn without replacement even when they use up the items", {
   r <- shilling_data()
   n <- length(r$item_ids)
-  budget <- attack_budget(alpha = 0.1, n_items = n)
+  budget <- attack_budget(alpha = 0.1, items_per_user = n)
   for (attack in list(
     poison_random(r, budget, targets = 1, seed = 1),
     poison_average(r, budget, targets = 1, seed = 1),
@@ -219,7 +219,7 @@ test_that("filler items are drawn without replacement even when they use up the 
 
 test_that("shilling targets must be distinct, existing items", {
   r <- shilling_data()
-  budget <- attack_budget(alpha = 0.2, n_items = 10)
+  budget <- attack_budget(alpha = 0.2, items_per_user = 10)
   for (attack in list(poison_random, poison_average, poison_bandwagon, poison_love_hate)) {
     expect_error(attack(r, budget, targets = c(3, 3)), class = "cfpoison_error_value")
     expect_error(attack(r, budget, targets = integer(0)), class = "cfpoison_error_value")
@@ -227,17 +227,17 @@ test_that("shilling targets must be distinct, existing items", {
   }
   expect_error(poison_segment(r, budget, targets = c(3, 3), segment = 4), class = "cfpoison_error_value")
   # Targets filling the whole budget leave no room for fillers: still a valid profile.
-  all_targets <- poison_random(r, attack_budget(alpha = 0.2, n_items = 3), targets = 1:3, seed = 1)
+  all_targets <- poison_random(r, attack_budget(alpha = 0.2, items_per_user = 3), targets = 1:3, seed = 1)
   expect_profiles(all_targets, 1:3)
   expect_error(
-    poison_random(r, attack_budget(alpha = 0.2, n_items = 2), targets = 1:3),
+    poison_random(r, attack_budget(alpha = 0.2, items_per_user = 2), targets = 1:3),
     class = "cfpoison_error_value"
   )
 })
 
 test_that("uniform attack: B items per user, ratings in [-Lambda, Lambda], uniform items", {
   r <- simulate_ratings(200, 50, rank = 2, density = 0.1, seed = 4)
-  budget <- attack_budget(alpha = 5, n_items = 10, max_rating = 2)
+  budget <- attack_budget(alpha = 5, items_per_user = 10, max_rating = 2)
   attack <- poison_uniform(r, budget, seed = 1)
   expect_identical(attack$method, "uniform")
   expect_null(attack$trace)
@@ -257,7 +257,7 @@ test_that("uniform attack: B items per user, ratings in [-Lambda, Lambda], unifo
   expect_gt(stats::chisq.test(frequency)$p.value, 0.001)
   expect_lt(abs(stats::cor(frequency, tabulate(r$item, length(r$item_ids)))), 0.3)
 
-  other <- poison_uniform(r, attack_budget(alpha = 0.5, n_items = 4, max_rating = 0.25), seed = 2)
+  other <- poison_uniform(r, attack_budget(alpha = 0.5, items_per_user = 4, max_rating = 0.25), seed = 2)
   expect_true(all(abs(other$fake$rating) <= 0.25))
   expect_true(all(tabulate(other$fake$user, 100) == 4L))
 })

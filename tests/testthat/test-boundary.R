@@ -3,7 +3,7 @@
 
 test_that("joint_ratings() lays out real users, then fake users, in cf_ratings order", {
   r <- simulate_ratings(30, 12, rank = 2, density = 0.3, seed = 1)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 4), seed = 1)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 4), seed = 1)$fake
   joint <- cfpoison:::joint_ratings(r, fake)
   m <- length(r$user_ids)
   expect_identical(joint$user, c(r$user, fake$user + m))

@@ -18,7 +18,7 @@ test_that("filtering the true fake users restores the clean model", {
   learner <- learner_als(rank = 4, lambda_u = 1, max_iter = 300, tol = 1e-9)
   v0 <- start_factors(r, 4)
   clean <- fit_cf(r, learner, init = v0)
-  attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 15), seed = 2)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 15), seed = 2)
   n_fake <- length(attack$fake$user_ids)
   poisoned <- fit_cf(r, learner, attack = attack$fake, init = v0)
   pairs <- data.frame(user = rep(r$user_ids[1:20], 5), item = rep(r$item_ids[1:5], each = 20))
@@ -42,7 +42,7 @@ test_that("filtering the true fake users restores the clean model", {
 
 test_that("a filter drops the highest scores and keeps every id", {
   r <- small_ratings()
-  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 2)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 2)
   m <- length(r$user_ids)
   scores <- c(seq_len(m) / m, c(5, 0, 0, 0, 0, 3)) # fakes 1 and 6, then real user m
   filtered <- defend_filter(r, attack$fake, scores, n = 3)
@@ -119,7 +119,7 @@ test_that("with outliers, the Huber loss predicts held-out ratings better", {
 test_that("bagged predictions are the mean of the bags' predictions", {
   r <- small_ratings()
   m <- length(r$user_ids)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 4)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 4)$fake
   base <- learner_als(rank = 3, lambda_u = 1, max_iter = 40, tol = 0)
   bagged <- learner_bagged(base, n_bags = 3, seed = 7)
   v0 <- start_factors(r, 3)
@@ -159,7 +159,7 @@ test_that("bagged predictions are the mean of the bags' predictions", {
 test_that("real users' bags do not depend on the fake users, and bags warm-start bag by bag", {
   r <- small_ratings()
   m <- length(r$user_ids)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 4)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 4)$fake
   bagged <- learner_bagged(learner_als(rank = 3, lambda_u = 1, max_iter = 300, tol = 1e-10), n_bags = 8, seed = 11)
   set.seed(1)
   clean <- fit_cf(r, bagged)
@@ -177,7 +177,7 @@ test_that("evaluate_defence() reports each defence's cost and effect", {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.25, seed = 3)
   s <- split_ratings(r, seed = 1)
   learner <- learner_als(rank = 3, lambda_u = 1)
-  attack <- poison_pga(s$train, learner, utility_availability(), attack_budget(alpha = 0.05, n_items = 10),
+  attack <- poison_pga(s$train, learner, utility_availability(), attack_budget(alpha = 0.05, items_per_user = 10),
     max_iter = 3, seed = 1
   )
   m <- length(r$user_ids)
@@ -202,7 +202,7 @@ test_that("evaluate_defence() reports each defence's cost and effect", {
 test_that("bad input to the defences is a classed error", {
   r <- small_ratings()
   m <- length(r$user_ids)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 2)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 2)$fake
   scores <- c(runif(m), runif(length(fake$user_ids)))
   expect_error(defend_filter(r, fake, scores[-1], n = 1), class = "cfpoison_error_shape")
   expect_error(defend_filter(r, scores = scores, n = 1), class = "cfpoison_error_shape")
@@ -221,7 +221,7 @@ test_that("bad input to the defences is a classed error", {
   expect_error(learner_als(loss = "absolute"))
 
   attack <- poison_pga(r, learner_als(rank = 3, lambda_u = 1), utility_availability(),
-    attack_budget(alpha = 0.05, n_items = 10), max_iter = 1, seed = 1
+    attack_budget(alpha = 0.05, items_per_user = 10), max_iter = 1, seed = 1
   )
   expect_error(evaluate_defence(r, attack, r, list(1)), class = "cfpoison_error_type")
   expect_error(evaluate_defence(r, attack, r, list(learner_als())), class = "cfpoison_error_type")

@@ -45,17 +45,17 @@ test_that("both readings are paired t-tests on the documented per-item pairs", {
   expect_match(mean_test$data.name, paste("paired over the", length(both), "items both rated"), fixed = TRUE)
 
   row <- as.data.frame(mean_test)
-  expect_identical(names(row), c("statistic", "p_value", "estimate", "n_items", "reading"))
+  expect_identical(names(row), c("statistic", "p_value", "estimate", "n_pairs", "reading"))
   expect_identical(nrow(row), 1L)
   expect_identical(row$reading, "mean")
-  expect_identical(row$n_items, length(both))
+  expect_identical(row$n_pairs, length(both))
   expect_equal(row$estimate, mean(normal_mean - 2))
   expect_output(print(mean_test), "Paired t-test")
 })
 
 test_that("a cf_attack and its fake block give the same test", {
   r <- small_ratings()
-  attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 10), seed = 3)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 10), seed = 3)
   expect_identical(detect_ttest(r, attack, "mean"), detect_ttest(r, attack$fake, "mean"))
 })
 

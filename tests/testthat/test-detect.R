@@ -139,7 +139,7 @@ dense_matrix <- function(ratings, fake = NULL) {
 
 test_that("DegSim from C++ equals a brute-force dense computation", {
   r <- simulate_ratings(60, 25, rank = 2, density = 0.25, seed = 3)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 6), seed = 2)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 6), seed = 2)$fake
   # Whole units, so that ties and ratings equal to a user's mean occur.
   r$rating <- round(r$rating)
   fake$rating <- round(fake$rating)
@@ -162,14 +162,14 @@ test_that("features are computed on the poisoned data, fake users last", {
   expect_equal(f$wda[1:2], c(5 / 6, 11 / 6))
   # A cf_attack works as well as its fake block.
   r <- simulate_ratings(50, 20, rank = 2, density = 0.3, seed = 1)
-  attack <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 5), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 5), seed = 1)
   expect_identical(detect_features(r, attack, k = 3), detect_features(r, attack$fake, k = 3))
   expect_identical(detect_pca(r, attack), detect_pca(r, attack$fake))
 })
 
 test_that("`users` restricts the rows, not the data the features are computed on", {
   r <- simulate_ratings(80, 30, rank = 2, density = 0.3, seed = 4)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 8), seed = 1)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 8), seed = 1)$fake
   all <- detect_features(r, fake, k = 5)
   some <- detect_features(r, fake, k = 5, users = c("fake_3", 7, 2))
   expected <- all[all$user %in% c("2", "7", "fake_3"), ]
@@ -179,7 +179,7 @@ test_that("`users` restricts the rows, not the data the features are computed on
 
 test_that("results are identical for 1 and 2 threads", {
   r <- simulate_ratings(600, 120, rank = 3, density = 0.1, seed = 8)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 20), seed = 1)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 20), seed = 1)$fake
   expect_identical(detect_features(r, fake, k = 10, threads = 1), detect_features(r, fake, k = 10, threads = 2))
   expect_identical(detect_pca(r, fake, threads = 1), detect_pca(r, fake, threads = 2))
 })
@@ -209,7 +209,7 @@ test_that("detect_pca's scores equal a dense PCA", {
     data.frame(user = r$user_ids[1:60], item = 998L, rating = 0)
   )
   r <- as_ratings(df, items = c(r$item_ids, 998L, 999L, 1000L))
-  fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 3)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 3)$fake
   for (n_components in c(1L, 3L)) {
     for (poisoned in c(FALSE, TRUE)) {
       block <- if (poisoned) fake

@@ -1,6 +1,6 @@
 test_that("evaluate_detection() gathers every detector into one table", {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
-  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
   table <- evaluate_detection(r, attack)
   expect_identical(table$detector, c(
     "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "pca",

@@ -9,7 +9,7 @@ without_timing <- function(result) {
 test_that("evaluate_attack() with its defaults gives the same result twice", {
   r <- small_ratings()
   learner <- learner_als(rank = 4, lambda_u = 1)
-  budget <- attack_budget(alpha = 0.05, n_items = 10)
+  budget <- attack_budget(alpha = 0.05, items_per_user = 10)
   # The uniform attack has no clean model: evaluate_attack() fits its own.
   uniform <- poison_uniform(r, budget, seed = 1)
   expect_null(uniform$clean)
@@ -29,7 +29,7 @@ test_that("evaluate_attack() with its defaults gives the same result twice", {
 
 test_that("the package's own clean fit leaves the caller's random stream alone", {
   r <- small_ratings()
-  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
   set.seed(3)
   evaluate_attack(r, attack, learner_als(rank = 4, lambda_u = 1))
   after <- stats::runif(1)
@@ -40,7 +40,7 @@ test_that("the package's own clean fit leaves the caller's random stream alone",
 test_that("an availability attack has no target metrics", {
   r <- small_ratings()
   learner <- learner_als(rank = 4, lambda_u = 1)
-  budget <- attack_budget(alpha = 0.05, n_items = 10)
+  budget <- attack_budget(alpha = 0.05, items_per_user = 10)
   pga <- poison_pga(r, learner, utility_availability(), budget, max_iter = 2, progress = FALSE, seed = 1)
   uniform <- poison_uniform(r, budget, seed = 1)
   uniform$utility <- utility_availability()

@@ -10,7 +10,7 @@ star_ratings <- function() {
 }
 
 star_attack <- function(r) {
-  poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+  poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
 }
 
 test_that("poisoned_ratings() holds every real and fake rating exactly, observed zeros included", {

@@ -4,7 +4,7 @@
 block_case <- function() {
   r <- small_ratings()
   # 6 fake users: their ids sort the same as text and as numbers.
-  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
   list(
     ratings = r, attack = attack, learner = learner_als(rank = 4, lambda_u = 1),
     blocks = list(cf_ratings = as_ratings(as.data.frame(attack$fake), items = r$item_ids), frame = as.data.frame(attack$fake))
@@ -64,7 +64,7 @@ test_that("an attack computed on other ratings with the same ids is refused ever
   r <- case$ratings
   other <- r
   other$rating[10] <- other$rating[10] + 0.5
-  pga <- poison_pga(r, case$learner, utility_availability(), attack_budget(alpha = 0.05, n_items = 10),
+  pga <- poison_pga(r, case$learner, utility_availability(), attack_budget(alpha = 0.05, items_per_user = 10),
     max_iter = 1, progress = FALSE, seed = 1
   )
   for (attack in list(case$attack, pga)) {

@@ -2,7 +2,7 @@
 
 gradient_case <- function() {
   r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 5), seed = 1)$fake
   list(ratings = r, fake = fake, target = r$item_ids[3])
 }
 
@@ -19,7 +19,7 @@ test_that("the exact gradient matches finite differences for alternating minimiz
 
 test_that("a cf_attack gives the gradients of its fake block", {
   r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
-  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 5), seed = 1)
   learner <- learner_als(rank = 2, lambda_u = 1)
   expect_identical(
     attack_gradient(r, attack, learner, utility_availability()),
@@ -69,7 +69,7 @@ test_that("the KKT gradient of an integrity utility only moves target ratings (E
 
 test_that("utilities match a dense computation (Eq. 7-9)", {
   r <- simulate_ratings(40, 25, rank = 2, density = 0.3, seed = 4)
-  fake <- poison_uniform(r, attack_budget(alpha = 0.1, n_items = 6), seed = 4)$fake
+  fake <- poison_uniform(r, attack_budget(alpha = 0.1, items_per_user = 6), seed = 4)$fake
   learner <- learner_als(rank = 2, lambda_u = 0.5, max_iter = 300, tol = 1e-12)
   set.seed(1)
   clean <- fit_cf(r, learner)

@@ -4,7 +4,7 @@ grid_learner <- function() learner_als(rank = 3, lambda_u = 1)
 # A 2 x 2 grid (two methods, two alphas) with short attacks.
 small_grid <- function(...) {
   attack_grid(grid_ratings(), grid_learner(),
-    methods = c("pga", "uniform"), alpha = c(0.03, 0.06), seeds = 1L, n_items = 10,
+    methods = c("pga", "uniform"), alpha = c(0.03, 0.06), seeds = 1L, items_per_user = 10,
     attack_args = list(pga = list(max_iter = 4)), progress = FALSE, ...
   )
 }
@@ -42,13 +42,13 @@ test_that("a grid row equals the attack run by hand with the same seed and clean
   learner <- grid_learner()
   clean <- with_seed(7, fit_cf(r, learner))
   grid <- attack_grid(r, learner,
-    methods = "pga", alpha = 0.05, mu = c(1, 0), seeds = 3, n_items = 10, clean = clean,
+    methods = "pga", alpha = 0.05, mu = c(1, 0), seeds = 3, items_per_user = 10, clean = clean,
     attack_args = list(pga = list(max_iter = 4)), detect = FALSE, progress = FALSE
   )
   # The grid may run under another RNG kind (future's L'Ecuyer streams): the seed still decides.
   RNGkind("L'Ecuyer-CMRG")
   on.exit(RNGkind("default", "default", "default"), add = TRUE)
-  attack <- poison_pga(r, learner, utility_availability(), attack_budget(0.05, n_items = 10),
+  attack <- poison_pga(r, learner, utility_availability(), attack_budget(0.05, items_per_user = 10),
     max_iter = 4, clean = clean, seed = 3
   )
   by_hand <- evaluate_attack(r, attack, clean = clean)
@@ -61,7 +61,7 @@ test_that("a grid row equals the attack run by hand with the same seed and clean
 test_that("SGLD runs once per beta, other methods once, and integrity settings get a target", {
   grid <- attack_grid(grid_ratings(), grid_learner(),
     methods = c("sgld", "uniform", "average"), alpha = 0.05, mu = list(c(1, 0), c(0, -1)), beta = c(0.5, 2),
-    seeds = 1L, n_items = 10, attack_args = list(sgld = list(max_iter = 3)), detect = FALSE, progress = FALSE
+    seeds = 1L, items_per_user = 10, attack_args = list(sgld = list(max_iter = 3)), detect = FALSE, progress = FALSE
   )
   expect_equal(nrow(grid), 2 * (2 + 1 + 1))
   expect_equal(grid$beta, rep(c(0.5, 2, NA, NA), 2))
@@ -76,7 +76,7 @@ test_that("SGLD runs once per beta, other methods once, and integrity settings g
 
 test_that("a run that fails is recorded with its message and the grid goes on", {
   grid <- attack_grid(grid_ratings(), grid_learner(),
-    methods = c("sgld", "uniform"), alpha = 0.05, seeds = 1:2, n_items = 10,
+    methods = c("sgld", "uniform"), alpha = 0.05, seeds = 1:2, items_per_user = 10,
     attack_args = list(sgld = list(max_iter = 3, step = 1)), detect = FALSE, progress = FALSE
   )
   failed <- grid[grid$method == "sgld", ]
@@ -109,7 +109,7 @@ test_that("a grid resumes from its file: finished runs are skipped, failed ones 
 
   # A wider grid reuses the saved runs and adds the new ones to the file.
   wider <- attack_grid(grid_ratings(), grid_learner(),
-    methods = c("pga", "uniform"), alpha = c(0.03, 0.06, 0.09), seeds = 1L, n_items = 10,
+    methods = c("pga", "uniform"), alpha = c(0.03, 0.06, 0.09), seeds = 1L, items_per_user = 10,
     attack_args = list(pga = list(max_iter = 4)), progress = FALSE, file = file
   )
   expect_equal(nrow(wider), 6L)
@@ -117,7 +117,7 @@ test_that("a grid resumes from its file: finished runs are skipped, failed ones 
   expect_equal(nrow(readRDS(file)), 6L)
   # A narrower grid returns only its runs and keeps the others in the file.
   narrow <- attack_grid(grid_ratings(), grid_learner(),
-    methods = "uniform", alpha = 0.09, seeds = 1L, n_items = 10, progress = FALSE, file = file
+    methods = "uniform", alpha = 0.09, seeds = 1L, items_per_user = 10, progress = FALSE, file = file
   )
   expect_equal(nrow(narrow), 1L)
   expect_equal(narrow$run, 1L)
@@ -130,7 +130,7 @@ test_that("a results file of another problem is refused", {
   small_grid(file = file)
   expect_cfp_error(
     attack_grid(grid_ratings(), learner_als(rank = 2, lambda_u = 1),
-      methods = "uniform", alpha = 0.03, seeds = 1L, n_items = 10, progress = FALSE, file = file
+      methods = "uniform", alpha = 0.03, seeds = 1L, items_per_user = 10, progress = FALSE, file = file
     ),
     "value", "other ratings or another learner"
   )
@@ -141,7 +141,7 @@ test_that("a results file of another problem is refused", {
 test_that("attack_grid() rejects bad settings with classed errors", {
   r <- grid_ratings()
   learner <- grid_learner()
-  grid <- function(..., seeds = 1L, n_items = 10) attack_grid(r, learner, seeds = seeds, n_items = n_items, progress = FALSE, ...)
+  grid <- function(..., seeds = 1L, items_per_user = 10) attack_grid(r, learner, seeds = seeds, items_per_user = items_per_user, progress = FALSE, ...)
   expect_cfp_error(grid(methods = "pgaa"), "value", "pgaa")
   expect_cfp_error(grid(methods = character(0)), "type")
   expect_cfp_error(grid(methods = c("pga", "pga")), "type")
@@ -158,7 +158,7 @@ test_that("attack_grid() rejects bad settings with classed errors", {
   expect_cfp_error(grid(attack_args = list(pga = list(seed = 2))), "value", "seed")
   expect_cfp_error(grid(attack_args = list(pga = 3)), "type", "attack_args")
   expect_cfp_error(grid(file = 3), "type", "file")
-  expect_cfp_error(grid(methods = "uniform", alpha = 0.05, n_items = 100), "value")
+  expect_cfp_error(grid(methods = "uniform", alpha = 0.05, items_per_user = 100), "value")
   expect_cfp_error(grid(methods = "uniform", mu = c(0, 1), targets = "nope"), "value", "not in the ratings")
   expect_cfp_error(attack_grid(as.data.frame(r), learner), "type")
   expect_cfp_error(attack_grid(r, "als"), "type")
@@ -167,7 +167,7 @@ test_that("attack_grid() rejects bad settings with classed errors", {
 test_that("bad target weights stop the grid before any run", {
   expect_cfp_error(
     attack_grid(grid_ratings(), grid_learner(),
-      methods = "uniform", alpha = 0.03, mu = c(0, 1), weights = c(1, 2), seeds = 1L, n_items = 10,
+      methods = "uniform", alpha = 0.03, mu = c(0, 1), weights = c(1, 2), seeds = 1L, items_per_user = 10,
       progress = FALSE
     ),
     "value", "weights"
@@ -178,7 +178,7 @@ test_that("progress reports every finished run", {
   messages <- character(0)
   grid <- withCallingHandlers(
     attack_grid(grid_ratings(), grid_learner(),
-      methods = "uniform", alpha = c(0.03, 0.06), seeds = 1:2, n_items = 10, detect = FALSE, progress = TRUE
+      methods = "uniform", alpha = c(0.03, 0.06), seeds = 1:2, items_per_user = 10, detect = FALSE, progress = TRUE
     ),
     progression = function(condition) messages <<- c(messages, conditionMessage(condition))
   )

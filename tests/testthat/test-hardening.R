@@ -2,7 +2,7 @@
 
 issue_ratings <- function() simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
 issue_learner <- function() learner_als(rank = 2, lambda_u = 1, max_iter = 50)
-issue_budget <- function() attack_budget(alpha = 0.05, n_items = 5)
+issue_budget <- function() attack_budget(alpha = 0.05, items_per_user = 5)
 
 test_that("predict() and the core refuse indices outside the fit", {
   r <- issue_ratings()
@@ -43,7 +43,7 @@ test_that("counts beyond the integer range are classed errors naming the argumen
   expect_cfp_error(learner_als(rank = 2, max_iter = 1e10), "value", "max_iter")
   expect_cfp_error(learner_als(rank = 1e10), "value", "rank")
   expect_cfp_error(learner_nuclear(lambda = 1, max_iter = 1e10), "value", "max_iter")
-  expect_cfp_error(attack_budget(alpha = 0.05, n_items = 1e10), "value", "n_items")
+  expect_cfp_error(attack_budget(alpha = 0.05, items_per_user = 1e10), "value", "items_per_user")
   expect_cfp_error(learner_bagged(issue_learner(), n_bags = 1e10), "value", "n_bags")
   expect_cfp_error(
     poison_pga(r, issue_learner(), utility_availability(), issue_budget(), max_iter = 1e10),
@@ -129,6 +129,7 @@ test_that("summary() of baseline and hand-built attacks works", {
   s <- summary(poison_uniform(r, issue_budget(), seed = 1))
   expect_equal(nrow(s), 1L)
   expect_true(is.na(s$mu_1))
+  expect_equal(s$items_per_user, 5)
   expect_equal(nrow(summary(poison_average(r, issue_budget(), targets = 3, seed = 1))), 1L)
 })
 

@@ -185,7 +185,7 @@ attack_setup <- function() {
   list(
     r = simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1),
     learner = learner_als(rank = 3, lambda_u = 1),
-    budget = attack_budget(alpha = 0.05, n_items = 10)
+    budget = attack_budget(alpha = 0.05, items_per_user = 10)
   )
 }
 
@@ -257,7 +257,7 @@ test_that("detection_roc() rejects bad input like detection_auc()", {
 
 test_that("autoplot() of detection features draws one ROC curve per feature", {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
-  attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 10), seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
   features <- detect_features(r, attack, k = 10)
   expect_s3_class(features, c("cf_features", "data.frame"), exact = TRUE)
   expect_s3_class(features[features$is_fake, ], "data.frame")
@@ -284,7 +284,7 @@ test_that("autoplot() draws real attack_grid() output in both layouts without wa
   learner <- learner_als(rank = 3, lambda_u = 1)
   by_alpha <- attack_grid(r, learner,
     methods = c("pga", "sgld", "uniform"), alpha = c(0.03, 0.06), mu = list(c(1, 0), c(0, 1)), seeds = 1:2,
-    n_items = 10, attack_args = list(pga = list(max_iter = 3), sgld = list(max_iter = 3)), detect = FALSE,
+    items_per_user = 10, attack_args = list(pga = list(max_iter = 3), sgld = list(max_iter = 3)), detect = FALSE,
     progress = FALSE
   )
   p <- autoplot(by_alpha)
@@ -295,7 +295,7 @@ test_that("autoplot() draws real attack_grid() output in both layouts without wa
   expect_equal(sort(points$y), sort(expected_means(by_alpha)$value), tolerance = 1e-12)
 
   by_beta <- attack_grid(r, learner,
-    methods = "sgld", alpha = 0.05, beta = c(0.5, 5), seeds = 1L, n_items = 10,
+    methods = "sgld", alpha = 0.05, beta = c(0.5, 5), seeds = 1L, items_per_user = 10,
     attack_args = list(sgld = list(max_iter = 3)), detect = FALSE, progress = FALSE
   )
   p <- autoplot(by_beta)

@@ -5,7 +5,7 @@ search_case <- function() {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 7)
   learner <- learner_als(rank = 3, lambda_u = 1)
   set.seed(3)
-  list(ratings = r, learner = learner, budget = attack_budget(alpha = 0.05, n_items = 10), clean = fit_cf(r, learner))
+  list(ratings = r, learner = learner, budget = attack_budget(alpha = 0.05, items_per_user = 10), clean = fit_cf(r, learner))
 }
 
 converged_utility <- function(attack, case, utility = attack$utility) {
@@ -64,7 +64,7 @@ test_that("the support search keeps the budget and the targets", {
     )
     fake <- attack$fake
     per_user <- tabulate(fake$user, length(fake$user_ids))
-    expect_true(all(per_user == case$budget$n_items))
+    expect_true(all(per_user == case$budget$items_per_user))
     expect_false(anyDuplicated(paste(fake$user, fake$item)) > 0)
     expect_true(all(abs(fake$rating) <= case$budget$max_rating))
     for (j in match(target, fake$item_ids)) expect_identical(sum(fake$item == j), length(fake$user_ids))
@@ -90,7 +90,7 @@ test_that("a nuke moves the target down, a push up, and the search beats the anc
 
 test_that("no attack stops on an indefinite Hessian, on either learner", {
   r <- simulate_ratings(80, 40, rank = 3, density = 0.3, seed = 11)
-  budget <- attack_budget(alpha = 0.1, n_items = 8)
+  budget <- attack_budget(alpha = 0.1, items_per_user = 8)
   learners <- list(learner_als(rank = 4, lambda_u = 0.05), learner_nuclear(lambda = 3, rank_max = 20))
   for (learner in learners) {
     for (support in c("search", "random")) {
@@ -125,10 +125,10 @@ test_that("structured blocks follow their designs", {
   items_of <- split(fake$item, fake$user)
   # A group shares B - 1 of the least-rated items; each member adds one anchor.
   shared <- intersect(items_of[[1]], items_of[[2]])
-  expect_length(shared, case$budget$n_items - 1L)
+  expect_length(shared, case$budget$items_per_user - 1L)
   expect_length(intersect(shared, items_of[[3]]), 0L)
   popularity <- tabulate(case$ratings$item, length(case$ratings$item_ids))
-  expect_lte(max(popularity[shared]), sort(popularity)[case$budget$n_items])
+  expect_lte(max(popularity[shared]), sort(popularity)[case$budget$items_per_user])
   expect_gte(popularity[setdiff(items_of[[1]], shared)], 5)
   expect_true(all(abs(fake$rating) == case$budget$max_rating))
   nuke <- poison_structured(case$ratings, case$learner, utility_integrity(targets = case$ratings$item_ids[5], weights = -2),
