@@ -95,7 +95,7 @@ for (learner_name in names(learners)) {
         value <- if (goal$metric == "rmse_shift") e$rmse_shift else e$target_rating_poisoned - e$target_rating_clean
         rows[[length(rows) + 1L]] <- data.frame(
           learner = learner_name, alpha = alpha, goal = goal_name, method = method, effect = value,
-          floor = e$rmse_shift_floor, seconds = attack$bench_seconds
+          rmse_shift_floor = e$rmse_shift_floor, seconds = attack$bench_seconds
         )
         cat(sprintf("  %-14s %9.4f  (%.1f s)\n", method, value, attack$bench_seconds))
       }
