@@ -176,11 +176,15 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
 #' @param tol Convergence tolerance on the subspace (see Computation).
 #' @param threads Number of OpenMP threads for the sparse products; results are
 #'   identical for any value.
-#' @return A data frame with one row per user: `user` (id), `is_fake` (only
-#'   when `attack` is given), `score` and `suspicion` (= `-score`). The top
-#'   singular values of \eqn{X_z} are attached as attribute
-#'   `"singular_values"` (a small gap after the last one means the scores are
-#'   ill-determined).
+#' @return A data frame of class `cf_features`, like [detect_features()]'s,
+#'   with one row per user (real users first, then fake ones): `user` (id),
+#'   `is_fake` (only when `attack` is given), `score` (the user's sum of
+#'   squared loadings, see Details) and `suspicion` (`-score`: higher is more
+#'   suspicious). The top singular values of \eqn{X_z} are attached as
+#'   attribute `"singular_values"` (a small gap after the last one means the
+#'   scores are ill-determined). With `is_fake`,
+#'   [autoplot()][autoplot.cf_features] draws the ROC curve of `suspicion`
+#'   (`features = "suspicion"`; `score` ranks in reverse).
 #' @references
 #' Mehta and Nejdl (2009). Unsupervised strategies for shilling detection and
 #' robust collaborative filtering. User Modeling and User-Adapted Interaction
@@ -188,12 +192,13 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
 #'
 #' Halko, Martinsson and Tropp (2011). Finding structure with randomness.
 #' SIAM Review 53(2).
-#' @seealso [detect_features()], [detection_auc()].
+#' @seealso [detect_features()], [detection_auc()], [autoplot.cf_features()].
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 15), seed = 1)
 #' pca <- detect_pca(r, attack$fake)
 #' detection_auc(pca$suspicion, pca$is_fake)
+#' autoplot(pca, features = "suspicion")
 #' @export
 detect_pca <- function(ratings, attack = NULL, n_components = 3, max_iter = 200, tol = 1e-8,
                        threads = getOption("cfpoison.threads", 1L)) {
@@ -217,6 +222,8 @@ detect_pca <- function(ratings, attack = NULL, n_components = 3, max_iter = 200,
     )
   }
   out <- detection_frame(data, seq_len(m), data.frame(score = res$score, suspicion = -res$score))
+  # Per-user detector scores like detect_features()'s: autoplot() draws their ROC curves.
+  class(out) <- c("cf_features", class(out))
   attr(out, "singular_values") <- res$singular_values
   out
 }

@@ -344,19 +344,19 @@ autoplot.cf_attack <- function(object, ...) {
 
 #' Plot the ROC curves of the detection features
 #'
-#' Draws one ROC curve ([detection_roc()]) per feature of [detect_features()],
-#' with its AUC ([detection_auc()]) in the legend and the diagonal of a
+#' Draws one ROC curve ([detection_roc()]) per feature of [detect_features()]
+#' or score of [detect_pca()], with its AUC ([detection_auc()]) in the legend and the diagonal of a
 #' detector that guesses as a dashed line. A feature with AUC below 0.5 ranks
 #' fake users below real ones, in reverse: its curve lies under the diagonal,
 #' as the legend's title says.
 #'
-#' @param object A `cf_features` from [detect_features()] computed with fake
-#'   users (it needs the `is_fake` column).
+#' @param object A `cf_features` from [detect_features()] or [detect_pca()]
+#'   computed with fake users (it needs the `is_fake` column).
 #' @param features Names of the feature columns to draw; `NULL` draws every
 #'   numeric column.
 #' @param ... Unused; for compatibility with the generic.
 #' @return A ggplot object.
-#' @seealso [detect_features()], [detection_roc()].
+#' @seealso [detect_features()], [detect_pca()], [detection_roc()].
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 15), seed = 1)
@@ -366,7 +366,7 @@ autoplot.cf_features <- function(object, features = NULL, ...) {
   if (!is.logical(object$is_fake)) {
     cfp_abort(
       c("The features have no {.field is_fake} column to score them against.",
-        i = "Compute them with the fake users: {.code detect_features(ratings, fake)}."
+        i = "Compute them with the fake users: {.code detect_features(ratings, attack)} or {.fn detect_pca}."
       ),
       "missing"
     )

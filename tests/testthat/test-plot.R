@@ -279,6 +279,20 @@ test_that("autoplot() of detection features draws one ROC curve per feature", {
   expect_cfp_error(autoplot(detect_features(r, k = 10)), "missing", "is_fake")
 })
 
+test_that("autoplot() of detect_pca() draws the ROC curve of its suspicion", {
+  r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+  attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
+  pca <- detect_pca(r, attack)
+  expect_s3_class(pca, c("cf_features", "data.frame"), exact = TRUE)
+  expect_named(pca, c("user", "is_fake", "score", "suspicion"))
+  p <- autoplot(pca, features = "suspicion")
+  expect_no_warning(built <- ggplot2::ggplot_build(p))
+  expect_equal(length(unique(layer_data_of(built, "GeomPath")$group)), 1L)
+  auc <- detection_auc(pca$suspicion, pca$is_fake)
+  expect_identical(levels(p$data$feature), sprintf("suspicion (AUC %.2f)", auc))
+  expect_cfp_error(autoplot(detect_pca(r)), "missing", "is_fake")
+})
+
 test_that("autoplot() draws real attack_grid() output in both layouts without warnings", {
   r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
   learner <- learner_als(rank = 3, lambda_u = 1)
