@@ -28,7 +28,7 @@
 #'   dropped users' entries, same ids), `fake` (a block of the kept fake users,
 #'   with no users when all were dropped; `NULL` when `attack` was `NULL`) and
 #'   `dropped`, a data frame with the dropped users' `user` id, whether they are
-#'   `fake`, and their `score`.
+#'   fake (`is_fake`), and their `score`.
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
@@ -82,7 +82,7 @@ defend_filter <- function(ratings, attack = NULL, scores, n) {
     list(
       ratings = kept_ratings,
       fake = kept_fake,
-      dropped = data.frame(user = ids[dropped], fake = dropped > m, score = scores[dropped])
+      dropped = data.frame(user = ids[dropped], is_fake = dropped > m, score = scores[dropped])
     ),
     class = "cf_filtered"
   )
@@ -90,7 +90,7 @@ defend_filter <- function(ratings, attack = NULL, scores, n) {
 
 #' @export
 print.cf_filtered <- function(x, ...) {
-  n_fake <- sum(x$dropped$fake)
+  n_fake <- sum(x$dropped$is_fake)
   cat_line(
     "{.cls cf_filtered}: dropped {nrow(x$dropped)} user{?s} ({nrow(x$dropped) - n_fake} real, {n_fake} fake); ",
     "{length(x$ratings$rating)} real and {length(x$fake$rating)} fake ratings left"

@@ -66,13 +66,13 @@
 #'   `cf_ratings` block over the same items (`as_ratings(df, items =
 #'   ratings$item_ids)`) or a data frame with columns `user` (any ids), `item`
 #'   (ids from `ratings$item_ids`) and `rating`.
-#' @param statistic What is paired per item: `"frequency"` or `"mean"` (see
+#' @param reading What is paired per item: `"frequency"` or `"mean"` (see
 #'   Details).
 #' @return An `htest` (class `cf_ttest`) from `stats::t.test(paired = TRUE)`,
-#'   normal minus fake, with `reading` (the statistic) and `n_pairs` (the
-#'   number of items paired) added; `as.data.frame()` gives one row with
-#'   `statistic`, `p_value`, `estimate` (the mean difference), `n_pairs` and
-#'   `reading`.
+#'   normal minus fake (`statistic` is the t statistic), with `reading` and
+#'   `n_pairs` (the number of items paired) added; `as.data.frame()` gives one
+#'   row with `statistic`, `p_value`, `estimate` (the mean difference),
+#'   `n_pairs` and `reading`.
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
 #' # Normal users rate 12 items each on average, these fake users 6.
@@ -80,9 +80,9 @@
 #' detect_ttest(r, attack, "frequency")
 #' as.data.frame(detect_ttest(r, attack, "mean"))
 #' @export
-detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
+detect_ttest <- function(ratings, attack, reading = c("frequency", "mean")) {
   check_ratings(ratings)
-  statistic <- cfp_arg_match(statistic)
+  reading <- cfp_arg_match(reading)
   fake <- as_cf_attack(attack, ratings)$fake
   m <- length(ratings$user_ids)
   m_fake <- length(fake$user_ids)
@@ -92,7 +92,7 @@ detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
   }
   normal_count <- tabulate(ratings$item, n)
   fake_count <- tabulate(fake$item, n)
-  if (statistic == "frequency") {
+  if (reading == "frequency") {
     normal <- normal_count / m
     suspect <- fake_count / m_fake
     data_name <- paste0(
@@ -104,7 +104,7 @@ detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
       cfp_abort(
         c("The {.val mean} reading needs at least 2 items rated by both normal and fake users.",
           x = "{cli::qty(length(both))}There {?is/are} {length(both)} such item{?s}: the t-test is undefined.",
-          i = "Use {.code statistic = \"frequency\"}, or give more fake users or ratings."
+          i = "Use {.code reading = \"frequency\"}, or give more fake users or ratings."
         ),
         "value"
       )
@@ -128,7 +128,7 @@ detect_ttest <- function(ratings, attack, statistic = c("frequency", "mean")) {
   }
   test <- stats::t.test(normal, suspect, paired = TRUE)
   test$data.name <- data_name
-  test$reading <- statistic
+  test$reading <- reading
   test$n_pairs <- length(normal)
   class(test) <- c("cf_ttest", class(test))
   test

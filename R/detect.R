@@ -411,7 +411,7 @@ ttest_rows <- function(fake, ratings) {
     )
     tryCatch(
       {
-        test <- as.data.frame(detect_ttest(ratings, fake, statistic = reading))
+        test <- as.data.frame(detect_ttest(ratings, fake, reading = reading))
         row$p_value <- test$p_value
         row$statistic <- test$statistic
       },

@@ -27,7 +27,7 @@ test_that("filtering the true fake users restores the clean model", {
   labels <- c(rep(0, length(r$user_ids)), rep(1, n_fake))
   filtered <- defend_filter(r, attack, labels, n = n_fake)
   expect_s3_class(filtered, "cf_filtered")
-  expect_true(all(filtered$dropped$fake))
+  expect_true(all(filtered$dropped$is_fake))
   expect_setequal(filtered$dropped$user, attack$fake$user_ids)
   fields <- c("user", "item", "rating", "user_ids", "item_ids", "scale")
   expect_identical(unclass(filtered$ratings)[fields], unclass(r)[fields])
@@ -47,7 +47,7 @@ test_that("a filter drops the highest scores and keeps every id", {
   scores <- c(seq_len(m) / m, c(5, 0, 0, 0, 0, 3)) # fakes 1 and 6, then real user m
   filtered <- defend_filter(r, attack$fake, scores, n = 3)
   expect_identical(filtered$dropped$user, c(attack$fake$user_ids[c(1, 6)], as.character(m)))
-  expect_identical(filtered$dropped$fake, c(TRUE, TRUE, FALSE))
+  expect_identical(filtered$dropped$is_fake, c(TRUE, TRUE, FALSE))
   expect_identical(filtered$ratings$user_ids, r$user_ids)
   expect_false(m %in% filtered$ratings$user)
   expect_identical(sum(filtered$ratings$user != m), length(r$rating) - sum(r$user == m))

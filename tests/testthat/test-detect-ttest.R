@@ -94,6 +94,8 @@ test_that("bad input to detect_ttest() is a classed error", {
   single <- fake_block_of(r, data.frame(user = "f1", item = 1, rating = 2))
   err <- expect_error(detect_ttest(r, single, "mean"), class = "cfpoison_error_value")
   expect_match(conditionMessage(err), "at least 2 items rated by both", fixed = TRUE)
+  expect_match(conditionMessage(err), 'reading = "frequency"', fixed = TRUE)
+  expect_cfp_error(detect_ttest(r, single, reading = "median"), "value", "`reading`")
   expect_s3_class(detect_ttest(r, single, "frequency"), "cf_ttest")
 
   # Identical groups: every paired difference is 0.

@@ -10,7 +10,7 @@ test_that("evaluate_detection() gathers every detector into one table", {
   expect_equal(table$auc[table$detector == "rdma"], detection_auc(features$rdma, features$is_fake))
   expect_equal(
     table$p_value[table$detector == "ttest_mean"],
-    as.data.frame(detect_ttest(r, attack, statistic = "mean"))$p_value
+    as.data.frame(detect_ttest(r, attack, reading = "mean"))$p_value
   )
   expect_true(all(table$auc[table$kind != "t-test"] >= 0 & table$auc[table$kind != "t-test"] <= 1))
   expect_error(evaluate_detection(r, unclass(attack)), class = "cfpoison_error_type")
