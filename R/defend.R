@@ -286,10 +286,10 @@ print.cf_fit_bagged <- function(x, ...) {
 #' the defended system under [evaluate_attack()]'s protocol (the effect). The
 #' row `"none"` is the undefended `learner` and equals [evaluate_attack()]'s
 #' result. Each defence's clean model is fitted under the protocol
-#' (`refit_sweeps`, `refit_tol`) from the attack's clean model (or the package's own clean fit, as in
-#' [evaluate_attack()]), so that the comparison is not blurred by alternating
-#' minimization's many local optima; it is the reference of that row's
-#' poisoned and floor refits.
+#' (`refit_sweeps`, `refit_tol`) from the attack's clean model (or the
+#' package's own clean fit, as in [evaluate_attack()]), so that the comparison
+#' is not blurred by alternating minimization's many local optima; it is the
+#' reference of that row's poisoned and floor refits.
 #'
 #' A defence is either a learner (`learner_als(loss = "huber")`,
 #' `learner_bagged()`, ...) that replaces `learner`, or a function

@@ -137,9 +137,9 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
 #' PCA variable selection of fake users
 #'
 #' Scores every user of the poisoned data (real users of `ratings`, then the
-#' fake users of `attack`) by PCA variable selection (Mehta and Nejdl 2009, as in
-#' SDLib's `PCASelectUsers`): fake users are built alike and carry little of the
-#' data's main directions of variation, so a *low* score is suspicious.
+#' fake users of `attack`) by PCA variable selection (Mehta and Nejdl 2009, as
+#' in SDLib's `PCASelectUsers`): fake users are built alike and carry little of
+#' the data's main directions of variation, so a *low* score is suspicious.
 #'
 #' * X is the users x items rating matrix with missing entries 0 (as in
 #'   SDLib; on the paper's \[-2, 2\] scale that equals a 3-star rating).

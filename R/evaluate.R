@@ -12,9 +12,9 @@
 #' 1. *Start*: `clean`, by default the attack's clean model. When there is
 #'    none (baseline and hand-built attacks), the package fits it: from item
 #'    factors drawn with a fixed seed (1, leaving the caller's random stream
-#'    untouched) and under the default `refit_sweeps` and `refit_tol`, so that two
-#'    identical calls give identical results. The attacks fit the same model
-#'    when given no `clean`.
+#'    untouched) and under the default `refit_sweeps` and `refit_tol`, so
+#'    that two identical calls give identical results. The attacks fit the
+#'    same model when given no `clean`.
 #' 2. *Reference*: the start refitted on `ratings` under the protocol. All
 #'    `*_clean` columns, `rmse_shift` and `utility` are measured against it.
 #' 3. *Poisoned model*: refitted on `ratings` plus the fake users under the
@@ -31,9 +31,9 @@
 #' * `rmse_shift_floor`: the same metric for the floor, i.e. the `rmse_shift`
 #'   an attack without fake users would get: how far the protocol moves the
 #'   reference by itself, because it stopped short of convergence. It gauges
-#'   how much of `rmse_shift` the protocol alone produces; tighten `refit_tol` when
-#'   it is not small beside `rmse_shift`. For the convex nuclear-norm learner
-#'   it is near 0. On `movielens_small()` with `learner_als(rank = 10,
+#'   how much of `rmse_shift` the protocol alone produces; tighten `refit_tol`
+#'   when it is not small beside `rmse_shift`. For the convex nuclear-norm
+#'   learner it is near 0. On `movielens_small()` with `learner_als(rank = 10,
 #'   lambda_u = 5)` and the defaults it is 1.4% of the uniform attack's shift
 #'   at \eqn{\alpha = 3\%} (`attack_budget(alpha = 0.03)`).
 #' * `test_rmse_clean`, `test_rmse_poisoned`: RMSE on held-out `test` ratings.

@@ -5,8 +5,8 @@
 #' Fits a learner from `learner_als()` (Eq. 2, Eq. 4 with fake users; squared
 #' or Huber loss) or `learner_nuclear()` (Eq. 3, Eq. 5) to the observed
 #' ratings, with the fake users' ratings appended as extra rows when `attack`
-#' is given. A `learner_bagged()` learner fits its base learner on each bootstrap
-#' bag and returns a `cf_fit_bagged` (see [learner_bagged()]).
+#' is given. A `learner_bagged()` learner fits its base learner on each
+#' bootstrap bag and returns a `cf_fit_bagged` (see [learner_bagged()]).
 #'
 #' Users or items without any rating get a zero factor (their predictions are 0,
 #' the scale's centre after the paper's shift) when the penalty is positive.

@@ -345,10 +345,10 @@ autoplot.cf_attack <- function(object, ...) {
 #' Plot the ROC curves of the detection features
 #'
 #' Draws one ROC curve ([detection_roc()]) per feature of [detect_features()]
-#' or score of [detect_pca()], with its AUC ([detection_auc()]) in the legend and the diagonal of a
-#' detector that guesses as a dashed line. A feature with AUC below 0.5 ranks
-#' fake users below real ones, in reverse: its curve lies under the diagonal,
-#' as the legend's title says.
+#' or score of [detect_pca()], with its AUC ([detection_auc()]) in the legend
+#' and the diagonal of a detector that guesses as a dashed line. A feature
+#' with AUC below 0.5 ranks fake users below real ones, in reverse: its curve
+#' lies under the diagonal, as the legend's title says.
 #'
 #' @param object A `cf_features` from [detect_features()] or [detect_pca()]
 #'   computed with fake users (it needs the `is_fake` column).

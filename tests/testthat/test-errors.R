@@ -147,6 +147,7 @@ test_that("fit_cf() rejects wrong learners, ratings and fakes with classed error
   r <- tiny()
   learner <- learner_als(rank = 2, lambda_u = 1, max_iter = 5)
   expect_cfp_error(fit_cf(r, list(rank = 2)), "type", "`learner`")
+  # The old order, learner first, is told its ratings are wrong.
   expect_cfp_error(fit_cf(learner, r), "type", "`ratings`")
   expect_cfp_error(fit_cf(r, structure(list(), class = "cf_learner_als")), "type", "`learner`")
   expect_cfp_error(fit_cf(as.data.frame(r), learner), "type", c("`ratings`", "as_ratings()"))
