@@ -31,9 +31,15 @@
 #'   (for example `attack$fake`).
 #' @param max_sweeps,factor_tol The tight refit: at most `max_sweeps` sweeps,
 #'   stopping when no item factor entry moves by more than `factor_tol`.
-#' @return A data frame with one row per fake rating: `user`, `item` (ids),
-#'   `rating` and `gradient`; attributes `utility` (at the refit) and
+#' @return A tibble with one row per fake rating, in the order of
+#'   `as.data.frame(fake)`; attributes `utility` (at the refit) and
 #'   `cg_iterations` (exact method).
+#'   \describe{
+#'     \item{`user`, `item`}{The fake user's and the item's ids.}
+#'     \item{`rating`}{The fake rating.}
+#'     \item{`gradient`}{\eqn{\partial R / \partial \tilde M_{ij}}: the
+#'       utility's change per unit increase of this rating.}
+#'   }
 #' @examples
 #' r <- simulate_ratings(100, 40, rank = 2, density = 0.3, seed = 1)
 #' fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)$fake
@@ -45,7 +51,7 @@ attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "
   method <- cfp_arg_match(method)
   problem <- gradient_problem(ratings, fake, learner, utility, method, tau, clean, max_sweeps, factor_tol, threads)
   res <- call_core(.attack_evaluate(problem, TRUE))
-  out <- as.data.frame(fake)
+  out <- tibble::as_tibble(as.data.frame(fake))
   out$gradient <- res$gradient
   attr(out, "utility") <- res$utility
   attr(out, "cg_iterations") <- res$cg_iterations
@@ -64,9 +70,16 @@ attack_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "
 #' @param n_entries Number of entries drawn when `entries` is `NULL`.
 #' @param h Finite-difference step.
 #' @param seed Optional seed for drawing entries.
-#' @return A data frame with one row per checked entry: `entry`, `user`, `item`,
-#'   `analytic`, `numeric`, `relative_error`; attribute `cosine` (cosine
-#'   similarity of the two gradients over the checked entries).
+#' @return A tibble with one row per checked entry; attribute `cosine`
+#'   (cosine similarity of the two gradients over the checked entries).
+#'   \describe{
+#'     \item{`entry`}{The row number in `as.data.frame(fake)` (integer).}
+#'     \item{`user`, `item`}{The fake user's and the item's ids.}
+#'     \item{`analytic`}{[attack_gradient()]'s derivative.}
+#'     \item{`numeric`}{The central finite difference.}
+#'     \item{`relative_error`}{\eqn{|analytic - numeric|} divided by the
+#'       larger of the two in absolute value (0 to 2).}
+#'   }
 #' @examples
 #' r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
 #' fake <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)$fake
@@ -100,7 +113,7 @@ check_gradient <- function(ratings, fake, learner, utility, method = c("kkt", "e
     }
     (utility_at_shift(h) - utility_at_shift(-h)) / (2 * h)
   }, numeric(1))
-  out <- data.frame(
+  out <- tibble::tibble(
     entry = as.integer(entries),
     user = fake$user_ids[fake$user[entries]],
     item = fake$item_ids[fake$item[entries]],
