@@ -64,8 +64,8 @@
 #'   progressr, so that runs on other workers report as they finish).
 #' @return A `cf_grid` tibble, one row per run, in the order of the settings
 #'   (by `mu`, then `alpha`, `method`, `beta` and `seed`); `attr(grid,
-#'   "targets")` holds the target ids. Units and signs are those of
-#'   [evaluate_attack()].
+#'   "targets")` holds the target ids. Printed, its header says how many runs
+#'   failed. Units and signs are those of [evaluate_attack()].
 #'   \describe{
 #'     \item{`run`}{The run's number, 1 to the number of runs.}
 #'     \item{`method`}{The attack (see Details).}
@@ -190,6 +190,36 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   result <- tibble::new_tibble(result, class = "cf_grid")
   attr(result, "targets") <- targets
   result
+}
+
+# A printed grid shows the settings and the main effects first (only on the
+# screen: the columns keep their order), under a header that says how many
+# runs failed.
+#' @export
+print.cf_grid <- function(x, ...) {
+  grid <- x
+  first <- intersect(
+    c("run", "method", "alpha", "mu_1", "mu_2", "beta", "seed", "rmse_shift", "target_rating_poisoned", "utility"),
+    names(x)
+  )
+  x <- x[c(first, setdiff(names(x), first))]
+  NextMethod()
+  invisible(grid)
+}
+
+# tibble's header for a grid: its size, how many runs failed and the targets.
+#' @importFrom tibble tbl_sum
+#' @export
+tbl_sum.cf_grid <- function(x, ...) {
+  header <- NextMethod()
+  names(header)[1] <- "A cf_grid"
+  if (is.character(x[["error"]])) {
+    failed <- sum(!is.na(x[["error"]]))
+    header[["Failed runs"]] <- if (failed == 0L) "none" else paste(failed, "(see `error`)")
+  }
+  targets <- attr(x, "targets")
+  if (!is.null(targets)) header[["Targets"]] <- paste(targets, collapse = ", ")
+  header
 }
 
 shilling_methods <- c("random", "average", "bandwagon", "love_hate")
