@@ -70,7 +70,8 @@
 #'   Details).
 #' @return An `htest` (class `cf_ttest`) from `stats::t.test(paired = TRUE)`,
 #'   normal minus fake, with `reading` (the statistic) and `n_items` (the
-#'   number of pairs) added; `as.data.frame()` gives one row with `statistic`,
+#'   number of pairs) added; `as.data.frame()` gives it in one row (a data
+#'   frame), [tidy()][tidy.cf_ttest] as a tibble, with columns `statistic`,
 #'   `p_value`, `estimate` (the mean difference), `n_items` and `reading`.
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
