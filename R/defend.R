@@ -309,9 +309,23 @@ print.cf_fit_bagged <- function(x, ...) {
 #' @param defences A named list of defences (learners or filter functions).
 #' @param learner The undefended learner; defaults to the attack's (give it for
 #'   baseline attacks and fake users you built).
-#' @return A data frame with one row per defence: `defence`,
-#'   `test_rmse_cost` (the defended clean model's test RMSE minus the
-#'   undefended one's), then [evaluate_attack()]'s columns.
+#' @return A tibble with one row per defence, `"none"` first, then the
+#'   defences in the order given.
+#'   \describe{
+#'     \item{`defence`}{The defence's name in `defences`; `"none"` for the
+#'       undefended `learner`.}
+#'     \item{`test_rmse_cost`}{The defended clean model's RMSE on `test`
+#'       minus the undefended one's, in rating units: positive when the
+#'       defence costs accuracy without an attack (0 for `"none"`).}
+#'     \item{`method`, `n_fake_users`, `alpha`, `rmse_shift`,
+#'       `rmse_shift_floor`, `test_rmse_clean`, `test_rmse_poisoned`,
+#'       `target_rating_clean`, `target_rating_poisoned`, `hit_ratio_clean`,
+#'       `hit_ratio_poisoned`, `utility`, `refit_converged`,
+#'       `attack_seconds`, `evaluation_seconds`}{[evaluate_attack()]'s
+#'       columns, each against the defence's own clean model: `test_rmse_*`
+#'       and the `*_clean` columns are the defended clean model's, and for a
+#'       filter `n_fake_users` counts the fake users it kept.}
+#'   }
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
 #' s <- split_ratings(r, seed = 1)
@@ -370,10 +384,9 @@ evaluate_defence <- function(ratings, attack, test, defences, learner = attack$l
     measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads)
   })
   out <- do.call(rbind, rows)
-  cbind(
+  tibble::as_tibble(cbind(
     defence = names(rows),
     test_rmse_cost = out$test_rmse_clean - out$test_rmse_clean[1],
-    out,
-    row.names = NULL
-  )
+    out
+  ))
 }

@@ -69,10 +69,10 @@
 #' @param reading What is paired per item: `"frequency"` or `"mean"` (see
 #'   Details).
 #' @return An `htest` (class `cf_ttest`) from `stats::t.test(paired = TRUE)`,
-#'   normal minus fake (`statistic` is the t statistic), with `reading` and
-#'   `n_pairs` (the number of items paired) added; `as.data.frame()` gives one
-#'   row with `statistic`, `p_value`, `estimate` (the mean difference),
-#'   `n_pairs` and `reading`.
+#'   normal minus fake, with `reading` (the statistic) and `n_pairs` (the
+#'   number of items paired) added; `as.data.frame()` gives it in one row (a data
+#'   frame), [tidy()][tidy.cf_ttest] as a tibble, with columns `statistic`,
+#'   `p_value`, `estimate` (the mean difference), `n_pairs` and `reading`.
 #' @examples
 #' r <- simulate_ratings(200, 60, rank = 3, density = 0.2, seed = 1)
 #' # Normal users rate 12 items each on average, these fake users 6.

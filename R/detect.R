@@ -81,11 +81,19 @@
 #'   statistics, in the mean length and as neighbours. `NULL` returns all.
 #' @param threads Number of OpenMP threads for DegSim; results are identical
 #'   for any value.
-#' @return A data frame of class `cf_features` with one row per user (real
-#'   users first, then fake ones): `user` (id), `is_fake` (only when `attack` is
-#'   given), `length` (\eqn{N_u}), `rdma`, `wdma`, `wda`, `length_var`,
-#'   `mean_var` and `degsim`. With `is_fake`, [autoplot()][autoplot.cf_features]
-#'   draws each feature's ROC curve.
+#' @return A `cf_features` tibble with one row per user (real users first,
+#'   then fake ones; only `users` when given). With `is_fake`,
+#'   [autoplot()][autoplot.cf_features] draws each feature's ROC curve.
+#'   \describe{
+#'     \item{`user`}{The user's id (`ratings$user_ids`, then the fake users'
+#'       ids).}
+#'     \item{`is_fake`}{Whether the user is fake; only when `attack` is given.}
+#'     \item{`length`}{Profile length \eqn{N_u}, the number of items rated
+#'       (integer).}
+#'     \item{`rdma`, `wdma`, `wda`, `length_var`, `mean_var`,
+#'       `degsim`}{The features defined above (numbers, 0 or more except
+#'       `degsim`, a mean of correlations in \[-1, 1\]).}
+#'   }
 #' @references
 #' Chirita, Nejdl and Zamfir (2005). Preventing shilling attacks in online
 #' recommender systems. WIDM '05.
@@ -126,12 +134,9 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
     core_ratings(data), rows - 1L, k, r_max, sqrt(.Machine$double.eps) * max(1, abs(r_max)), threads
   ))
   per_user <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var")
-  features <- data.frame(lapply(res[per_user], `[`, rows))
-  features$degsim <- res$degsim
-  # The class is what autoplot() dispatches on; subsets stay data frames.
-  out <- detection_frame(data, rows, features)
-  class(out) <- c("cf_features", class(out))
-  out
+  features <- c(lapply(res[per_user], `[`, rows), list(degsim = res$degsim))
+  # The class is what autoplot() dispatches on.
+  tibble::new_tibble(detection_frame(data, rows, features), class = "cf_features")
 }
 
 #' PCA variable selection of fake users
@@ -176,15 +181,20 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
 #' @param tol Convergence tolerance on the subspace (see Computation).
 #' @param threads Number of OpenMP threads for the sparse products; results are
 #'   identical for any value.
-#' @return A data frame of class `cf_features`, like [detect_features()]'s,
-#'   with one row per user (real users first, then fake ones): `user` (id),
-#'   `is_fake` (only when `attack` is given), `score` (the user's sum of
-#'   squared loadings, see Details) and `suspicion` (`-score`: higher is more
-#'   suspicious). The top singular values of \eqn{X_z} are attached as
-#'   attribute `"singular_values"` (a small gap after the last one means the
-#'   scores are ill-determined). With `is_fake`,
-#'   [autoplot()][autoplot.cf_features] draws the ROC curve of `suspicion`
-#'   (`features = "suspicion"`; `score` ranks in reverse).
+#' @return A `cf_features` tibble, like [detect_features()]'s, with one row per user (real users first, then fake
+#'   ones). The top singular values of \eqn{X_z} are attached as attribute
+#'   `"singular_values"` (a small gap after the last one means the scores are
+#'   ill-determined).
+#'   \describe{
+#'     \item{`user`}{The user's id.}
+#'     \item{`is_fake`}{Whether the user is fake; only when `attack` is given.}
+#'     \item{`score`}{The sum of the user's squared loadings on the top
+#'       `n_components` components, between 0 and 1 (the scores sum to
+#'       `n_components`); low is suspicious.}
+#'     \item{`suspicion`}{`-score`: higher is more suspicious. With `is_fake`,
+#'       [autoplot()][autoplot.cf_features] draws its ROC curve
+#'       (`features = "suspicion"`; `score` ranks in reverse).}
+#'   }
 #' @references
 #' Mehta and Nejdl (2009). Unsupervised strategies for shilling detection and
 #' robust collaborative filtering. User Modeling and User-Adapted Interaction
@@ -221,7 +231,7 @@ detect_pca <- function(ratings, attack = NULL, n_components = 3, max_iter = 200,
       class = "cfpoison_warning_convergence"
     )
   }
-  out <- detection_frame(data, seq_len(m), data.frame(score = res$score, suspicion = -res$score))
+  out <- detection_frame(data, seq_len(m), list(score = res$score, suspicion = -res$score))
   # Per-user detector scores like detect_features()'s: autoplot() draws their ROC curves.
   class(out) <- c("cf_features", class(out))
   attr(out, "singular_values") <- res$singular_values
@@ -262,9 +272,14 @@ detection_auc <- function(scores, is_fake) {
 #' curve equals [detection_auc()].
 #'
 #' @inheritParams detection_auc
-#' @return A data frame with columns `threshold`, `fpr` and `tpr`, one row per
-#'   distinct score (highest first) after a first row with threshold `Inf`
-#'   that flags no one: the curve runs from (0, 0) to (1, 1).
+#' @return A tibble with one row per distinct score (highest first) after a
+#'   first row with threshold `Inf` that flags no one: the curve runs from
+#'   (0, 0) to (1, 1).
+#'   \describe{
+#'     \item{`threshold`}{Users whose score is at least this are flagged.}
+#'     \item{`fpr`}{False positive rate: the share of real users flagged.}
+#'     \item{`tpr`}{True positive rate: the share of fake users flagged.}
+#'   }
 #' @seealso [detection_auc()], [autoplot.cf_features()] to draw the curves of
 #'   [detect_features()].
 #' @examples
@@ -279,7 +294,7 @@ detection_roc <- function(scores, is_fake) {
   sorted <- scores[o]
   # The last user of each run of tied scores closes that threshold's step.
   last <- c(sorted[-1] != sorted[-length(sorted)], TRUE)
-  data.frame(
+  tibble::tibble(
     threshold = c(Inf, sorted[last]),
     fpr = c(0, cumsum(!is_fake[o])[last] / n$n_real),
     tpr = c(0, cumsum(is_fake[o])[last] / n$n_fake)
@@ -345,13 +360,11 @@ selected_rows <- function(users, user_ids, call = rlang::caller_env()) {
 }
 
 # A detector's tidy result: user ids, the fake flag when there are fake users,
-# then the detector's columns for the given rows.
+# then the detector's columns (a list of vectors) for the given rows.
 detection_frame <- function(data, rows, columns) {
-  head <- data.frame(user = data$user_ids[rows])
+  head <- list(user = data$user_ids[rows])
   if (!is.null(data$is_fake)) head$is_fake <- data$is_fake[rows]
-  out <- cbind(head, columns)
-  rownames(out) <- NULL
-  out
+  tibble::as_tibble(c(head, columns))
 }
 
 #' Evaluate how detectable an attack is
@@ -372,8 +385,23 @@ detection_frame <- function(data, rows, columns) {
 #'   (a `cf_ratings` or a data frame, as `attack` of [detect_features()]).
 #' @inheritParams detect_features
 #' @inheritParams detect_pca
-#' @return A data frame with columns `detector`, `kind` (`"feature"`,
-#'   `"pca"`, `"t-test"`), `auc`, `p_value`, `statistic` and `note`.
+#' @return A tibble with one row per detector: the features of
+#'   [detect_features()] in their order, `pca`, then the two t-test
+#'   readings.
+#'   \describe{
+#'     \item{`detector`}{`"length"`, `"rdma"`, `"wdma"`, `"wda"`,
+#'       `"length_var"`, `"mean_var"`, `"degsim"`, `"pca"`,
+#'       `"ttest_frequency"` or `"ttest_mean"`.}
+#'     \item{`kind`}{`"feature"`, `"pca"` or `"t-test"`.}
+#'     \item{`auc`}{The detector's AUC ([detection_auc()], 0 to 1) at
+#'       telling the fake users from the real ones; `NA` for the t-tests.}
+#'     \item{`p_value`}{The t-test's p-value; `NA` for the other detectors
+#'       and for an undefined reading.}
+#'     \item{`statistic`}{The t-test's t statistic (normal minus fake); `NA`
+#'       as `p_value`.}
+#'     \item{`note`}{Why a t-test reading is undefined for this attack;
+#'       `NA` otherwise.}
+#'   }
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
@@ -395,9 +423,7 @@ evaluate_detection <- function(ratings, attack, k = 25, n_components = 3,
     statistic = NA_real_,
     note = NA_character_
   )
-  out <- rbind(by_score, ttest_rows(fake, ratings))
-  rownames(out) <- NULL
-  out
+  tibble::as_tibble(rbind(by_score, ttest_rows(fake, ratings)))
 }
 
 # evaluate_detection()'s rows for both readings of the paired t-test of the

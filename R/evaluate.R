@@ -23,26 +23,6 @@
 #' 4. *Floor*: refitted on `ratings` alone under the protocol, from the
 #'    reference, like the poisoned model but without fake users.
 #'
-#' Columns:
-#'
-#' * `rmse_shift`: the paper's RMSE (footnote 2), predictions after poisoning
-#'   against the reference's on the normal users' unseen entries,
-#'   \eqn{\sqrt{R^{av} / |\Omega^C|}}, in factored form.
-#' * `rmse_shift_floor`: the same metric for the floor, i.e. the `rmse_shift`
-#'   an attack without fake users would get: how far the protocol moves the
-#'   reference by itself, because it stopped short of convergence. It gauges
-#'   how much of `rmse_shift` the protocol alone produces; tighten `refit_tol`
-#'   when it is not small beside `rmse_shift`. For the convex nuclear-norm
-#'   learner it is near 0. On `movielens_small()` with `learner_als(rank = 10,
-#'   lambda_u = 5)` and the defaults it is 1.4% of the uniform attack's shift
-#'   at \eqn{\alpha = 3\%} (`attack_budget(alpha = 0.03)`).
-#' * `test_rmse_clean`, `test_rmse_poisoned`: RMSE on held-out `test` ratings.
-#' * `target_rating_clean`, `target_rating_poisoned`: the targets' average
-#'   predicted rating over the normal users (Figure 1 c, d), averaged over targets.
-#' * `hit_ratio_clean`, `hit_ratio_poisoned`: share of the normal users who have
-#'   not rated a target and find it in their top 10 unrated items.
-#' * `utility`: the attack's utility at the poisoned model.
-#'
 #' Target metrics are `NA` without targets (an availability attack). The
 #' availability metrics `rmse_shift` and `rmse_shift_floor` are `NA`, with a
 #' warning of class `cfpoison_warning_undefined`, when every entry of
@@ -66,8 +46,54 @@
 #'   `tol`.
 #' @param top_n List length of the hit ratio.
 #' @param threads Number of OpenMP threads.
-#' @return A one-row data frame. `method` is `"custom"` and `alpha` `NA` for
-#'   fake users you built.
+#' @return A one-row tibble. Ratings and their differences are in the units
+#'   of `ratings` (on the paper's \[-2, 2\] scale, a star is 1); "normal
+#'   users" are the real users of `ratings`.
+#'   \describe{
+#'     \item{`method`}{The attack: `"pga"`, `"sgld"`, `"structured"`,
+#'       `"uniform"`, a shilling baseline (`"random"`, `"average"`,
+#'       `"bandwagon"`, `"segment"`, `"love_hate"`), or `"custom"` for fake
+#'       users you built.}
+#'     \item{`n_fake_users`}{Number of fake users (integer).}
+#'     \item{`alpha`}{The budget's fake users per real user; `NA` for fake
+#'       users you built.}
+#'     \item{`rmse_shift`}{The paper's RMSE (footnote 2): the root mean
+#'       square change of the normal users' predictions on their unseen
+#'       entries, poisoned model against the reference,
+#'       \eqn{\sqrt{R^{av} / |\Omega^C|}}, computed in factored form. At least
+#'       0; larger means a stronger availability effect.}
+#'     \item{`rmse_shift_floor`}{The same metric for the floor, i.e. the
+#'       `rmse_shift` an attack without fake users would get: how far the
+#'       protocol moves the reference by itself, because it stopped short of
+#'       convergence. It gauges how much of `rmse_shift` the protocol alone
+#'       produces; tighten `refit_tol` when it is not small beside `rmse_shift`. For
+#'       the convex nuclear-norm learner it is near 0. On `movielens_small()`
+#'       with `learner_als(rank = 10, lambda_u = 5)` and the defaults it is
+#'       1.4% of the uniform attack's shift at \eqn{\alpha = 3\%}
+#'       (`attack_budget(alpha = 0.03)`).}
+#'     \item{`test_rmse_clean`, `test_rmse_poisoned`}{RMSE of the reference
+#'       and of the poisoned model on the held-out `test` ratings; `NA`
+#'       without `test`.}
+#'     \item{`target_rating_clean`, `target_rating_poisoned`}{The target
+#'       items' predicted rating averaged over every normal user, then over
+#'       the targets (Figure 1 c, d), for the reference and the poisoned
+#'       model. Poisoned minus clean is the attack's push (positive) or nuke
+#'       (negative). `NA` without targets.}
+#'     \item{`hit_ratio_clean`, `hit_ratio_poisoned`}{The share (0 to 1) of
+#'       the normal users who have not rated a target whose `top_n` unrated
+#'       items by predicted rating include it (ties count against the
+#'       target), averaged over the targets. `NA` without targets.}
+#'     \item{`utility`}{The attack's utility (Eq. 7-9, with its own
+#'       \eqn{\mu}, targets and weights) at the poisoned model, against the
+#'       reference: a sum over the normal users, not a mean (the availability
+#'       term is a sum of squared changes). `NA` for attacks without a
+#'       utility (the baselines and fake users you built).}
+#'     \item{`refit_converged`}{Whether the poisoned refit met `refit_tol` within
+#'       `refit_sweeps` sweeps.}
+#'     \item{`attack_seconds`}{Seconds the attack took, from its trace; `NA`
+#'       for attacks without a trace.}
+#'     \item{`evaluation_seconds`}{Seconds this evaluation took.}
+#'   }
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
@@ -90,13 +116,14 @@ evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NU
   protocol <- refit_learner(learner, refit_sweeps, refit_tol)
   clean_arg <- if (missing(clean)) "attack$clean" else "clean"
   reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg)
-  measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started)
+  tibble::as_tibble(measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started))
 }
 
 # evaluate_attack()'s measurements, against `reference` (the clean model
 # under `protocol`), without checking the attack against `ratings`: callers
 # check it once, at their entry point (evaluate_defence() measures on filtered
-# ratings on purpose).
+# ratings on purpose). A plain data frame, for the callers to bind rows and
+# columns of; the exported functions return tibbles.
 measure_attack <- function(attack, ratings, protocol, reference, test = NULL, targets = NULL, top_n = 10,
                            threads = 1L, started = proc.time()[["elapsed"]], call = rlang::caller_env()) {
   force(started)
@@ -221,7 +248,7 @@ protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean",
 #'   `ratings` (when given), so the target is a real, rated item.
 #' @param ratings Optional ratings for `min_ratings`.
 #' @param seed Optional seed.
-#' @return Item ids.
+#' @return A vector of `n` distinct item ids (elements of `fit$item_ids`).
 #' @examples
 #' r <- simulate_ratings(100, 50, rank = 2, density = 0.2, seed = 1)
 #' fit <- fit_cf(r, learner_als(rank = 2, lambda_u = 1))

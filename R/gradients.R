@@ -32,9 +32,15 @@
 #'   `attack$fake`).
 #' @param refit_sweeps,refit_tol The tight refit: at most `refit_sweeps`
 #'   sweeps, stopping when no item factor entry moves by more than `refit_tol`.
-#' @return A data frame with one row per fake rating: `user`, `item` (ids),
-#'   `rating` and `gradient`; attributes `utility` (at the refit) and
+#' @return A tibble with one row per fake rating, in the order of
+#'   `as.data.frame(attack$fake)`; attributes `utility` (at the refit) and
 #'   `cg_iterations` (exact method).
+#'   \describe{
+#'     \item{`user`, `item`}{The fake user's and the item's ids.}
+#'     \item{`rating`}{The fake rating.}
+#'     \item{`gradient`}{\eqn{\partial R / \partial \tilde M_{ij}}: the
+#'       utility's change per unit increase of this rating.}
+#'   }
 #' @examples
 #' r <- simulate_ratings(100, 40, rank = 2, density = 0.3, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 5), seed = 1)
@@ -46,7 +52,7 @@ attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt",
   method <- cfp_arg_match(method)
   problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
   res <- call_core(.attack_evaluate(problem, TRUE))
-  out <- as.data.frame(fake_users(attack, ratings))
+  out <- tibble::as_tibble(as.data.frame(fake_users(attack, ratings)))
   out$gradient <- res$gradient
   attr(out, "utility") <- res$utility
   attr(out, "cg_iterations") <- res$cg_iterations
@@ -65,9 +71,16 @@ attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt",
 #' @param n_entries Number of entries drawn when `entries` is `NULL`.
 #' @param h Finite-difference step.
 #' @param seed Optional seed for drawing entries.
-#' @return A data frame with one row per checked entry: `entry`, `user`, `item`,
-#'   `analytic`, `numeric`, `relative_error`; attribute `cosine` (cosine
-#'   similarity of the two gradients over the checked entries).
+#' @return A tibble with one row per checked entry; attribute `cosine`
+#'   (cosine similarity of the two gradients over the checked entries).
+#'   \describe{
+#'     \item{`entry`}{The row number in `as.data.frame(fake)` (integer).}
+#'     \item{`user`, `item`}{The fake user's and the item's ids.}
+#'     \item{`analytic`}{[attack_gradient()]'s derivative.}
+#'     \item{`numeric`}{The central finite difference.}
+#'     \item{`relative_error`}{\eqn{|analytic - numeric|} divided by the
+#'       larger of the two in absolute value (0 to 2).}
+#'   }
 #' @examples
 #' r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
 #' attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 5), seed = 1)
@@ -103,7 +116,7 @@ check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", 
     }
     (utility_at_shift(h) - utility_at_shift(-h)) / (2 * h)
   }, numeric(1))
-  out <- data.frame(
+  out <- tibble::tibble(
     entry = as.integer(entries),
     user = fake$user_ids[fake$user[entries]],
     item = fake$item_ids[fake$item[entries]],

@@ -6,9 +6,8 @@
 #' `seeds` through the whole flow: the attack, [evaluate_attack()] against one
 #' shared reference (the clean model refitted once under its protocol), and
 #' detection ([evaluate_detection()]: each feature's AUC and both readings of
-#' the paired t-test). The result is one tidy data frame with a row per run,
-#' which [autoplot()][autoplot.cf_grid] draws in the layout of the paper's
-#' figures.
+#' the paired t-test). The result is a tibble with a row per run, which
+#' [autoplot()][autoplot.cf_grid] draws in the layout of the paper's figures.
 #'
 #' * **Attacks.** `"pga"` is [poison_pga()], `"sgld"` is [poison_sgld()] (once
 #'   per `beta`), `"uniform"` is [poison_uniform()]. The shilling baselines
@@ -63,12 +62,51 @@
 #' @param threads OpenMP threads per run.
 #' @param progress Show a cli progress bar of the runs done (through
 #'   progressr, so that runs on other workers report as they finish).
-#' @return A `cf_grid` data frame, one row per run: the settings `run`,
-#'   `method`, `alpha`, `mu_1`, `mu_2`, `beta` (`NA` for non-SGLD methods) and
-#'   `seed`; the columns of [evaluate_attack()] from `n_fake_users` on;
-#'   `auc_<feature>` for every detector of [evaluate_detection()];
-#'   `p_value_frequency` and `p_value_mean` (both readings of
-#'   [detect_ttest()]); `error` (`NA` for a run that succeeded) and `seconds`.
+#' @return A `cf_grid` tibble, one row per run, in the order of the settings
+#'   (by `mu`, then `alpha`, `method`, `beta` and `seed`); `attr(grid,
+#'   "targets")` holds the target ids. Printed, its header says how many runs
+#'   failed. Units and signs are those of [evaluate_attack()].
+#'   \describe{
+#'     \item{`run`}{The run's number, 1 to the number of runs.}
+#'     \item{`method`}{The attack (see Details).}
+#'     \item{`alpha`}{Fake users per real user.}
+#'     \item{`mu_1`, `mu_2`}{The utility's weights \eqn{(\mu_1, \mu_2)}.}
+#'     \item{`beta`}{SGLD's \eqn{\beta}; `NA` for the other methods.}
+#'     \item{`seed`}{The seed of the run's attack (integer).}
+#'     \item{`n_fake_users`}{Number of fake users.}
+#'     \item{`rmse_shift`, `rmse_shift_floor`}{The paper's RMSE of the
+#'       attack and of the protocol alone (see [evaluate_attack()]).}
+#'     \item{`test_rmse_clean`, `test_rmse_poisoned`}{RMSE on `test`, clean
+#'       and poisoned; `NA` without `test`.}
+#'     \item{`target_rating_clean`, `target_rating_poisoned`}{The targets'
+#'       average predicted rating over the normal users, clean and poisoned;
+#'       `NA` without targets.}
+#'     \item{`hit_ratio_clean`, `hit_ratio_poisoned`}{Share of the normal
+#'       users with a target in their top 10 unrated items, clean and
+#'       poisoned; `NA` without targets.}
+#'     \item{`utility`}{The run's utility (its \eqn{\mu}, targets and
+#'       `weights`) at the poisoned model; the baselines, which ignore it,
+#'       are measured under it too.}
+#'     \item{`refit_converged`}{Whether the poisoned refit converged.}
+#'     \item{`attack_seconds`}{Seconds the attack took (`NA` for attacks
+#'       without a trace).}
+#'     \item{`evaluation_seconds`}{Seconds [evaluate_attack()]'s measurement
+#'       took.}
+#'     \item{`auc_length`, `auc_rdma`, `auc_wdma`, `auc_wda`,
+#'       `auc_length_var`, `auc_mean_var`, `auc_degsim`, `auc_pca`}{The AUC
+#'       (0 to 1; 0.5 is chance, below 0.5 ranks the fake users in reverse)
+#'       of each feature of [detect_features()] and of [detect_pca()]'s
+#'       suspicion at telling the fake users from the real ones. Only with
+#'       `detect = TRUE`.}
+#'     \item{`p_value_frequency`, `p_value_mean`}{The p-values of both
+#'       readings of [detect_ttest()]; `NA` where a reading is undefined for
+#'       the run's fake users.}
+#'     \item{`error`}{The message of a run that failed (its metrics are then
+#'       `NA`), `NA` for a run that succeeded. A grid whose runs all failed
+#'       has no metric columns.}
+#'     \item{`seconds`}{Seconds the whole run took (attack, evaluation and
+#'       detection).}
+#'   }
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' grid <- attack_grid(r, learner_als(rank = 3, lambda_u = 1),
@@ -149,8 +187,39 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
 
   result <- saved[match(grid_key(settings), grid_key(saved)), , drop = FALSE]
   result$run <- settings$run
-  rownames(result) <- NULL
-  structure(result, class = c("cf_grid", "data.frame"), targets = targets)
+  result <- tibble::new_tibble(result, class = "cf_grid")
+  attr(result, "targets") <- targets
+  result
+}
+
+# A printed grid shows the settings and the main effects first (only on the
+# screen: the columns keep their order), under a header that says how many
+# runs failed.
+#' @export
+print.cf_grid <- function(x, ...) {
+  grid <- x
+  first <- intersect(
+    c("run", "method", "alpha", "mu_1", "mu_2", "beta", "seed", "rmse_shift", "target_rating_poisoned", "utility"),
+    names(x)
+  )
+  x <- x[c(first, setdiff(names(x), first))]
+  NextMethod()
+  invisible(grid)
+}
+
+# tibble's header for a grid: its size, how many runs failed and the targets.
+#' @importFrom tibble tbl_sum
+#' @export
+tbl_sum.cf_grid <- function(x, ...) {
+  header <- NextMethod()
+  names(header)[1] <- "A cf_grid"
+  if (is.character(x[["error"]])) {
+    failed <- sum(!is.na(x[["error"]]))
+    header[["Failed runs"]] <- if (failed == 0L) "none" else paste(failed, "(see `error`)")
+  }
+  targets <- attr(x, "targets")
+  if (!is.null(targets)) header[["Targets"]] <- paste(targets, collapse = ", ")
+  header
 }
 
 shilling_methods <- c("random", "average", "bandwagon", "love_hate")

@@ -363,7 +363,7 @@ autoplot.cf_attack <- function(object, ...) {
 #' autoplot(detect_features(r, attack, k = 10), features = c("rdma", "mean_var", "degsim"))
 #' @export
 autoplot.cf_features <- function(object, features = NULL, ...) {
-  if (!is.logical(object$is_fake)) {
+  if (!is.logical(object[["is_fake"]])) {
     cfp_abort(
       c("The features have no {.field is_fake} column to score them against.",
         i = "Compute them with the fake users: {.code detect_features(ratings, attack)} or {.fn detect_pca}."

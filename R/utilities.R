@@ -167,16 +167,22 @@ problem_with_numbers <- function(x, lengths) {
 
 #' @export
 print.cf_utility <- function(x, ...) {
-  kind <- if (x$mu[2] == 0) {
-    "availability (Eq. 7)"
-  } else if (x$mu[1] == 0) {
-    "integrity (Eq. 8)"
-  } else {
-    "hybrid (Eq. 9)"
-  }
-  cat_line("{.cls cf_utility}: {kind}, mu = ({x$mu[1]}, {x$mu[2]})")
+  kind <- utility_kind(x)
+  equation <- c(availability = "Eq. 7", integrity = "Eq. 8", hybrid = "Eq. 9")[[kind]]
+  cat_line("{.cls cf_utility}: {kind} ({equation}), mu = ({x$mu[1]}, {x$mu[2]})")
   if (!is.null(x$targets)) cat_line("  targets {.val {x$targets}} with weights {x$weights}")
   invisible(x)
+}
+
+# Which of Eq. 7-9 a utility is: "availability", "integrity" or "hybrid".
+utility_kind <- function(utility) {
+  if (utility$mu[2] == 0) {
+    "availability"
+  } else if (utility$mu[1] == 0) {
+    "integrity"
+  } else {
+    "hybrid"
+  }
 }
 
 check_utility <- function(utility, call = rlang::caller_env()) {

@@ -9,6 +9,7 @@ debian_packages=(
   r-cran-rcpp r-cran-rcpparmadillo r-cran-cli r-cran-rlang r-cran-matrix
   r-cran-dslabs r-cran-testthat r-cran-roxygen2 r-cran-pkgbuild
   r-cran-future r-cran-future.apply r-cran-progressr r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown pandoc
+  r-cran-tibble r-cran-generics
   qpdf # R CMD check --as-cran compresses the vignettes' PDFs with it
 )
 missing=()
