@@ -230,9 +230,8 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     searched <- unique(c(names(starts)[which.max(in_loop)], "random"))
     runs <- lapply(searched, function(start) {
       problem <- attack_problem(ratings, learner, clean, starts[[start]], utility, refit)
-      run_with_progress(progress, paste("PGA search from", start), max_iter, function(callback) {
-        call_core(.attack_search(problem, settings, callback))
-      })
+      report <- progress_reporter(progress, paste("PGA search from", start), max_iter)
+      call_core(.attack_search(problem, settings, report))
     })
     # The converged utility (evaluate_attack()'s stopping rule, from the clean
     # model) chooses among the searches' results and every start, so that the
@@ -250,9 +249,8 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     )
   } else {
     problem <- attack_problem(ratings, learner, clean, fake, utility, refit)
-    res <- run_with_progress(progress, "PGA", max_iter, function(callback) {
-      call_core(.attack_pga(problem, settings, callback))
-    })
+    report <- progress_reporter(progress, "PGA attack", max_iter)
+    res <- call_core(.attack_pga(problem, settings, report))
   }
   settings <- c(settings, list(
     support = support, method = method, refit_sweeps = refit$sweeps, tau = tau,
@@ -357,9 +355,8 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
     fake <- fake_block(cells, values, ratings)
     problem <- attack_problem(ratings, learner, clean, fake, utility, refit)
     settings <- list(max_iter = max_iter, step = step, beta = beta, max_rating = budget$max_rating)
-    res <- run_with_progress(progress, "SGLD", max_iter, function(callback) {
-      call_core(.attack_sgld(problem, settings, prior$mean[fake$item], prior$var[fake$item], callback))
-    })
+    report <- progress_reporter(progress, "SGLD attack", max_iter)
+    res <- call_core(.attack_sgld(problem, settings, prior$mean[fake$item], prior$var[fake$item], report))
   })
   fake <- keep_largest(fake_from_core(res$fake, fake), budget)
   new_cf_attack("sgld", fake, ratings, utility, budget, learner, clean, res$trace, seed,
@@ -419,9 +416,12 @@ refit_settings <- function(sweeps, method, tau, threads, call = rlang::caller_en
   )
 }
 
-clean_fit <- function(clean, learner, ratings, threads, arg = "clean", call = rlang::caller_env()) {
+# The clean model `clean`, checked, or when NULL the package's own clean fit,
+# fitted by `refit` (see refitter()).
+clean_fit <- function(clean, learner, ratings, threads, arg = "clean", refit = refitter(NULL, call),
+                      call = rlang::caller_env()) {
   if (is.null(clean)) {
-    return(default_clean_fit(learner, ratings, threads))
+    return(default_clean_fit(learner, ratings, threads, refit))
   }
   if (!inherits(clean, "cf_fit") || !identical(clean$item_ids, ratings$item_ids) ||
     !identical(clean$user_ids, ratings$user_ids) || !is.null(clean$fake_u)) {
@@ -475,18 +475,6 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
     utility = utility_spec(utility, ratings),
     refit = refit
   )
-}
-
-# Runs an attack loop with a cli progress bar updated from the C++ loop.
-run_with_progress <- function(progress, label, total, run) {
-  if (!progress) {
-    return(run(NULL))
-  }
-  bar <- cli::cli_progress_bar(paste(label, "attack"), total = total + 1L, .envir = environment())
-  on.exit(cli::cli_progress_done(id = bar), add = TRUE)
-  run(function(iteration, utility) {
-    cli::cli_progress_update(id = bar, set = iteration + 1L)
-  })
 }
 
 # `ratings` are those the attack was computed on, recorded as a fingerprint

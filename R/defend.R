@@ -171,8 +171,9 @@ base_learner <- function(learner) {
 }
 
 # fit_cf() for a bagged learner: fits the base learner on each bag and stores
-# the bags' prediction factors side by side (see learner_bagged()).
-fit_bagged <- function(learner, ratings, fake, init, threads, call = rlang::caller_env()) {
+# the bags' prediction factors side by side (see learner_bagged()). `on_step`,
+# when given, is called with the number of each bag fitted.
+fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, call = rlang::caller_env()) {
   started <- proc.time()[["elapsed"]]
   base <- base_learner(learner)
   n_bags <- learner$n_bags
@@ -213,7 +214,8 @@ fit_bagged <- function(learner, ratings, fake, init, threads, call = rlang::call
       rep(seq_along(copies), lengths(entries[copies], use.names = FALSE)), item[at], rating[at],
       seq_along(copies), ratings$item_ids, ratings$scale
     )
-    fit <- fit_cf(base, bag, init = bag_init(init, b, k), threads = threads)
+    fit <- fit_cf(base, bag, init = bag_init(init, b, k), threads = threads, progress = FALSE)
+    if (!is.null(on_step)) on_step(b)
     factors <- prediction_factors(fit)
     # Copies of a user are identical rows, so they have identical factors.
     list(user = factors$user[match(seq_len(n_users), copies), , drop = FALSE], fit = fit)
@@ -307,6 +309,8 @@ print.cf_fit_bagged <- function(x, ...) {
 #' @param defences A named list of defences (learners or filter functions).
 #' @param learner The undefended learner; defaults to the attack's (give it for
 #'   baseline attacks and fake users you built).
+#' @param progress Show a progress bar over the defences' refits, naming the
+#'   refit running and its sweep (or bag, for a bagged learner).
 #' @return A data frame with one row per defence: `defence`,
 #'   `test_rmse_cost` (the defended clean model's test RMSE minus the
 #'   undefended one's), then [evaluate_attack()]'s columns.
@@ -333,7 +337,7 @@ print.cf_fit_bagged <- function(x, ...) {
 #' ))
 #' @export
 evaluate_defence <- function(attack, ratings, test, defences, learner = attack$learner, max_iter = 500,
-                             tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
+                             tol = 1e-8, threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   check_ratings(ratings)
   check_ratings(test)
   # Checked once here: a filter's rows are measured on filtered ratings.
@@ -350,8 +354,17 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       "type"
     )
   }
-  start <- clean_fit(attack$clean, learner, ratings, threads, arg = "attack$clean")
-  rows <- lapply(c(list(none = learner), defences), function(defence) {
+  check_flag(progress)
+  defences <- c(list(none = learner), defences)
+  # The clean fit (when the attack has no clean model), then each defence's
+  # reference, floor and poisoned model.
+  total <- is.null(attack$clean) + 3L * length(defences)
+  refit <- refitter(progress_reporter(progress, "Evaluating defences", total, refits_format))
+  start <- clean_fit(attack$clean, learner, ratings, threads, arg = "attack$clean", refit = refit)
+  rows <- lapply(names(defences), function(name) {
+    defence <- defences[[name]]
+    # The bar's status names the defence before the refit.
+    named_refit <- function(what, ...) refit(paste0(name, ": ", what), ...)
     if (is.function(defence)) {
       clean_data <- defence(ratings, NULL)$ratings
       poisoned <- defence(ratings, attack$fake)
@@ -362,14 +375,14 @@ evaluate_defence <- function(attack, ratings, test, defences, learner = attack$l
       defended_learner <- defence
     }
     protocol <- refit_learner(defended_learner, max_iter, tol)
-    reference <- fit_cf(protocol, clean_data, init = start, threads = threads)
+    reference <- named_refit("reference refit", protocol, clean_data, init = start, threads = threads)
     defended <- attack
     defended$fake <- poisoned$fake
-    measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads)
+    measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads, refit = named_refit)
   })
   out <- do.call(rbind, rows)
   cbind(
-    defence = names(rows),
+    defence = names(defences),
     test_rmse_cost = out$test_rmse_clean - out$test_rmse_clean[1],
     out,
     row.names = NULL

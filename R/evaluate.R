@@ -63,6 +63,8 @@
 #' @param max_iter,tol The protocol's stopping rule (sweeps, relative objective change).
 #' @param top_n List length of the hit ratio.
 #' @param threads Number of OpenMP threads.
+#' @param progress Show a progress bar over the refits, naming the refit
+#'   running and its sweep (or bag, for a bagged learner).
 #' @return A one-row data frame. `method` is `"custom"` and `alpha` `NA` for
 #'   fake users you built.
 #' @examples
@@ -76,7 +78,7 @@
 #' @export
 evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NULL, targets = NULL,
                             clean = attack$clean, max_iter = 500, tol = 1e-8, top_n = 10,
-                            threads = getOption("cfpoison.threads", 1L)) {
+                            threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   started <- proc.time()[["elapsed"]]
   check_ratings(ratings)
   attack <- as_cf_attack(attack, ratings)
@@ -84,24 +86,30 @@ evaluate_attack <- function(attack, ratings, learner = attack$learner, test = NU
   threads <- check_threads(threads)
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
+  check_flag(progress)
   protocol <- refit_learner(learner, max_iter, tol)
   clean_arg <- if (missing(clean)) "attack$clean" else "clean"
-  reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg)
-  measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started)
+  # The clean fit (when there is no clean model), the reference, the floor
+  # and the poisoned model.
+  refit <- refitter(progress_reporter(progress, "Evaluating the attack", 3L + is.null(clean), refits_format))
+  reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg, refit = refit)
+  measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started, refit = refit)
 }
 
 # evaluate_attack()'s measurements, against `reference` (the clean model
 # under `protocol`), without checking the attack against `ratings`: callers
 # check it once, at their entry point (evaluate_defence() measures on filtered
-# ratings on purpose).
+# ratings on purpose). `refit` fits the floor and the poisoned model (see
+# refitter()).
 measure_attack <- function(attack, ratings, protocol, reference, test = NULL, targets = NULL, top_n = 10,
-                           threads = 1L, started = proc.time()[["elapsed"]], call = rlang::caller_env()) {
+                           threads = 1L, started = proc.time()[["elapsed"]], refit = refitter(NULL, call),
+                           call = rlang::caller_env()) {
   force(started)
   # Exact names: `$targets` would partially match PGA's `targets_in_support`.
   targets <- targets %||% attack$utility[["items"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings, call = call)
-  floor_fit <- fit_cf(protocol, ratings, init = reference, threads = threads)
-  poisoned <- fit_cf(protocol, ratings, fake = attack$fake, init = reference, threads = threads)
+  floor_fit <- refit("noise-floor refit", protocol, ratings, init = reference, threads = threads)
+  poisoned <- refit("poisoned refit", protocol, ratings, fake = attack$fake, init = reference, threads = threads)
 
   reference_factors <- prediction_factors(reference)
   observed <- core_ratings(ratings)
@@ -193,15 +201,16 @@ clean_seed <- 1L
 # The clean model the package fits when the user gave none (see
 # evaluate_attack(), step 1): seeded, so that identical calls agree, and under
 # the default protocol, so that it is settled enough to measure against.
-default_clean_fit <- function(learner, ratings, threads) {
-  with_seed(clean_seed, fit_cf(refit_learner(learner), ratings, threads = threads))
+default_clean_fit <- function(learner, ratings, threads, refit) {
+  with_seed(clean_seed, refit("clean fit", refit_learner(learner), ratings, threads = threads))
 }
 
 # The reference of evaluate_attack() (step 2): `clean`, or the package's own
 # clean fit, refitted on `ratings` under `protocol`.
-protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean", call = rlang::caller_env()) {
-  start <- clean_fit(clean, protocol, ratings, threads, arg = arg, call = call)
-  fit_cf(protocol, ratings, init = start, threads = threads)
+protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean", refit = refitter(NULL, call),
+                               call = rlang::caller_env()) {
+  start <- clean_fit(clean, protocol, ratings, threads, arg = arg, refit = refit, call = call)
+  refit("reference refit", protocol, ratings, init = start, threads = threads)
 }
 
 #' Pick target items the way the paper does
