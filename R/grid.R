@@ -62,7 +62,8 @@
 #'   four per future worker when `file` is given, else all runs at once.
 #' @param threads OpenMP threads per run.
 #' @param progress Show a cli progress bar of the runs done (through
-#'   progressr, so that runs on other workers report as they finish).
+#'   progressr, so that runs on other workers report as they finish). The
+#'   runs' own attacks and refits show none.
 #' @return A `cf_grid` data frame, one row per run: the settings `run`,
 #'   `method`, `alpha`, `mu_1`, `mu_2`, `beta` (`NA` for non-SGLD methods) and
 #'   `seed`; the columns of [evaluate_attack()] from `n_fake_users` on;
@@ -142,9 +143,12 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
     saved
   }
   saved <- if (progress && length(todo) > 0L) {
-    progressr::with_progress(run_chunks(saved), handlers = progressr::handler_cli(), enable = TRUE)
+    # The handler is enabled outright: its default follows interactive(),
+    # but `progress = TRUE` asks for the bar.
+    progressr::with_progress(run_chunks(saved), handlers = progressr::handler_cli(enable = TRUE), enable = TRUE)
   } else {
-    run_chunks(saved)
+    # Silent even where the user registered progressr handlers globally.
+    progressr::without_progress(run_chunks(saved))
   }
 
   result <- saved[match(grid_key(settings), grid_key(saved)), , drop = FALSE]

@@ -118,6 +118,27 @@ test_that("without `progress`, or in a session that is not interactive, nothing 
   )
 })
 
+test_that("attack_grid() draws its bar of runs, its runs' work none, and none without `progress`", {
+  r <- progress_ratings()
+  grid <- function(progress) {
+    attack_grid(r, progress_learner(),
+      methods = c("pga", "uniform"), alpha = 0.05, mu = c(1, 0), seeds = 1L, n_items = 5,
+      attack_args = list(pga = list(max_iter = 2)), detect = FALSE, progress = progress
+    )
+  }
+  on <- printed(grid(TRUE))
+  # progressr draws the grid's bar itself; the attacks, the refits and the
+  # fits inside the runs create no cli bar of their own.
+  expect_true(any(grepl("uniform, alpha = 0.05", on$lines, fixed = TRUE)))
+  expect_identical(bar_events(on$lines), character(0))
+  expect_identical(printed(grid(FALSE))$lines, character(0))
+  # Not even through a progressr handler of the caller's.
+  around <- function(expr) {
+    progressr::with_progress(expr, handlers = progressr::handler_cli(enable = TRUE), enable = TRUE)
+  }
+  expect_identical(printed(around(grid(FALSE)))$lines, character(0))
+})
+
 test_that("`progress` must be TRUE or FALSE", {
   r <- progress_ratings()
   learner <- progress_learner()
