@@ -88,6 +88,13 @@
 #'   misjudge slow directions: at \eqn{\alpha = 10\%} a nuke's search
 #'   climbed their utility while the settled one fell.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 100 s on one thread for the default availability attack at
+#' \eqn{\alpha = 3\%}. The trace's `seconds` count the returned search alone,
+#' about half of the call (the starts, the second search and the settled
+#' utility of every result take the rest): 57 s there, 24 s for a push and
+#' 153 s for a nuke, so a push takes roughly a minute and a nuke five.
+#'
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` or `learner_nuclear()`.
 #' @param utility The attacker's utility: `utility_availability()`,
@@ -295,6 +302,10 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
 #'   the support itself looks like a normal user's) and runs the dynamics there.
 #' * **Projection** (Algorithm 2, line 9): each fake user keeps its B ratings of
 #'   largest absolute value, clipped to \[-Lambda, Lambda\].
+#'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 13 s on one thread with the defaults at \eqn{\alpha = 3\%} (100
+#' steps on the dense support).
 #'
 #' @inheritParams poison_pga
 #' @param beta Eq. 15's trade-off between utility and the prior (paper: 0.6).

@@ -126,6 +126,9 @@ print.cf_filtered <- function(x, ...) {
 #' learner fitted on all users, not the bags: measure an attack on the bagged
 #' learner with `evaluate_attack()` or `evaluate_defence()`.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' fitting 10 bags takes about 13 s on one thread, ten times one fit.
+#'
 #' @param learner The base learner: `learner_als()` or `learner_nuclear()`.
 #' @param n_bags Number of bootstrap bags.
 #' @param seed Seed of the bootstrap draws. `NULL` draws one from R's RNG now,
@@ -301,6 +304,10 @@ print.cf_fit_bagged <- function(x, ...) {
 #' clean model. For a filter, `rmse_shift_floor` refits the poisoned data's
 #' kept real users without fake users, so it also holds the damage of the real
 #' users the filter drops on the poisoned data but not on the clean data.
+#'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 40 s on one thread for `"none"` and one
+#' `learner_bagged(n_bags = 10)` defence, most of it the bagged refits.
 #'
 #' @inheritParams evaluate_attack
 #' @param ratings The training ratings of the real users.

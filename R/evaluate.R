@@ -48,6 +48,10 @@
 #' warning of class `cfpoison_warning_undefined`, when every entry of
 #' `ratings` is observed: there is no unseen entry to average over.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 3 s on one thread with the package's own clean fit (a bagged
+#' learner refits every bag: see [evaluate_defence()]).
+#'
 #' @param attack A `cf_attack` computed on `ratings`, or fake users you built:
 #'   a `cf_ratings` over the same items (`as_ratings(df, items =
 #'   ratings$item_ids)`), or a data frame with columns `user` (any ids, taken

@@ -11,6 +11,9 @@
 #' Users or items without any rating get a zero factor (their predictions are 0,
 #' the scale's centre after the paper's shift) when the penalty is positive.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 1.5 s on one thread (`learner_bagged(n_bags = 10)`: about 13 s).
+#'
 #' @param learner A learner specification.
 #' @param ratings A `cf_ratings` object (see `as_ratings()`).
 #' @param fake Optional `cf_ratings` block of fake users over the same items
