@@ -6,8 +6,8 @@ progress_learner <- function() learner_als(rank = 2, lambda_u = 1)
 
 # What `expr` prints on stdout and stderr, with cli's logger in place of the
 # cli bars: it prints a bar's creation and end as "<time> <id> current/total
-# event" whenever they happen, whereas a drawn bar shows only when cli's clock
-# says so (and its updates in between are logged likewise).
+# event" whenever they happen, whereas a drawn bar, like the logger's updates
+# in between, shows only when cli's clock says so.
 printed <- function(expr) {
   old <- options(cli.progress_handlers_only = "logger", cli.progress_show_after = 0)
   on.exit(options(old), add = TRUE)
@@ -21,11 +21,13 @@ bar_events <- function(lines) {
   events[grepl(" (created|terminated .*)$", events)]
 }
 
+# A fit or an evaluation without the columns that measure time.
 without_seconds <- function(fit) {
   fit$seconds <- NULL
   fit$trace$seconds <- NULL
   fit
 }
+without_evaluation_seconds <- function(result) result[names(result) != "evaluation_seconds"]
 
 test_that("fit_cf() counts sweeps, or bags, and fits the same with progress on and off", {
   r <- progress_ratings()
@@ -56,7 +58,7 @@ test_that("evaluate_attack() counts its refits, and measures the same with progr
   # The package's clean fit, the reference, the floor and the poisoned model.
   expect_equal(bar_events(on$lines), c("0/4 created", "4/4 terminated (done)"))
   expect_identical(off$lines, character(0))
-  expect_identical(on$value[names(on$value) != "evaluation_seconds"], off$value[names(off$value) != "evaluation_seconds"])
+  expect_identical(without_evaluation_seconds(on$value), without_evaluation_seconds(off$value))
   # Given a clean model there is nothing to fit first.
   clean <- fit_cf(learner, r, seed = 1, progress = FALSE)
   given <- printed(evaluate_attack(attack, r, learner, clean = clean, progress = TRUE))
@@ -75,7 +77,7 @@ test_that("evaluate_defence() counts every defence's refits, bags inside, in one
   # refits report their bags to this bar rather than drawing their own.
   expect_equal(bar_events(on$lines), c("0/7 created", "7/7 terminated (done)"))
   expect_identical(off$lines, character(0))
-  expect_identical(on$value[names(on$value) != "evaluation_seconds"], off$value[names(off$value) != "evaluation_seconds"])
+  expect_identical(without_evaluation_seconds(on$value), without_evaluation_seconds(off$value))
 })
 
 test_that("a refit names itself and counts its sweeps or bags in the bar's status", {
@@ -145,5 +147,7 @@ test_that("`progress` must be TRUE or FALSE", {
   attack <- poison_uniform(r, attack_budget(alpha = 0.05, n_items = 5), seed = 1)
   expect_cfp_error(fit_cf(learner, r, progress = NA), "type", "`progress`")
   expect_cfp_error(evaluate_attack(attack, r, learner, progress = "yes"), "type", "`progress`")
-  expect_cfp_error(evaluate_defence(attack, r, r, list(huber = learner), learner = learner, progress = 1), "type", "`progress`")
+  expect_cfp_error(
+    evaluate_defence(attack, r, r, list(huber = learner), learner = learner, progress = 1), "type", "`progress`"
+  )
 })
