@@ -33,8 +33,8 @@
     .Call(`_cfpoison_hit_ratio`, ratings, P, Q, targets, top_n, threads)
 }
 
-.fit_factors <- function(ratings, learner, item_init, threads) {
-    .Call(`_cfpoison_fit_factors`, ratings, learner, item_init, threads)
+.fit_factors <- function(ratings, learner, item_init, threads, on_sweep = NULL) {
+    .Call(`_cfpoison_fit_factors`, ratings, learner, item_init, threads, on_sweep)
 }
 
 .predict_pairs <- function(user_factors, item_factors, users, items, threads) {

@@ -127,6 +127,9 @@ print.cf_filtered <- function(x, ...) {
 #' learner fitted on all users, not the bags: measure an attack on the bagged
 #' learner with `evaluate_attack()` or `evaluate_defence()`.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' fitting 10 bags takes about 13 s on one thread, ten times one fit.
+#'
 #' @param learner The base learner: `learner_als()` or `learner_nuclear()`.
 #' @param n_bags Number of bootstrap bags.
 #' @param seed Seed of the bootstrap draws. `NULL` draws one from R's RNG now,
@@ -172,8 +175,9 @@ base_learner <- function(learner) {
 }
 
 # fit_cf() for a bagged learner: fits the base learner on each bag and stores
-# the bags' prediction factors side by side (see learner_bagged()).
-fit_bagged <- function(learner, ratings, fake, init, threads, call = rlang::caller_env()) {
+# the bags' prediction factors side by side (see learner_bagged()). `on_step`,
+# when given, is called with the number of each bag fitted.
+fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, call = rlang::caller_env()) {
   started <- proc.time()[["elapsed"]]
   base <- base_learner(learner)
   n_bags <- learner$n_bags
@@ -214,7 +218,8 @@ fit_bagged <- function(learner, ratings, fake, init, threads, call = rlang::call
       rep(seq_along(copies), lengths(entries[copies], use.names = FALSE)), item[at], rating[at],
       seq_along(copies), ratings$item_ids, ratings$scale
     )
-    fit <- fit_cf(bag, base, init = bag_init(init, b, k), threads = threads)
+    fit <- fit_cf(bag, base, init = bag_init(init, b, k), threads = threads, progress = FALSE)
+    if (!is.null(on_step)) on_step(b)
     factors <- prediction_factors(fit)
     # Copies of a user are identical rows, so they have identical factors.
     list(user = factors$user[match(seq_len(n_users), copies), , drop = FALSE], fit = fit)
@@ -302,6 +307,10 @@ print.cf_fit_bagged <- function(x, ...) {
 #' kept real users without fake users, so it also holds the damage of the real
 #' users the filter drops on the poisoned data but not on the clean data.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 40 s on one thread for `"none"` and one
+#' `learner_bagged(n_bags = 10)` defence, most of it the bagged refits.
+#'
 #' @inheritParams evaluate_attack
 #' @param ratings The training ratings of the real users.
 #' @param test Held-out ratings over the same users and items (see
@@ -309,6 +318,8 @@ print.cf_fit_bagged <- function(x, ...) {
 #' @param defences A named list of defences (learners or filter functions).
 #' @param learner The undefended learner; defaults to the attack's (give it for
 #'   baseline attacks and fake users you built).
+#' @param progress Show a progress bar over the defences' refits, naming the
+#'   refit running and its sweep (or bag, for a bagged learner).
 #' @return A tibble with one row per defence, `"none"` first, then the
 #'   defences in the order given.
 #'   \describe{
@@ -349,7 +360,8 @@ print.cf_fit_bagged <- function(x, ...) {
 #' ))
 #' @export
 evaluate_defence <- function(ratings, attack, test, defences, learner = attack$learner, refit_sweeps = 500,
-                             refit_tol = 1e-8, threads = getOption("cfpoison.threads", 1L)) {
+                             refit_tol = 1e-8, threads = getOption("cfpoison.threads", 1L),
+                             progress = interactive()) {
   check_ratings(ratings)
   check_ratings(test)
   # Checked once here: a filter's rows are measured on filtered ratings.
@@ -366,8 +378,17 @@ evaluate_defence <- function(ratings, attack, test, defences, learner = attack$l
       "type"
     )
   }
-  start <- clean_fit(attack$clean, learner, ratings, threads, arg = "attack$clean")
-  rows <- lapply(c(list(none = learner), defences), function(defence) {
+  check_flag(progress)
+  defences <- c(list(none = learner), defences)
+  # The clean fit (when the attack has no clean model), then each defence's
+  # reference, floor and poisoned model.
+  total <- is.null(attack$clean) + 3L * length(defences)
+  refit <- refitter(progress_reporter(progress, "Evaluating defences", total, refits_format))
+  start <- clean_fit(attack$clean, learner, ratings, threads, arg = "attack$clean", refit = refit)
+  rows <- lapply(names(defences), function(name) {
+    defence <- defences[[name]]
+    # The bar's status names the defence before the refit.
+    named_refit <- function(what, ...) refit(paste0(name, ": ", what), ...)
     if (is.function(defence)) {
       clean_data <- defence(ratings, NULL)$ratings
       poisoned <- defence(ratings, attack$fake)
@@ -378,14 +399,14 @@ evaluate_defence <- function(ratings, attack, test, defences, learner = attack$l
       defended_learner <- defence
     }
     protocol <- refit_learner(defended_learner, refit_sweeps, refit_tol)
-    reference <- fit_cf(clean_data, protocol, init = start, threads = threads)
+    reference <- named_refit("reference refit", clean_data, protocol, init = start, threads = threads)
     defended <- attack
     defended$fake <- poisoned$fake
-    measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads)
+    measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads, refit = named_refit)
   })
   out <- do.call(rbind, rows)
   tibble::as_tibble(cbind(
-    defence = names(rows),
+    defence = names(defences),
     test_rmse_cost = out$test_rmse_clean - out$test_rmse_clean[1],
     out
   ))

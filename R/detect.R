@@ -69,6 +69,9 @@
 #' most of an hour of CPU time (see `inst/bench/detect.R`): restrict `users`
 #' to a sample when that is enough.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings) with the 20
+#' fake users of an \eqn{\alpha = 3\%} attack: about 0.05 s on one thread.
+#'
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param attack The fake users: a `cf_attack` computed on `ratings`, its `fake`
 #'   block, or fake users you built: a `cf_ratings` over the same items as

@@ -28,6 +28,10 @@
 #' warning of class `cfpoison_warning_undefined`, when every entry of
 #' `ratings` is observed: there is no unseen entry to average over.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 3 s on one thread with the package's own clean fit (a bagged
+#' learner refits every bag: see [evaluate_defence()]).
+#'
 #' @param ratings The real users' ratings the attack was computed on.
 #' @param attack A `cf_attack` computed on `ratings`, or fake users you built:
 #'   a `cf_ratings` over the same items (`as_ratings(df, items =
@@ -46,6 +50,8 @@
 #'   `tol`.
 #' @param top_n List length of the hit ratio.
 #' @param threads Number of OpenMP threads.
+#' @param progress Show a progress bar over the refits, naming the refit
+#'   running and its sweep (or bag, for a bagged learner).
 #' @return A one-row tibble. Ratings and their differences are in the units
 #'   of `ratings` (on the paper's \[-2, 2\] scale, a star is 1); "normal
 #'   users" are the real users of `ratings`.
@@ -105,7 +111,7 @@
 #' @export
 evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NULL, targets = NULL,
                             clean = attack$clean, refit_sweeps = 500, refit_tol = 1e-8, top_n = 10,
-                            threads = getOption("cfpoison.threads", 1L)) {
+                            threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   started <- proc.time()[["elapsed"]]
   check_ratings(ratings)
   attack <- as_cf_attack(attack, ratings)
@@ -113,25 +119,33 @@ evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NU
   threads <- check_threads(threads)
   top_n <- check_count(top_n, min = 1)
   if (!is.null(test)) check_ratings(test)
+  check_flag(progress)
   protocol <- refit_learner(learner, refit_sweeps, refit_tol)
   clean_arg <- if (missing(clean)) "attack$clean" else "clean"
-  reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg)
-  tibble::as_tibble(measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started))
+  # The clean fit (when there is no clean model), the reference, the floor
+  # and the poisoned model.
+  refit <- refitter(progress_reporter(progress, "Evaluating the attack", 3L + is.null(clean), refits_format))
+  reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg, refit = refit)
+  tibble::as_tibble(
+    measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started, refit = refit)
+  )
 }
 
 # evaluate_attack()'s measurements, against `reference` (the clean model
 # under `protocol`), without checking the attack against `ratings`: callers
 # check it once, at their entry point (evaluate_defence() measures on filtered
-# ratings on purpose). A plain data frame, for the callers to bind rows and
-# columns of; the exported functions return tibbles.
+# ratings on purpose). `refit` fits the floor and the poisoned model (see
+# refitter()). A plain data frame, for the callers to bind rows and columns
+# of; the exported functions return tibbles.
 measure_attack <- function(attack, ratings, protocol, reference, test = NULL, targets = NULL, top_n = 10,
-                           threads = 1L, started = proc.time()[["elapsed"]], call = rlang::caller_env()) {
+                           threads = 1L, started = proc.time()[["elapsed"]], refit = refitter(NULL, call),
+                           call = rlang::caller_env()) {
   force(started)
   # Exact names: `$targets` would partially match PGA's `targets_in_support`.
   targets <- targets %||% attack$utility[["targets"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings, call = call)
-  floor_fit <- fit_cf(ratings, protocol, init = reference, threads = threads)
-  poisoned <- fit_cf(ratings, protocol, attack = attack$fake, init = reference, threads = threads)
+  floor_fit <- refit("noise-floor refit", ratings, protocol, init = reference, threads = threads)
+  poisoned <- refit("poisoned refit", ratings, protocol, attack = attack$fake, init = reference, threads = threads)
 
   reference_factors <- prediction_factors(reference)
   observed <- core_ratings(ratings)
@@ -223,15 +237,16 @@ clean_seed <- 1L
 # The clean model the package fits when the user gave none (see
 # evaluate_attack(), step 1): seeded, so that identical calls agree, and under
 # the default protocol, so that it is settled enough to measure against.
-default_clean_fit <- function(learner, ratings, threads) {
-  with_seed(clean_seed, fit_cf(ratings, refit_learner(learner), threads = threads))
+default_clean_fit <- function(learner, ratings, threads, refit) {
+  with_seed(clean_seed, refit("clean fit", ratings, refit_learner(learner), threads = threads))
 }
 
 # The reference of evaluate_attack() (step 2): `clean`, or the package's own
 # clean fit, refitted on `ratings` under `protocol`.
-protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean", call = rlang::caller_env()) {
-  start <- clean_fit(clean, protocol, ratings, threads, arg = arg, call = call)
-  fit_cf(ratings, protocol, init = start, threads = threads)
+protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean", refit = refitter(NULL, call),
+                               call = rlang::caller_env()) {
+  start <- clean_fit(clean, protocol, ratings, threads, arg = arg, refit = refit, call = call)
+  refit("reference refit", ratings, protocol, init = start, threads = threads)
 }
 
 #' Pick target items the way the paper does

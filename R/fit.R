@@ -11,6 +11,9 @@
 #' Users or items without any rating get a zero factor (their predictions are 0,
 #' the scale's centre after the paper's shift) when the penalty is positive.
 #'
+#' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
+#' about 1.5 s on one thread (`learner_bagged(n_bags = 10)`: about 13 s).
+#'
 #' @param ratings A `cf_ratings` object (see `as_ratings()`).
 #' @param learner A learner specification.
 #' @param attack Optional fake users: a `cf_attack`, or a `cf_ratings` block of
@@ -28,6 +31,8 @@
 #'   depends on the fit alone. The same seed gives the same fit; the caller's random stream is
 #'   left as it was. `NULL` draws from the current RNG state.
 #' @param threads Number of OpenMP threads; results are identical for any value.
+#' @param progress Show the sweeps done (or a bar over the bags of a bagged
+#'   learner) once the fit has run for 2 s. The fit is the same either way.
 #' @return A `cf_fit` object: `u` (users x k), `v` (items x k), `d` (singular
 #'   values for nuclear fits, `NULL` otherwise; predictions are
 #'   `u %*% diag(d) %*% t(v)`), `fake_u` (fake users x k or `NULL`), the ids,
@@ -42,18 +47,29 @@
 #' identical(fit$u, fit_cf(r, learner_als(rank = 3, lambda_u = 1), seed = 1)$u)
 #' @export
 fit_cf <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
-                   threads = getOption("cfpoison.threads", 1L)) {
+                   threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   check_ratings(ratings)
   check_learner(learner)
   threads <- check_threads(threads)
   # Checked here, not by with_seed(), so that the error names fit_cf().
   if (!is.null(seed)) check_count(seed, min = 0)
+  check_flag(progress)
+  steps <- fit_steps(learner)
+  report <- progress_reporter(progress, paste("Fitting", steps$what), steps$total, steps$format)
+  fit_model(ratings, learner, attack, init, seed, threads, on_step = report)
+}
+
+# fit_cf() past its argument checks, for the package's own fits: `on_step`,
+# when given, is called with the number of each sweep done, or of each bag
+# of a bagged learner (see fit_steps()).
+fit_model <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL, threads = 1L, on_step = NULL,
+                      call = rlang::caller_env()) {
   m <- length(ratings$user_ids)
   n <- length(ratings$item_ids)
   fake <- NULL
   n_fake <- 0L
   if (!is.null(attack)) {
-    fake <- fake_users(attack, ratings)
+    fake <- fake_users(attack, ratings, call = call)
     n_fake <- length(fake$user_ids)
   }
   k <- learner$rank
@@ -62,16 +78,31 @@ fit_cf <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
       c("The rank ({k}) is larger than the data allow.",
         i = "It can be at most min(users, items) = {min(m + n_fake, n)}."
       ),
-      "rank"
+      "rank",
+      call = call
     )
   }
   if (inherits(learner, "cf_learner_bagged")) {
-    return(with_seed(seed, fit_bagged(learner, ratings, fake, init, threads)))
+    return(with_seed(seed, fit_bagged(learner, ratings, fake, init, threads, on_step, call = call)))
   }
-  item_init <- with_seed(seed, initial_item_factors(init, learner, ratings))
+  item_init <- with_seed(seed, initial_item_factors(init, learner, ratings, call = call))
   started <- proc.time()[["elapsed"]]
-  res <- call_core(.fit_factors(core_ratings(joint_ratings(ratings, fake)), core_learner(learner), item_init, threads))
+  res <- call_core(
+    .fit_factors(core_ratings(joint_ratings(ratings, fake)), core_learner(learner), item_init, threads, on_step),
+    call = call
+  )
   new_cf_fit(res, learner, ratings, fake, seconds = proc.time()[["elapsed"]] - started)
+}
+
+# What a fit counts as its steps, and the format of its own bar: sweeps (at
+# most the learner's `max_iter`; a fit stops sooner when it converges), or
+# bags for a bagged learner (all fitted, each about as long).
+fit_steps <- function(learner) {
+  if (inherits(learner, "cf_learner_bagged")) {
+    return(list(what = sprintf("%d bags", learner$n_bags), unit = "bag", total = learner$n_bags, format = NULL))
+  }
+  what <- if (inherits(learner, "cf_learner_nuclear")) "nuclear norm" else "ALS"
+  list(what = what, unit = "sweep", total = learner$max_iter, format = sweeps_format)
 }
 
 new_cf_fit <- function(res, learner, ratings, fake, seconds) {

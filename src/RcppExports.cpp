@@ -133,8 +133,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // fit_factors
-Rcpp::List fit_factors(const Rcpp::List& ratings, const Rcpp::List& learner, const arma::mat& item_init, const int threads);
-RcppExport SEXP _cfpoison_fit_factors(SEXP ratingsSEXP, SEXP learnerSEXP, SEXP item_initSEXP, SEXP threadsSEXP) {
+Rcpp::List fit_factors(const Rcpp::List& ratings, const Rcpp::List& learner, const arma::mat& item_init, const int threads, const Rcpp::Nullable<Rcpp::Function>& on_sweep);
+RcppExport SEXP _cfpoison_fit_factors(SEXP ratingsSEXP, SEXP learnerSEXP, SEXP item_initSEXP, SEXP threadsSEXP, SEXP on_sweepSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -142,7 +142,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::List& >::type learner(learnerSEXP);
     Rcpp::traits::input_parameter< const arma::mat& >::type item_init(item_initSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fit_factors(ratings, learner, item_init, threads));
+    Rcpp::traits::input_parameter< const Rcpp::Nullable<Rcpp::Function>& >::type on_sweep(on_sweepSEXP);
+    rcpp_result_gen = Rcpp::wrap(fit_factors(ratings, learner, item_init, threads, on_sweep));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -171,7 +172,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_pca_select_users", (DL_FUNC) &_cfpoison_pca_select_users, 6},
     {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 10},
     {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 6},
-    {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 4},
+    {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 5},
     {"_cfpoison_predict_pairs", (DL_FUNC) &_cfpoison_predict_pairs, 5},
     {NULL, NULL, 0}
 };

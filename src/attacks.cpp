@@ -97,15 +97,9 @@ Rcpp::List attack_result(const cfpoison::AttackResult& res) {
 }
 
 // Checks for user interrupts after every iteration and, when given, reports
-// progress to an R function(iteration, utility) (on the main thread, outside
-// any parallel region).
+// the iteration to an R function (boundary.h).
 cfpoison::IterationCallback make_callback(const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
-  if (on_iteration.isNull()) return [](const cfpoison::AttackTraceRow&) { Rcpp::checkUserInterrupt(); };
-  const Rcpp::Function report(on_iteration.get());
-  return [report](const cfpoison::AttackTraceRow& row) {
-    Rcpp::checkUserInterrupt();
-    report(row.iteration, row.utility);
-  };
+  return boundary::step_callback<cfpoison::AttackTraceRow>(on_iteration);
 }
 
 }  // namespace

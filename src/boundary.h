@@ -5,6 +5,7 @@
 
 #include <RcppArmadillo.h>
 
+#include <functional>
 #include <stdexcept>
 #include <vector>
 
@@ -61,6 +62,21 @@ inline cfpoison::LearnerSpec read_learner(const Rcpp::List& x) {
   spec.tol = field<double>(x, "tol");
   if (spec.nuclear && spec.huber_delta > 0) throw std::invalid_argument("the nuclear-norm learner has no Huber loss");
   return spec;
+}
+
+// The callback a core loop (an ALS fit's sweeps, an attack's iterations) runs
+// after each step: it checks for user interrupts and, when R gave a function,
+// reports the step's number to it (R/progress.R). The core runs it on the
+// calling thread between steps, outside any OpenMP region, where calling R is
+// safe.
+template <class Step>
+std::function<void(const Step&)> step_callback(const Rcpp::Nullable<Rcpp::Function>& on_step) {
+  if (on_step.isNull()) return [](const Step&) { Rcpp::checkUserInterrupt(); };
+  const Rcpp::Function report(on_step.get());
+  return [report](const Step& step) {
+    Rcpp::checkUserInterrupt();
+    report(step.iteration);
+  };
 }
 
 }  // namespace boundary

@@ -24,16 +24,17 @@ Rcpp::DataFrame trace_frame(const std::vector<cfpoison::SweepRecord>& trace) {
 }  // namespace
 
 // Fits a learner (core_learner()) on ratings (core_ratings()), starting from
-// item factors `item_init` (n_items x k).
+// item factors `item_init` (n_items x k); `on_sweep`, when given, is called
+// with the number of each sweep done.
 // [[Rcpp::export(.fit_factors)]]
 Rcpp::List fit_factors(const Rcpp::List& ratings, const Rcpp::List& learner, const arma::mat& item_init,
-                       const int threads) {
+                       const int threads, const Rcpp::Nullable<Rcpp::Function>& on_sweep = R_NilValue) {
   const boundary::IndexedRatings data = boundary::read_ratings(ratings);
   const cfpoison::LearnerSpec spec = boundary::read_learner(learner);
   if (static_cast<int>(item_init.n_rows) != data.idx.n_cols) Rcpp::stop("item_init needs one row per item");
   const cfpoison::AlsSettings settings = cfpoison::als_settings(spec, spec.max_iter, spec.tol, threads);
-  const cfpoison::AlsResult fit = cfpoison::fit_als(
-      data.idx, data.values, item_init.t(), settings, [](const cfpoison::SweepRecord&) { Rcpp::checkUserInterrupt(); });
+  const cfpoison::AlsResult fit = cfpoison::fit_als(data.idx, data.values, item_init.t(), settings,
+                                                    boundary::step_callback<cfpoison::SweepRecord>(on_sweep));
 
   Rcpp::List out = Rcpp::List::create(Rcpp::Named("trace") = trace_frame(fit.trace),
                                       Rcpp::Named("converged") = fit.converged);

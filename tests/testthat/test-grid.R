@@ -176,12 +176,13 @@ test_that("bad target weights stop the grid before any run", {
 
 test_that("progress reports every finished run", {
   messages <- character(0)
-  grid <- withCallingHandlers(
+  # The bar it draws on stderr is kept out of the test log.
+  utils::capture.output(type = "message", grid <- withCallingHandlers(
     attack_grid(grid_ratings(), grid_learner(),
       methods = "uniform", alpha = c(0.03, 0.06), seeds = 1:2, items_per_user = 10, detect = FALSE, progress = TRUE
     ),
     progression = function(condition) messages <<- c(messages, conditionMessage(condition))
-  )
+  ))
   expect_equal(nrow(grid), 4L)
   expect_equal(sum(grepl("^uniform, alpha = ", messages)), 4L)
 })
