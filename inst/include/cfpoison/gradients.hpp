@@ -20,14 +20,14 @@
 // with the ridge 2 lambda_V of Eq. 2 (Section 4.1 prints lambda_V, dropping
 // Eq. 2's factor 2): one application of the preconditioner the exact solve uses.
 //
-// The Huber loss (learner_als(loss = "huber"), a defence) replaces (r - u'v)^2
-// by rho(e), rho(e) = e^2 for |e| <= delta and 2 delta |e| - delta^2 beyond,
-// whose IRLS fixed point is a stationary point of the same L. Every e above
-// becomes the slope psi(e) = rho'(e) / 2 = clamp(e, -delta, delta) and every
-// product v_j v_j' (u_i u_i') is weighted by the curvature rho''(e) / 2, 1
-// inside delta and 0 beyond; so dR/dM~_ij is 0 for a fake rating the fit
-// treats as an outlier (its pull no longer depends on its value), and
-// attacking the Huber learner means keeping fake ratings within delta of the fit.
+// The Huber loss (learner_als(loss = "huber"), a defence) replaces each
+// (r - u'v)^2 by 2 rho(e), rho(e) = e^2 / 2 within delta and delta |e| -
+// delta^2 / 2 beyond; its IRLS fixed point is a stationary point of that L.
+// Every e above becomes the slope psi(e) = rho'(e) = clamp(e, -delta, delta)
+// and every product v_j v_j' (u_i u_i') is weighted by the curvature
+// rho''(e), 1 within delta and 0 beyond. So dR/dM~_ij is 0 for a fake rating
+// the fit treats as an outlier (its pull no longer depends on its value), and
+// an attack through the Huber learner keeps its ratings within delta of the fit.
 //
 // Nuclear-norm fits reuse both: at an optimum of rank rho, X = U diag(d) V' is
 // the optimum of Eq. 2 at rank rho with lambda_U = lambda_V = lambda / 2 and
@@ -61,7 +61,7 @@ struct JointModel {
   double huber_delta = 0.0;  // > 0: the Huber loss (ALS only); else Eq. 2's squared loss
 };
 
-// The loss's slope psi(e) = rho'(e) / 2 at a residual e: e itself for the
+// The loss's slope psi(e) at a residual e: e itself for the
 // squared loss, clamped to [-delta, delta] for the Huber loss.
 inline double loss_slope(const double e, const double huber_delta) {
   return huber_delta > 0.0 ? std::min(huber_delta, std::max(-huber_delta, e)) : e;
@@ -69,7 +69,7 @@ inline double loss_slope(const double e, const double huber_delta) {
 
 // Per observed entry (by-row order): the slope psi(e) (empty for the
 // Gauss-Newton model and the KKT gradient, which do not use it) and the
-// curvature rho''(e) / 2 (empty for the squared loss, where it is 1).
+// curvature rho''(e) (empty for the squared loss, where it is 1).
 struct EntryLoss {
   std::vector<double> slope;
   std::vector<double> curvature;
