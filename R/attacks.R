@@ -95,7 +95,8 @@
 #' search alone, not the starts or the other search.
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
-#' @param learner The attacked learner: `learner_als()` or `learner_nuclear()`.
+#' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
+#'   attack is computed through that defence) or `learner_nuclear()`.
 #' @param utility The attacker's utility: `utility_availability()`,
 #'   `utility_integrity()` or `utility_hybrid()`.
 #' @param budget An `attack_budget()`.

@@ -42,7 +42,8 @@
 #'   [poison_sgld()]) and well under a second to evaluate and detect.
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
-#' @param learner The attacked learner: `learner_als()` or `learner_nuclear()`.
+#' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
+#'   attack is computed through that defence) or `learner_nuclear()`.
 #' @param methods Attacks to run (see Details).
 #' @param alpha Shares of fake users, each an `attack_budget()` alpha.
 #' @param mu Utility weights \eqn{(\mu_1, \mu_2)} of Eq. 9: one pair, a list of

@@ -30,10 +30,14 @@
 #' increases. The first user half-sweep (no residuals yet) is the least-squares
 #' one. The fit's `objective` is the Huber objective. For \eqn{\delta} larger
 #' than every residual the learner is the squared-loss one. `huber_delta` is in
-#' rating units (on the paper's \[-2, 2\] scale, 1 is one star). The attacks'
-#' gradients (`poison_pga()`, `poison_sgld()`) are those of the squared loss:
-#' measure an attack on the Huber learner with `evaluate_attack()` or
-#' `evaluate_defence()`.
+#' rating units (on the paper's \[-2, 2\] scale, 1 is one star). An attack
+#' given a Huber learner (`poison_pga()`, `poison_sgld()`, `attack_gradient()`)
+#' is computed through it, as an attacker who knows the defence would: its
+#' refits use the Huber loss and its exact gradient differentiates the IRLS
+#' fixed point, where a fake rating beyond \eqn{\delta} of the fit has
+#' gradient 0 (its pull no longer depends on its value). Give the squared-loss
+#' learner to compute the non-adaptive attack, and measure either on the Huber
+#' learner with `evaluate_attack()` or `evaluate_defence()`.
 #'
 #' @param rank Number of latent factors k (>= 1, at most min(users, items)).
 #' @param lambda_u,lambda_v Regularization weights of Eq. 2 (>= 0).

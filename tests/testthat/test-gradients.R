@@ -32,6 +32,31 @@ test_that("a cf_attack gives the gradients of its fake block", {
   )
 })
 
+test_that("the exact gradient through the Huber learner matches finite differences", {
+  # delta = 0.5 puts some fake ratings beyond delta of the fit: their
+  # gradient is exactly 0 (the fit's pull no longer depends on them), which
+  # the squared loss's gradient is not.
+  case <- gradient_case()
+  huber <- learner_als(rank = 2, lambda_u = 1, loss = "huber", huber_delta = 0.5)
+  squared <- learner_als(rank = 2, lambda_u = 1)
+  for (utility in list(utility_availability(), utility_integrity(targets = case$target))) {
+    set.seed(2)
+    g <- attack_gradient(case$ratings, case$fake, huber, utility, method = "exact")
+    inside <- which(g$gradient != 0)
+    beyond <- which(g$gradient == 0)
+    expect_gt(length(inside), 5)
+    expect_gt(length(beyond), 2)
+    set.seed(2)
+    expect_true(all(attack_gradient(case$ratings, case$fake, squared, utility, method = "exact")$gradient != 0))
+    set.seed(2)
+    check <- check_gradient(case$ratings, case$fake, huber, utility, method = "exact", entries = inside[1:6])
+    expect_lt(max(check$relative_error), 1e-4)
+    set.seed(2)
+    flat <- check_gradient(case$ratings, case$fake, huber, utility, method = "exact", entries = beyond[1:3])
+    expect_lt(max(abs(flat$numeric)), 1e-7 * max(abs(check$numeric)))
+  }
+})
+
 test_that("the exact gradient matches finite differences for nuclear-norm minimization", {
   case <- gradient_case()
   learner <- learner_nuclear(lambda = 3, rank_max = 8)

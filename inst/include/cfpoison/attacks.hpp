@@ -44,6 +44,7 @@ struct Evaluation {
   // whose products are the predictions: fake users' (k x m') and items' (k x n).
   arma::mat fake_factors;
   arma::mat item_factors;
+  double huber_delta = 0.0;  // the loss the fit minimizes (0: squared), which prices new ratings
 };
 
 // The poisoned learner as a function of the fake block: refit, utility,
@@ -79,7 +80,6 @@ class PoisonedLearner {
     if (static_cast<int>(V_warm.n_cols) != n_items_) throw std::invalid_argument("warm start: one column per item");
     set_block(fake);
     AlsSettings als = als_settings(learner_, sweeps, tol, settings_.threads);
-    als.huber_delta = 0.0;  // the attacks' gradients are the squared loss's
     als.factor_tol = settings_.factor_tol;
     const AlsResult fit = fit_als(idx_, values_, V_warm, als, nullptr);
     Evaluation out;
@@ -88,9 +88,11 @@ class PoisonedLearner {
       const UtilityGradient ug = utility_gradient(idx_, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads);
       out.utility = ug.value;
       if (with_gradient) {
-        const JointModel model{idx_, values_, fit.U, fit.V, learner_.lambda_u, learner_.lambda_v, n_normal_};
+        const JointModel model{idx_,      values_, fit.U, fit.V, learner_.lambda_u, learner_.lambda_v,
+                               n_normal_, learner_.huber_delta};
         out.gradient = gradient(model, ug, settings_.method);
         keep_factors(fit.U, fit.V, out);
+        out.huber_delta = learner_.huber_delta;
       }
       return out;
     }
@@ -280,7 +282,9 @@ struct SearchSettings {
 // of the current fit: G_j = dR/dM~_fj = 2 (v_j' z_{u~_f} + u~_f' z_{v_j}) for
 // every item j. For an entry not in the support it is the same derivative
 // taken at a new rating of weight c = 0: adding (f, j) at rating r changes R by
-// about dR/dc = (r - u~_f'v_j) G_j, best at r = Lambda sign(G_j).
+// about dR/dc = psi(r - u~_f'v_j) G_j (psi the loss's slope: the residual
+// itself for the squared loss), best at r = Lambda sign(G_j). For an entry
+// in the support G_j is dR/dM~_fj up to the loss's curvature there.
 struct EntryScores {
   arma::rowvec gradient;    // G_j
   arma::rowvec prediction;  // u~_f'v_j
@@ -338,9 +342,9 @@ inline Triplets move_values(const Triplets& block, const Evaluation& at, const d
 }
 
 // First-order worth of the block's entries and gains of new ones, from the
-// scores of entry_scores(): an entry at rating r is worth e G_j, e = r -
+// scores of entry_scores(): an entry at rating r is worth psi(e) G_j, e = r -
 // u~_f'v_j its residual (the derivative in its weight); adding item j gains
-// Lambda |G_j| - u~_f'v_j G_j, at rating Lambda sign(G_j).
+// psi(Lambda sign(G_j) - u~_f'v_j) G_j, at rating Lambda sign(G_j).
 struct EntryValues {
   std::vector<double> worth;  // per entry of the block
   arma::mat gain;             // n x m': gain of adding item j to fake user f
@@ -359,13 +363,13 @@ inline EntryValues entry_values(const Triplets& block, const Evaluation& at, con
   for (int f = 0; f < n_fake; ++f) {
     const EntryScores score = entry_scores(at, f);
     for (int j = 0; j < n; ++j) {
-      out.gain(j, f) = bound * std::abs(score.gradient[j]) - score.prediction[j] * score.gradient[j];
       out.rating(j, f) = score.gradient[j] >= 0.0 ? bound : -bound;
+      out.gain(j, f) = loss_slope(out.rating(j, f) - score.prediction[j], at.huber_delta) * score.gradient[j];
     }
     for (std::size_t p = start[f]; p < start[f + 1]; ++p) {
       const int j = block.item[p];
       out.rates[f][j] = 1;
-      out.worth[p] = (block.value[p] - score.prediction[j]) * score.gradient[j];
+      out.worth[p] = loss_slope(block.value[p] - score.prediction[j], at.huber_delta) * score.gradient[j];
     }
   }
   return out;

@@ -20,12 +20,22 @@
 // with the ridge 2 lambda_V of Eq. 2 (Section 4.1 prints lambda_V, dropping
 // Eq. 2's factor 2): one application of the preconditioner the exact solve uses.
 //
+// The Huber loss (learner_als(loss = "huber"), a defence) replaces each
+// (r - u'v)^2 by 2 rho(e), rho(e) = e^2 / 2 within delta and delta |e| -
+// delta^2 / 2 beyond; its IRLS fixed point is a stationary point of that L.
+// Every e above becomes the slope psi(e) = rho'(e) = clamp(e, -delta, delta)
+// and every product v_j v_j' (u_i u_i') is weighted by the curvature
+// rho''(e), 1 within delta and 0 beyond. So dR/dM~_ij is 0 for a fake rating
+// the fit treats as an outlier (its pull no longer depends on its value), and
+// an attack through the Huber learner keeps its ratings within delta of the fit.
+//
 // Nuclear-norm fits reuse both: at an optimum of rank rho, X = U diag(d) V' is
 // the optimum of Eq. 2 at rank rho with lambda_U = lambda_V = lambda / 2 and
 // balanced factors sqrt(d) U, sqrt(d) V, so the exact gradient is the same
 // adjoint on those factors. Appendix B's approximation has its own function.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <stdexcept>
@@ -48,17 +58,54 @@ struct JointModel {
   double lambda_u;
   double lambda_v;
   int n_normal;
+  double huber_delta = 0.0;  // > 0: the Huber loss (ALS only); else Eq. 2's squared loss
 };
 
+// The loss's slope psi(e) at a residual e: e itself for the
+// squared loss, clamped to [-delta, delta] for the Huber loss.
+inline double loss_slope(const double e, const double huber_delta) {
+  return huber_delta > 0.0 ? std::min(huber_delta, std::max(-huber_delta, e)) : e;
+}
+
+// Per observed entry (by-row order): the slope psi(e) (empty for the
+// Gauss-Newton model and the KKT gradient, which do not use it) and the
+// curvature rho''(e) (empty for the squared loss, where it is 1).
+struct EntryLoss {
+  std::vector<double> slope;
+  std::vector<double> curvature;
+};
+
+inline EntryLoss entry_loss(const JointModel& model, const bool with_slope, const int threads) {
+  const ObservedIndex& idx = model.idx;
+  const bool huber = model.huber_delta > 0.0;
+  EntryLoss out;
+  if (!with_slope && !huber) return out;
+  if (with_slope) out.slope.assign(idx.n_observed(), 0.0);
+  if (huber) out.curvature.assign(idx.n_observed(), 0.0);
+  const int k = static_cast<int>(model.U.n_rows);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
+  for (int i = 0; i < idx.n_rows; ++i)
+    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
+      const double e = model.values[p] - dot(model.U.colptr(i), model.V.colptr(idx.col_of[p]), k);
+      if (with_slope) out.slope[p] = loss_slope(e, model.huber_delta);
+      if (huber) out.curvature[p] = std::abs(e) <= model.huber_delta ? 1.0 : 0.0;
+    }
+  return out;
+}
+
 // Block-diagonal part of H: 2 (Gram + 2 lambda I) per user and per item, as
-// Cholesky factors. Also the paper's Sigma_U^(i), Sigma_V^(j) of Eq. 12.
+// Cholesky factors, the Gram matrices weighted by the loss's curvature. Also
+// the paper's Sigma_U^(i), Sigma_V^(j) of Eq. 12.
 class BlockJacobi {
  public:
   // The paper's KKT gradient needs the item blocks only (`with_users = false`).
-  BlockJacobi(const JointModel& model, const bool with_users, const int threads)
+  BlockJacobi(const JointModel& model, const EntryLoss& loss, const bool with_users, const int threads)
       : k_(static_cast<int>(model.U.n_rows)) {
-    if (with_users) users_ = factor_blocks(RowEntries{model.idx, model.values}, model.V, model.lambda_u, threads);
-    items_ = factor_blocks(ColEntries{model.idx, model.values}, model.U, model.lambda_v, threads);
+    if (loss.curvature.empty()) {
+      build(model, UnitWeights{}, with_users, threads);
+    } else {
+      build(model, EntryWeights{loss.curvature}, with_users, threads);
+    }
   }
 
   // x <- A^{-1} x (users) or B^{-1} x (items), column by column.
@@ -92,15 +139,23 @@ class BlockJacobi {
   }
 
  private:
-  template <class Entries>
-  arma::mat factor_blocks(const Entries& entries, const arma::mat& other, const double lambda, const int threads) {
+  template <class Weights>
+  void build(const JointModel& model, const Weights& weight, const bool with_users, const int threads) {
+    if (with_users)
+      users_ = factor_blocks(RowEntries{model.idx, model.values}, model.V, model.lambda_u, weight, threads);
+    items_ = factor_blocks(ColEntries{model.idx, model.values}, model.U, model.lambda_v, weight, threads);
+  }
+
+  template <class Entries, class Weights>
+  arma::mat factor_blocks(const Entries& entries, const arma::mat& other, const double lambda, const Weights& weight,
+                          const int threads) {
     const int n = entries.count();
     arma::mat blocks(static_cast<arma::uword>(k_) * k_, n);
     std::atomic<int> failed(-1);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
     for (int t = 0; t < n; ++t) {
       double* block = blocks.colptr(t);
-      gram_matrix(entries, t, other, 2.0 * lambda, block);
+      gram_matrix(entries, t, other, 2.0 * lambda, block, weight);
       for (int c = 0; c < k_ * k_; ++c) block[c] *= 2.0;
       if (!cholesky_factor(block, k_)) failed.store(t);
     }
@@ -121,24 +176,17 @@ class BlockJacobi {
 };
 
 // The coupling block C of H (d^2 L / dU dV) and its transpose:
-//   (C x)_i  = 2 sum_{j in Omega_i} [(u_i'x_j) v_j - e_ij x_j]   (items -> users)
-//   (C'y)_j  = 2 sum_{i in Omega'_j} [(y_i'v_j) u_i - e_ij y_i]  (users -> items)
-// with e_ij = r_ij - u_i'v_j, fixed during a solve and so computed once. Each
-// product is one pass that writes its own columns (deterministic).
-// The Gauss-Newton model drops the residual terms: H then is 2 J'J plus the
-// ridge, positive definite wherever the fit is, minimum or not.
+//   (C x)_i  = 2 sum_{j in Omega_i} [w_ij (u_i'x_j) v_j - psi_ij x_j]   (items -> users)
+//   (C'y)_j  = 2 sum_{i in Omega'_j} [w_ij (y_i'v_j) u_i - psi_ij y_i]  (users -> items)
+// with the slope psi_ij = psi(r_ij - u_i'v_j) and curvature w_ij of the loss
+// (e_ij and 1 for the squared loss), fixed during a solve. Each product is one
+// pass that writes its own columns (deterministic). The Gauss-Newton model
+// drops the slope terms (`loss.slope` empty): H then is 2 J'WJ plus the ridge,
+// positive definite wherever the fit is, minimum or not.
 class Coupling {
  public:
-  Coupling(const JointModel& model, const bool gauss_newton, const int threads)
-      : model_(model), residual_(model.idx.n_observed(), 0.0), threads_(threads) {
-    if (gauss_newton) return;
-    const ObservedIndex& idx = model.idx;
-    const int k = static_cast<int>(model.U.n_rows);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
-    for (int i = 0; i < idx.n_rows; ++i)
-      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p)
-        residual_[p] = model.values[p] - dot(model.U.colptr(i), model.V.colptr(idx.col_of[p]), k);
-  }
+  Coupling(const JointModel& model, const EntryLoss& loss, const int threads)
+      : model_(model), loss_(loss), threads_(threads) {}
 
   arma::mat apply(const arma::mat& x) const {
     const ObservedIndex& idx = model_.idx;
@@ -152,8 +200,8 @@ class Coupling {
         const int j = idx.col_of[p];
         const double* v = model_.V.colptr(j);
         const double* xj = x.colptr(j);
-        const double along = dot(u, xj, k);
-        const double e = residual_[p];
+        const double along = curvature(p) * dot(u, xj, k);
+        const double e = slope(p);
         for (int c = 0; c < k; ++c) o[c] += 2.0 * (along * v[c] - e * xj[c]);
       }
     }
@@ -170,10 +218,11 @@ class Coupling {
       double* o = out.colptr(j);
       for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
         const int i = idx.row_of_col_entry[q];
+        const std::size_t p = idx.pos_of_col_entry[q];
         const double* u = model_.U.colptr(i);
         const double* yi = y.colptr(i);
-        const double along = dot(yi, v, k);
-        const double e = residual_[idx.pos_of_col_entry[q]];
+        const double along = curvature(p) * dot(yi, v, k);
+        const double e = slope(p);
         for (int c = 0; c < k; ++c) o[c] += 2.0 * (along * u[c] - e * yi[c]);
       }
     }
@@ -181,8 +230,11 @@ class Coupling {
   }
 
  private:
+  double slope(const std::size_t p) const { return loss_.slope.empty() ? 0.0 : loss_.slope[p]; }
+  double curvature(const std::size_t p) const { return loss_.curvature.empty() ? 1.0 : loss_.curvature[p]; }
+
   const JointModel& model_;
-  std::vector<double> residual_;
+  const EntryLoss& loss_;
   int threads_;
 };
 
@@ -309,20 +361,23 @@ inline bool schur_cg(const JointModel& model, const BlockJacobi& blocks, const C
 // this file). b = (bU, bV) is grad_theta R (zero for fake users). Where the
 // exact H is not positive definite the solve is redone on its Gauss-Newton
 // model, and `hessian` says so: an attack never stops on an indefinite fit.
-inline Adjoint solve_adjoint(const JointModel& model, const BlockJacobi& blocks, const arma::mat& bU,
-                             const arma::mat& bV, const arma::mat& guess, const AdjointSettings& s) {
+inline Adjoint solve_adjoint(const JointModel& model, const EntryLoss& loss, const BlockJacobi& blocks,
+                             const arma::mat& bU, const arma::mat& bV, const arma::mat& guess,
+                             const AdjointSettings& s) {
   const RotationNullSpace null_space(model.V);
   Adjoint out;
-  if (schur_cg(model, blocks, Coupling(model, false, s.threads), null_space, bU, bV, guess, s, out)) return out;
+  if (schur_cg(model, blocks, Coupling(model, loss, s.threads), null_space, bU, bV, guess, s, out)) return out;
   out.hessian = HessianModel::gauss_newton;
-  schur_cg(model, blocks, Coupling(model, true, s.threads), null_space, bU, bV, guess, s, out);
+  const EntryLoss gauss_newton{{}, loss.curvature};
+  schur_cg(model, blocks, Coupling(model, gauss_newton, s.threads), null_space, bU, bV, guess, s, out);
   return out;
 }
 
 // dR/dM~ at the fake entries (positions first_fake_pos.. of the by-row layout)
-// from an adjoint z: 2 (v_j' z_{u~_i} + u~_i' z_{v_j}).
-inline std::vector<double> fake_entry_gradient(const JointModel& model, const arma::mat& zU, const arma::mat& zV,
-                                               const int threads) {
+// from an adjoint z: 2 w_ij (v_j' z_{u~_i} + u~_i' z_{v_j}), w_ij the loss's
+// curvature (1 for the squared loss).
+inline std::vector<double> fake_entry_gradient(const JointModel& model, const EntryLoss& loss, const arma::mat& zU,
+                                               const arma::mat& zV, const int threads) {
   const ObservedIndex& idx = model.idx;
   const int k = static_cast<int>(model.U.n_rows);
   const std::size_t first = idx.row_start[model.n_normal];
@@ -331,8 +386,9 @@ inline std::vector<double> fake_entry_gradient(const JointModel& model, const ar
   for (int i = model.n_normal; i < idx.n_rows; ++i) {
     for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
       const int j = idx.col_of[p];
+      const double w = loss.curvature.empty() ? 1.0 : loss.curvature[p];
       grad[p - first] =
-          2.0 * (dot(model.V.colptr(j), zU.colptr(i), k) + dot(model.U.colptr(i), zV.colptr(j), k));
+          w * 2.0 * (dot(model.V.colptr(j), zU.colptr(i), k) + dot(model.U.colptr(i), zV.colptr(j), k));
     }
   }
   return grad;
@@ -356,21 +412,23 @@ struct FakeGradient {
 inline FakeGradient implicit_gradient(const JointModel& model, const arma::mat& dP, const arma::mat& dQ,
                                       const GradientMethod method, const arma::mat& guess,
                                       const AdjointSettings& s) {
-  const BlockJacobi blocks(model, method == GradientMethod::exact, s.threads);
+  const bool exact = method == GradientMethod::exact;
+  const EntryLoss loss = entry_loss(model, exact, s.threads);
+  const BlockJacobi blocks(model, loss, exact, s.threads);
   const arma::uword first_fake = static_cast<arma::uword>(model.n_normal);
   FakeGradient out;
-  if (method == GradientMethod::kkt) {
+  if (!exact) {
     out.zV = dQ;
     blocks.apply_items(out.zV, s.threads);
     const arma::mat zU(model.U.n_rows, model.U.n_cols, arma::fill::zeros);
-    out.values = fake_entry_gradient(model, zU, out.zV, s.threads);
+    out.values = fake_entry_gradient(model, loss, zU, out.zV, s.threads);
     out.zU_fake.zeros(model.U.n_rows, model.U.n_cols - first_fake);
     return out;
   }
   arma::mat bU(model.U.n_rows, model.U.n_cols, arma::fill::zeros);
   bU.cols(0, model.n_normal - 1) = dP;
-  const Adjoint z = solve_adjoint(model, blocks, bU, dQ, guess, s);
-  out.values = fake_entry_gradient(model, z.zU, z.zV, s.threads);
+  const Adjoint z = solve_adjoint(model, loss, blocks, bU, dQ, guess, s);
+  out.values = fake_entry_gradient(model, loss, z.zU, z.zV, s.threads);
   out.zU_fake = z.zU.cols(first_fake, model.U.n_cols - 1);
   out.zV = z.zV;
   out.cg_iterations = z.iterations;
@@ -412,7 +470,7 @@ inline FakeGradient appendix_b_gradient(const JointModel& model, const arma::vec
   if (failed.load() >= 0) throw std::runtime_error("Appendix B's smoothed system is singular: use tau > 0");
   FakeGradient out;
   const arma::mat zU(model.U.n_rows, model.U.n_cols, arma::fill::zeros);
-  out.values = fake_entry_gradient(model, zU, W, threads);
+  out.values = fake_entry_gradient(model, EntryLoss{}, zU, W, threads);
   return out;
 }
 
