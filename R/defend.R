@@ -307,6 +307,13 @@ print.cf_fit_bagged <- function(x, ...) {
 #' kept real users without fake users, so it also holds the damage of the real
 #' users the filter drops on the poisoned data but not on the clean data.
 #'
+#' **Adaptive attackers.** A defence counts only against an attacker who knows
+#' it (Li et al. 2016, Section 6). `adaptive` takes attacks computed through a
+#' defence, for example `poison_pga(ratings, learner_als(loss = "huber"), ...)`,
+#' which differentiates the Huber learner's fit (see [learner_als()]); each is
+#' measured on its defence exactly as `attack` is, against the same
+#' reference, in a row of its own.
+#'
 #' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
 #' about 40 s on one thread for `"none"` and one
 #' `learner_bagged(n_bags = 10)` defence, most of it the bagged refits.
@@ -318,13 +325,18 @@ print.cf_fit_bagged <- function(x, ...) {
 #' @param defences A named list of defences (learners or filter functions).
 #' @param learner The undefended learner; defaults to the attack's (give it for
 #'   baseline attacks and fake users you built).
+#' @param adaptive Optional attacks computed through a defence: a named list
+#'   whose names are among `defences`' names, each anything `attack` may be.
 #' @param progress Show a progress bar over the defences' refits, naming the
 #'   refit running and its sweep (or bag, for a bagged learner).
 #' @return A tibble with one row per defence, `"none"` first, then the
-#'   defences in the order given.
+#'   defences in the order given, each followed by a row for its adaptive
+#'   attack when `adaptive` has one.
 #'   \describe{
 #'     \item{`defence`}{The defence's name in `defences`; `"none"` for the
 #'       undefended `learner`.}
+#'     \item{`attacker`}{`"non_adaptive"` for `attack`, `"adaptive"` for the
+#'       defence's attack in `adaptive`.}
 #'     \item{`test_rmse_cost`}{The defended clean model's RMSE on `test`
 #'       minus the undefended one's, in rating units: positive when the
 #'       defence costs accuracy without an attack (0 for `"none"`).}
@@ -359,8 +371,8 @@ print.cf_fit_bagged <- function(x, ...) {
 #'   filter = drop_deviant
 #' ))
 #' @export
-evaluate_defence <- function(ratings, attack, test, defences, learner = attack$learner, refit_sweeps = 500,
-                             refit_tol = 1e-8, threads = getOption("cfpoison.threads", 1L),
+evaluate_defence <- function(ratings, attack, test, defences, learner = attack$learner, adaptive = NULL,
+                             refit_sweeps = 500, refit_tol = 1e-8, threads = getOption("cfpoison.threads", 1L),
                              progress = interactive()) {
   check_ratings(ratings)
   check_ratings(test)
@@ -378,36 +390,65 @@ evaluate_defence <- function(ratings, attack, test, defences, learner = attack$l
       "type"
     )
   }
+  adaptive <- check_adaptive(adaptive, names(defences), ratings)
   check_flag(progress)
   defences <- c(list(none = learner), defences)
   # The clean fit (when the attack has no clean model), then each defence's
-  # reference, floor and poisoned model.
-  total <- is.null(attack$clean) + 3L * length(defences)
+  # reference, floor and poisoned model, and each adaptive attack's floor and
+  # poisoned model.
+  total <- is.null(attack$clean) + 3L * length(defences) + 2L * length(adaptive)
   refit <- refitter(progress_reporter(progress, "Evaluating defences", total, refits_format))
   start <- clean_fit(attack$clean, learner, ratings, threads, arg = "attack$clean", refit = refit)
   rows <- lapply(names(defences), function(name) {
     defence <- defences[[name]]
     # The bar's status names the defence before the refit.
     named_refit <- function(what, ...) refit(paste0(name, ": ", what), ...)
-    if (is.function(defence)) {
-      clean_data <- defence(ratings, NULL)$ratings
-      poisoned <- defence(ratings, attack$fake)
-      defended_learner <- learner
-    } else {
-      clean_data <- ratings
-      poisoned <- list(ratings = ratings, fake = attack$fake)
-      defended_learner <- defence
-    }
+    filter <- if (is.function(defence)) defence else function(ratings, attack) list(ratings = ratings, fake = attack)
+    defended_learner <- if (is.function(defence)) learner else defence
     protocol <- refit_learner(defended_learner, refit_sweeps, refit_tol)
-    reference <- named_refit("reference refit", clean_data, protocol, init = start, threads = threads)
-    defended <- attack
-    defended$fake <- poisoned$fake
-    measure_attack(defended, poisoned$ratings, protocol, reference, test = test, threads = threads, refit = named_refit)
+    reference <- named_refit("reference refit", filter(ratings, NULL)$ratings, protocol, init = start, threads = threads)
+    attackers <- c(list(non_adaptive = attack), if (!is.null(adaptive[[name]])) list(adaptive = adaptive[[name]]))
+    measured <- lapply(names(attackers), function(attacker) {
+      defended <- attackers[[attacker]]
+      poisoned <- filter(ratings, defended$fake)
+      defended$fake <- poisoned$fake
+      attacker_refit <- if (attacker == "adaptive") {
+        function(what, ...) named_refit(paste("adaptive attack,", what), ...)
+      } else {
+        named_refit
+      }
+      measurement <- measure_attack(defended, poisoned$ratings, protocol, reference,
+        test = test, threads = threads, refit = attacker_refit
+      )
+      cbind(defence = name, attacker = attacker, measurement)
+    })
+    do.call(rbind, measured)
   })
   out <- do.call(rbind, rows)
   tibble::as_tibble(cbind(
-    defence = names(defences),
+    out[c("defence", "attacker")],
     test_rmse_cost = out$test_rmse_clean - out$test_rmse_clean[1],
-    out
+    out[setdiff(names(out), c("defence", "attacker"))]
   ))
+}
+
+# `adaptive` of evaluate_defence(): NULL, or a named list of attacks on
+# `ratings`, each named after one of the defences.
+check_adaptive <- function(adaptive, defence_names, ratings, call = rlang::caller_env()) {
+  if (is.null(adaptive)) {
+    return(list())
+  }
+  if (!is.list(adaptive) || inherits(adaptive, c("cf_attack", "cf_ratings", "data.frame")) || length(adaptive) == 0L ||
+    is.null(names(adaptive)) || !all(names(adaptive) %in% defence_names) || anyDuplicated(names(adaptive))) {
+    cfp_abort(
+      c("{.arg adaptive} must be a list of attacks named after the defences they were computed through.",
+        i = "The defences are {.val {defence_names}}; for example {.code list({defence_names[1]} = attack)}."
+      ),
+      "type",
+      call = call
+    )
+  }
+  lapply(stats::setNames(names(adaptive), names(adaptive)), function(name) {
+    as_cf_attack(adaptive[[name]], ratings, arg = paste0("adaptive$", name), call = call)
+  })
 }

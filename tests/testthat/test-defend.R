@@ -199,6 +199,38 @@ test_that("evaluate_defence() reports each defence's cost and effect", {
   expect_gt(result$rmse_shift[1], result$rmse_shift[4])
 })
 
+test_that("evaluate_defence() measures an adaptive attack on its defence like the fixed one", {
+  r <- simulate_ratings(150, 60, rank = 3, density = 0.25, seed = 3)
+  s <- split_ratings(r, seed = 1)
+  learner <- learner_als(rank = 3, lambda_u = 1)
+  huber <- learner_als(rank = 3, lambda_u = 1, loss = "huber", huber_delta = 0.5)
+  budget <- attack_budget(alpha = 0.05, items_per_user = 10)
+  attack <- poison_pga(s$train, learner, utility_availability(), budget, max_iter = 3, seed = 1)
+  through_huber <- poison_pga(s$train, huber, utility_availability(), budget, max_iter = 3, seed = 1)
+  defences <- list(huber = huber, bagged = learner_bagged(learner, n_bags = 8, seed = 1))
+  result <- evaluate_defence(s$train, attack, s$test, defences, adaptive = list(huber = through_huber))
+  expect_identical(result$defence, c("none", "huber", "huber", "bagged"))
+  expect_identical(result$attacker, c("non_adaptive", "non_adaptive", "adaptive", "non_adaptive"))
+  expect_identical(result$test_rmse_cost[2], result$test_rmse_cost[3])
+  # The adaptive row is the attack measured as `attack` is, against the same reference.
+  alone <- through_huber
+  alone$clean <- attack$clean
+  expected <- evaluate_defence(s$train, alone, s$test, defences["huber"], learner = learner)
+  expect_equal(result$rmse_shift[3], expected$rmse_shift[2])
+  expect_equal(result$utility[3], expected$utility[2])
+  expect_false(isTRUE(all.equal(result$rmse_shift[2], result$rmse_shift[3])))
+
+  expect_error(
+    evaluate_defence(s$train, attack, s$test, defences, adaptive = list(filter = through_huber)),
+    class = "cfpoison_error_type"
+  )
+  expect_error(evaluate_defence(s$train, attack, s$test, defences, adaptive = through_huber), class = "cfpoison_error_type")
+  expect_error(
+    evaluate_defence(s$train, attack, s$test, defences, adaptive = list(huber = poison_uniform(r, budget, seed = 1))),
+    class = "cfpoison_error_mismatch"
+  )
+})
+
 test_that("bad input to the defences is a classed error", {
   r <- small_ratings()
   m <- length(r$user_ids)
