@@ -13,7 +13,8 @@
 #   detection.rds   baselines at alpha = 3% for the detection table, and the
 #                   detection features of a PGA and an SGLD attack (ROC curves).
 #   defences.rds    Algorithm 1's and the default attack (availability and
-#                   integrity) against the filter, bagging and Huber defences.
+#                   integrity) against the filter, bagging and Huber defences,
+#                   and each computed through the Huber learner (adaptive).
 #   trace.rds       a PGA attack's trace (its fake users and clean model dropped).
 #   meta.rds        settings, targets, wall time and session information.
 #
@@ -133,17 +134,25 @@ defences <- list(
   huber = learner_als(rank = 10, lambda_u = 5, loss = "huber", huber_delta = 1)
 )
 split_clean <- clean_model(als, split$train)
+huber_clean <- clean_model(defences$huber, split$train)
 split_target <- select_targets(split_clean, near = 0.8, min_ratings = 10, ratings = split$train, seed = 2016)
 goals <- list(availability = utility_availability(), integrity = utility_integrity(targets = split_target))
 # Each defence against Algorithm 1 and against the default attack (which also
-# chooses the fake users' items), both computed against the undefended learner.
+# chooses the fake users' items), both computed against the undefended
+# learner; and the same attack computed through the Huber learner (an
+# attacker who knows that defence), measured on it in an "adaptive" row.
 attackers <- list(algorithm_1 = algorithm_1, default = list())
 defence_results <- do.call(rbind, lapply(names(attackers), function(attacker) {
   do.call(rbind, lapply(names(goals), function(goal) {
-    attack <- do.call(poison_pga, c(
-      list(split$train, als, goals[[goal]], budget, clean = split_clean, seed = 1), attackers[[attacker]]
+    attack_on <- function(learner, clean) {
+      args <- list(split$train, learner, goals[[goal]], budget, clean = clean, seed = 1)
+      do.call(poison_pga, c(args, attackers[[attacker]]))
+    }
+    attack <- attack_on(als, split_clean)
+    through_huber <- attack_on(defences$huber, huber_clean)
+    cbind(attack = attacker, goal = goal, evaluate_defence(split$train, attack, split$test, defences,
+      adaptive = list(huber = through_huber)
     ))
-    cbind(attack = attacker, goal = goal, evaluate_defence(split$train, attack, split$test, defences))
   }))
 }))
 saveRDS(defence_results, file.path(output, "defences.rds"))
