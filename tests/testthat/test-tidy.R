@@ -25,7 +25,7 @@ test_that("evaluate_attack(), evaluate_defence() and evaluate_detection() return
     learner = tidy_learner()
   )
   expect_s3_class(defence, "tbl_df")
-  expect_named(defence, c("defence", "test_rmse_cost", evaluation_columns))
+  expect_named(defence, c("defence", "attacker", "test_rmse_cost", evaluation_columns))
   expect_equal(defence$defence, c("none", "huber"))
   expect_equal(defence$test_rmse_cost[1], 0)
 
