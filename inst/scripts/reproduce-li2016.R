@@ -22,7 +22,7 @@
 #
 # Defaults: inst/extdata and 2 workers (future's multisession plan, one thread
 # each). Set CFPOISON_CACHE to a directory to save each grid's runs there as
-# they finish and resume after an interruption. About 22 minutes on 2 cores.
+# they finish and resume after an interruption. About 30 minutes on 2 idle cores.
 library(cfpoison)
 
 args <- commandArgs(trailingOnly = TRUE)
