@@ -21,7 +21,7 @@ generics::glance
 #' those of the bags' average. They come from QR decompositions of the
 #' factors: no users x items matrix is formed.
 #'
-#' `glance()` gives the fit in one row, from [summary()][summary.cf_fit] and
+#' `glance()` gives the fit in one row, from `summary()` of the fit and
 #' the learner's settings.
 #'
 #' @param x A `cf_fit` from [fit_cf()].
@@ -123,7 +123,7 @@ fit_singular_values <- function(fit) {
 #' Tidy summaries of an attack
 #'
 #' `tidy()` gives the fake users' ratings, `glance()` the attack in one row
-#' (from [summary()][summary.cf_attack], with its utility and result added).
+#' (from `summary()` of the attack, with its utility and result added).
 #'
 #' @param x A `cf_attack` (from a `poison_*()` function).
 #' @param ... Unused; for compatibility with the generics.
