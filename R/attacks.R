@@ -88,6 +88,24 @@
 #'   misjudge slow directions: at \eqn{\alpha = 10\%} a nuke's search
 #'   climbed their utility while the settled one fell.
 #'
+#' **Stealth** (`stealth = s > 0`, an attacker who knows the detectors): the
+#' attack maximizes \eqn{R - s \cdot c \cdot P}, where c is the utility's
+#' scale (the largest |utility| among the starts, recorded as
+#' `settings$stealth_scale`, so that s is unitless) and P sums, over the fake
+#' users (averaged) and the block, how far each statistic lies beyond the
+#' normal users' median, in units of their interquartile range, squared:
+#' per fake user RDMA and WDMA ([detect_features()]), the mean squared
+#' deviation of its ratings from the item means, and its popularity
+#' deviation (`popularity` of [detect_features()]); for the block the mean
+#' reading's paired t statistic ([detect_ttest()]) beyond 1. Item statistics
+#' are those of the poisoned data, as a detector sees it. The gradient of P
+#' is exact; the search prices new entries by it to first order and accepts
+#' every step on the exact penalized utility, which is what the trace and
+#' `outcome` report. s = 0 is the plain attack, bit for bit. The frequency
+#' reading of [detect_ttest()] tests profile length alone and rejects any
+#' B far from the normal users' mean length whatever the attack does; the
+#' popularity feature is the length-normalized test of which items are rated.
+#'
 #' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10,
 #' \eqn{\alpha = 3\%}, given the clean model, one thread on an idle core
 #' (`inst/bench/strength.R`): about 1 minute for availability, 25 s for a
@@ -127,6 +145,10 @@
 #'   fake users who rate it) moved in a step (search).
 #' @param targets_in_support Put the target items in every fake user's
 #'   support (the search then never exchanges them).
+#' @param stealth The stealth level s (>= 0; default 0, no penalty): the attack
+#'   maximizes its utility less s times a penalty on how far the fake users'
+#'   profiles stray from the normal users', on the statistics the shilling
+#'   detectors read (see "Stealth" below). 1 is the recommended trade-off.
 #' @param tau Appendix B's smoothing parameter (nuclear learner, `method = "kkt"`).
 #' @param clean The clean model `fit_cf(ratings, learner)`, if already fitted;
 #'   `NULL` fits the package's own, seeded and settled (see [evaluate_attack()]).
@@ -158,7 +180,7 @@
 poison_pga <- function(ratings, learner, utility, budget, support = c("search", "random"),
                        method = c("exact", "kkt"), max_iter = NULL, step = NULL, min_step = NULL, tol = 1e-4,
                        refit_sweeps = NULL, settle = TRUE, max_swaps = 4, max_columns = 4, targets_in_support = TRUE,
-                       tau = 1, clean = NULL,
+                       stealth = 0, tau = 1, clean = NULL,
                        seed = NULL, threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   support <- cfp_arg_match(support)
   method <- cfp_arg_match(method)
@@ -179,6 +201,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   max_swaps <- min(check_count(max_swaps, min = 0), budget$items_per_user)
   max_columns <- check_count(max_columns, min = 0)
   check_flag(targets_in_support)
+  check_number(stealth, min = 0)
   check_flag(settle)
   check_flag(progress)
   refit <- refit_settings(refit_sweeps %||% if (search) 30 else 5, method, tau, spec$threads)
@@ -211,6 +234,10 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     max_iter = max_iter, step = step, min_step = min_step, tol = tol, patience = 3L,
     max_rating = budget$max_rating
   )
+  # One refit of `block` and its utility (less the stealth penalty `spec`).
+  evaluate_at <- function(block, refits, spec) {
+    call_core(.attack_evaluate(attack_problem(ratings, learner, clean, block, utility, refits, spec), FALSE))
+  }
   if (search) {
     settled <- utils::modifyList(refit, list(
       sweeps = as.integer(formals(evaluate_attack)$refit_sweeps), tol = formals(evaluate_attack)$refit_tol
@@ -225,18 +252,17 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       settle_sweeps = if (settle && !warm_start) settled$sweeps else 0L, settle_tol = settled$tol
     ))
     starts <- c(starts, list(random = fake))
-    utility_at <- function(block, refits) {
-      call_core(.attack_evaluate(attack_problem(ratings, learner, clean, block, utility, refits), FALSE))$utility
-    }
     # The loop's refits rank the starts for the search, which climbs their
     # utility: the best start and the random one are searched (structured
     # blocks win on real data, but a search from them can end in a local
     # optimum that one from the random start passes: on simulated low-rank
     # data, and for a push on MovieLens).
-    in_loop <- vapply(starts, utility_at, numeric(1), refit)
+    penalty <- stealth_penalty(stealth, ratings, starts, function(block, spec) evaluate_at(block, refit, spec))
+    in_loop <- penalty$utility
+    utility_at <- function(block, refits) evaluate_at(block, refits, penalty$spec)$utility
     searched <- unique(c(names(starts)[which.max(in_loop)], "random"))
     runs <- lapply(searched, function(start) {
-      problem <- attack_problem(ratings, learner, clean, starts[[start]], utility, refit)
+      problem <- attack_problem(ratings, learner, clean, starts[[start]], utility, refit, penalty$spec)
       report <- progress_reporter(progress, paste("PGA search from", start), max_iter)
       call_core(.attack_search(problem, settings, report))
     })
@@ -255,13 +281,16 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       result = c(paste("search from", searched), paste("start", names(starts))), converged_utility = converged
     )
   } else {
-    problem <- attack_problem(ratings, learner, clean, fake, utility, refit)
+    penalty <- if (stealth > 0) {
+      stealth_penalty(stealth, ratings, list(random = fake), function(block, spec) evaluate_at(block, refit, spec))
+    }
+    problem <- attack_problem(ratings, learner, clean, fake, utility, refit, penalty$spec)
     report <- progress_reporter(progress, "PGA attack", max_iter)
     res <- call_core(.attack_pga(problem, settings, report))
   }
   settings <- c(settings, list(
     support = support, method = method, refit_sweeps = refit$sweeps, tau = tau,
-    targets_in_support = targets_in_support
+    targets_in_support = targets_in_support, stealth = stealth, stealth_scale = penalty$scale %||% NA_real_
   ))
   if (search) {
     settings <- c(settings, list(
@@ -474,7 +503,7 @@ fake_from_core <- function(block, like) {
 
 # The joint problem as src/attacks.cpp reads it: the fake block apart from
 # the real users' ratings, since the search changes its support.
-attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
+attack_problem <- function(ratings, learner, clean, fake, utility, refit, stealth = NULL) {
   reference <- prediction_factors(clean)
   list(
     normal = core_ratings(ratings),
@@ -484,7 +513,8 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit) {
     clean_q = reference$item,
     item_init = initial_item_factors(clean, learner, ratings),
     utility = utility_spec(utility, ratings),
-    refit = refit
+    refit = refit,
+    stealth = stealth
   )
 }
 

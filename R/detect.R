@@ -51,7 +51,20 @@
 #'   are not discounted for few co-rated items. A user with fewer than `k`
 #'   neighbours gets the mean over those it has, and 0 with none.
 #'
-#' A user without ratings has `rdma`, `wdma`, `wda`, `mean_var` and `degsim` 0.
+#' * `popularity`, popularity deviation (ours): how far the popularity of the
+#'   items a profile rates strays from what its length leads one to expect.
+#'   With \eqn{E} and \eqn{S} the mean and standard deviation of
+#'   \eqn{\log(1 + NR_i)} over all ratings, a profile of \eqn{N_u} items
+#'   drawn as ratings are drawn has mean log-popularity \eqn{E} with
+#'   standard deviation \eqn{S / \sqrt{N_u}}; the feature is
+#'   \eqn{|z_u|}, \eqn{z_u = (\frac{1}{N_u} \sum_{i \in I_u} \log(1 + NR_i) - E) / (S / \sqrt{N_u})}.
+#'   It flags fake users who rate only rare items (as the strongest
+#'   availability attacks do) or only popular ones, at any profile length,
+#'   where the paired t-test's frequency reading ([detect_ttest()]) tests
+#'   profile length alone.
+#'
+#' A user without ratings has `rdma`, `wdma`, `wda`, `mean_var`, `degsim` and
+#' `popularity` 0.
 #'
 #' Which direction is suspicious depends on the attack: random and uniform
 #' fake users deviate from the item means (high RDMA, WDMA, WDA, MeanVar),
@@ -94,8 +107,8 @@
 #'     \item{`length`}{Profile length \eqn{N_u}, the number of items rated
 #'       (integer).}
 #'     \item{`rdma`, `wdma`, `wda`, `length_var`, `mean_var`,
-#'       `degsim`}{The features defined above (numbers, 0 or more except
-#'       `degsim`, a mean of correlations in \[-1, 1\]).}
+#'       `degsim`, `popularity`}{The features defined above (numbers, 0 or
+#'       more except `degsim`, a mean of correlations in \[-1, 1\]).}
 #'   }
 #' @references
 #' Chirita, Nejdl and Zamfir (2005). Preventing shilling attacks in online
@@ -137,7 +150,10 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
     core_ratings(data), rows - 1L, k, r_max, sqrt(.Machine$double.eps) * max(1, abs(r_max)), threads
   ))
   per_user <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var")
-  features <- c(lapply(res[per_user], `[`, rows), list(degsim = res$degsim))
+  features <- c(
+    lapply(res[per_user], `[`, rows),
+    list(degsim = res$degsim, popularity = abs(popularity_z(data))[rows])
+  )
   # The class is what autoplot() dispatches on.
   tibble::new_tibble(detection_frame(data, rows, features), class = "cf_features")
 }
@@ -393,7 +409,7 @@ detection_frame <- function(data, rows, columns) {
 #'   readings.
 #'   \describe{
 #'     \item{`detector`}{`"length"`, `"rdma"`, `"wdma"`, `"wda"`,
-#'       `"length_var"`, `"mean_var"`, `"degsim"`, `"pca"`,
+#'       `"length_var"`, `"mean_var"`, `"degsim"`, `"popularity"`, `"pca"`,
 #'       `"ttest_frequency"` or `"ttest_mean"`.}
 #'     \item{`kind`}{`"feature"`, `"pca"` or `"t-test"`.}
 #'     \item{`auc`}{The detector's AUC ([detection_auc()], 0 to 1) at
@@ -417,7 +433,7 @@ evaluate_detection <- function(ratings, attack, k = 25, n_components = 3,
   fake <- as_cf_attack(attack, ratings)$fake
   features <- detect_features(ratings, fake, k = k, threads = threads)
   pca <- detect_pca(ratings, fake, n_components = n_components, threads = threads)
-  scores <- c(features[c("length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim")], list(pca = pca$suspicion))
+  scores <- c(as.list(features)[setdiff(names(features), c("user", "is_fake"))], list(pca = pca$suspicion))
   by_score <- data.frame(
     detector = names(scores),
     kind = c(rep("feature", length(scores) - 1L), "pca"),

@@ -408,8 +408,13 @@ rescale_ratings <- function(ratings, to = c(-2, 2), from = NULL, clamp = FALSE) 
 
 # Per-item sums of `values` (one per rating), 0 for items nobody rated.
 item_sums <- function(ratings, values) {
-  out <- numeric(length(ratings$item_ids))
-  grouped <- rowsum(values, ratings$item)
+  sums_by(ratings$item, values, length(ratings$item_ids))
+}
+
+# Sums of `values` grouped by `index` (integers in 1..n), 0 for an absent index.
+sums_by <- function(index, values, n) {
+  out <- numeric(n)
+  grouped <- rowsum(values, index)
   out[as.integer(rownames(grouped))] <- grouped
   out
 }

@@ -17,6 +17,28 @@ Rcpp::List block_list(const cfpoison::Triplets& block) {
                             Rcpp::Named("rating") = block.value);
 }
 
+// The stealth penalty as R/stealth.R lays it out (stealth_spec()); NULL: none.
+cfpoison::StealthSpec stealth_spec(const SEXP x, const int n_items) {
+  cfpoison::StealthSpec spec;
+  if (Rf_isNull(x)) return spec;
+  const Rcpp::List list(x);
+  spec.weight = field<double>(list, "weight");
+  spec.normal_count = field<std::vector<double>>(list, "item_count");
+  spec.normal_sum = field<std::vector<double>>(list, "item_sum");
+  const std::vector<double> median = field<std::vector<double>>(list, "median");
+  const std::vector<double> spread = field<std::vector<double>>(list, "spread");
+  if (static_cast<int>(spec.normal_count.size()) != n_items || static_cast<int>(spec.normal_sum.size()) != n_items)
+    Rcpp::stop("the stealth penalty needs one count and sum per item");
+  if (median.size() != cfpoison::n_stealth_stats || spread.size() != cfpoison::n_stealth_stats)
+    Rcpp::stop("the stealth penalty needs a median and a spread per statistic");
+  for (int a = 0; a < cfpoison::n_stealth_stats; ++a) {
+    if (!(spread[a] > 0)) Rcpp::stop("the stealth penalty's spreads must be positive");
+    spec.median[a] = median[a];
+    spec.spread[a] = spread[a];
+  }
+  return spec;
+}
+
 // The problem as the R layer describes it (see R/attacks.R, attack_problem()):
 // the normal users' and the fake users' ratings (core_ratings()), the learner
 // (core_learner()), the clean model, the utility and the refit settings.
@@ -60,7 +82,8 @@ cfpoison::PoisonedLearner make_learner(const Rcpp::List& problem) {
   r.adjoint.threads = r.threads;
 
   return cfpoison::PoisonedLearner(std::move(normal.user), std::move(normal.item), std::move(normal.value), n_normal,
-                                   n_items, n_fake, spec, std::move(clean), std::move(u), r);
+                                   n_items, n_fake, spec, std::move(clean), std::move(u), r,
+                                   stealth_spec(problem["stealth"], n_items));
 }
 
 arma::mat item_init(const Rcpp::List& problem) { return Rcpp::as<arma::mat>(problem["item_init"]).t(); }
@@ -110,7 +133,8 @@ cfpoison::IterationCallback make_callback(const Rcpp::Nullable<Rcpp::Function>& 
 Rcpp::List attack_evaluate(const Rcpp::List& problem, const bool with_gradient) {
   cfpoison::PoisonedLearner learner = make_learner(problem);
   const cfpoison::Evaluation e = learner.evaluate(boundary::read_triplets(problem["fake"]), item_init(problem), with_gradient);
-  return Rcpp::List::create(Rcpp::Named("utility") = e.utility, Rcpp::Named("gradient") = e.gradient.values,
+  return Rcpp::List::create(Rcpp::Named("utility") = e.utility, Rcpp::Named("stealth_penalty") = e.stealth_penalty,
+                            Rcpp::Named("gradient") = e.gradient.values,
                             Rcpp::Named("cg_iterations") = e.gradient.cg_iterations,
                             Rcpp::Named("cg_residual") = e.gradient.cg_residual,
                             Rcpp::Named("hessian") = hessian_name(e.gradient.hessian),

@@ -35,7 +35,7 @@ report("detect_pca (3 components)", pca_seconds, "s")
 report("features + PCA", features_seconds + pca_seconds, "s", goals$movielens_seconds)
 cat("AUC against the uniform attack (0.5 = chance; below 0.5 = reversed):\n")
 aucs <- c(
-  vapply(features[c("length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim")],
+  vapply(features[c("length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "popularity")],
     detection_auc, numeric(1),
     is_fake = features$is_fake
   ),

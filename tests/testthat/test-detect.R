@@ -55,7 +55,7 @@ test_that("an empty filler set gives MeanVar 0 and a user without ratings gets z
   expect_equal(f$mean_var[2], 0.625)
   z <- f[f$user == "z", ]
   expect_identical(z$length, 0L)
-  expect_equal(unlist(z[c("rdma", "wdma", "wda", "mean_var", "degsim")], use.names = FALSE), rep(0, 5))
+  expect_equal(unlist(z[c("rdma", "wdma", "wda", "mean_var", "degsim", "popularity")], use.names = FALSE), rep(0, 6))
   # N = (2, 2, 0): mean 4/3, squared deviations 4/9 + 4/9 + 16/9 = 24/9;
   # z: (4/3) / (24/9) = 1/2; a, b: (2/3) / (24/9) = 1/4.
   expect_equal(f$length_var, c(1 / 4, 1 / 4, 1 / 2))

@@ -3,7 +3,7 @@ test_that("evaluate_detection() gathers every detector into one table", {
   attack <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 10), seed = 1)
   table <- evaluate_detection(r, attack)
   expect_identical(table$detector, c(
-    "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "pca",
+    "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "popularity", "pca",
     "ttest_frequency", "ttest_mean"
   ))
   features <- detect_features(r, attack)

@@ -265,7 +265,7 @@ test_that("autoplot() of detection features draws one ROC curve per feature", {
   expect_s3_class(p, "ggplot")
   expect_no_warning(built <- ggplot2::ggplot_build(p))
   paths <- layer_data_of(built, "GeomPath")
-  names <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim")
+  names <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "popularity")
   expect_equal(length(unique(paths$group)), length(names))
   auc <- detection_auc(features$rdma, features$is_fake)
   expect_true(sprintf("rdma (AUC %.2f)", auc) %in% levels(p$data$feature))

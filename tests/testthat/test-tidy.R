@@ -33,7 +33,7 @@ test_that("evaluate_attack(), evaluate_defence() and evaluate_detection() return
   expect_s3_class(detection, "tbl_df")
   expect_named(detection, c("detector", "kind", "auc", "p_value", "statistic", "note"))
   expect_equal(detection$detector, c(
-    "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "pca", "ttest_frequency", "ttest_mean"
+    "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "popularity", "pca", "ttest_frequency", "ttest_mean"
   ))
 })
 
@@ -42,9 +42,9 @@ test_that("the detectors and the gradients return tibbles of the documented colu
   attack <- poison_uniform(r, tidy_budget(), seed = 1)
   features <- detect_features(r, attack, k = 5)
   expect_s3_class(features, c("cf_features", "tbl_df", "tbl", "data.frame"), exact = TRUE)
-  expect_named(features, c("user", "is_fake", "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim"))
+  expect_named(features, c("user", "is_fake", "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "popularity"))
   expect_equal(nrow(features), 63L)
-  expect_named(detect_features(r, k = 5), c("user", "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim"))
+  expect_named(detect_features(r, k = 5), c("user", "length", "rdma", "wdma", "wda", "length_var", "mean_var", "degsim", "popularity"))
   expect_s3_class(autoplot(features), "ggplot")
   expect_no_error(ggplot2::ggplot_build(autoplot(features)))
 

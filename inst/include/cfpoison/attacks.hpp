@@ -22,6 +22,7 @@
 #include "linalg.hpp"
 #include "nuclear.hpp"
 #include "observed.hpp"
+#include "stealth.hpp"
 #include "utilities.hpp"
 
 namespace cfpoison {
@@ -45,6 +46,10 @@ struct Evaluation {
   arma::mat fake_factors;
   arma::mat item_factors;
   double huber_delta = 0.0;  // the loss the fit minimizes (0: squared), which prices new ratings
+  // The stealth penalty (already subtracted from `utility`, its gradient from
+  // the gradient's values) and what prices new entries; empty without one.
+  double stealth_penalty = 0.0;
+  StealthTerms stealth;
 };
 
 // The poisoned learner as a function of the fake block: refit, utility,
@@ -54,7 +59,7 @@ class PoisonedLearner {
  public:
   PoisonedLearner(std::vector<int> normal_rows, std::vector<int> normal_cols, std::vector<double> normal_values,
                   const int n_normal, const int n_items, const int n_fake, const LearnerSpec& learner,
-                  CleanModel clean, UtilitySpec utility, const RefitSettings& settings)
+                  CleanModel clean, UtilitySpec utility, const RefitSettings& settings, StealthSpec stealth = {})
       : normal_rows_(std::move(normal_rows)),
         normal_cols_(std::move(normal_cols)),
         normal_values_(std::move(normal_values)),
@@ -64,7 +69,8 @@ class PoisonedLearner {
         learner_(learner),
         clean_(std::move(clean)),
         utility_(std::move(utility)),
-        settings_(settings) {}
+        settings_(settings),
+        stealth_(std::move(stealth)) {}
 
   int n_normal() const { return n_normal_; }
   int n_items() const { return n_items_; }
@@ -75,8 +81,23 @@ class PoisonedLearner {
   }
 
   // The same with a stopping rule of its own (`sweeps`, `tol`) for the refit.
+  // The utility is the attacker's, less the stealth penalty when there is one.
   Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
                       const double tol) {
+    Evaluation out = refit_and_differentiate(fake, V_warm, with_gradient, sweeps, tol);
+    if (stealth_.weight > 0) {
+      out.stealth = stealth_terms(fake, n_fake_, stealth_);
+      out.stealth_penalty = out.stealth.value;
+      out.utility -= out.stealth.value;
+      if (with_gradient)
+        for (std::size_t e = 0; e < out.gradient.values.size(); ++e) out.gradient.values[e] -= out.stealth.gradient[e];
+    }
+    return out;
+  }
+
+ private:
+  Evaluation refit_and_differentiate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient,
+                                     const int sweeps, const double tol) {
     if (static_cast<int>(V_warm.n_cols) != n_items_) throw std::invalid_argument("warm start: one column per item");
     set_block(fake);
     AlsSettings als = als_settings(learner_, sweeps, tol, settings_.threads);
@@ -122,7 +143,6 @@ class PoisonedLearner {
     return out;
   }
 
- private:
   // Lays out the joint data for `fake`: the index is rebuilt when the support
   // changed, the fake values (the tail of the by-row values) are rewritten.
   void set_block(const Triplets& fake) {
@@ -168,6 +188,7 @@ class PoisonedLearner {
   CleanModel clean_;
   UtilitySpec utility_;
   RefitSettings settings_;
+  StealthSpec stealth_;
   ObservedIndex idx_;
   std::vector<double> values_;
   Triplets support_;
@@ -360,16 +381,19 @@ inline EntryValues entry_values(const Triplets& block, const Evaluation& at, con
   out.gain.set_size(static_cast<arma::uword>(n), static_cast<arma::uword>(n_fake));
   out.rating.set_size(arma::size(out.gain));
   out.rates.assign(n_fake, std::vector<char>(n, 0));
+  const bool stealthy = !at.stealth.count.empty();
   for (int f = 0; f < n_fake; ++f) {
     const EntryScores score = entry_scores(at, f);
     for (int j = 0; j < n; ++j) {
       out.rating(j, f) = score.gradient[j] >= 0.0 ? bound : -bound;
       out.gain(j, f) = loss_slope(out.rating(j, f) - score.prediction[j], at.huber_delta) * score.gradient[j];
+      if (stealthy) out.gain(j, f) -= stealth_price(at.stealth, f, j, out.rating(j, f), true);
     }
     for (std::size_t p = start[f]; p < start[f + 1]; ++p) {
       const int j = block.item[p];
       out.rates[f][j] = 1;
       out.worth[p] = loss_slope(block.value[p] - score.prediction[j], at.huber_delta) * score.gradient[j];
+      if (stealthy) out.worth[p] -= stealth_price(at.stealth, f, j, block.value[p], false);
     }
   }
   return out;
