@@ -185,6 +185,15 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   support <- cfp_arg_match(support)
   method <- cfp_arg_match(method)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
+  # Through a filter (learner_filtered()): the base learner on the real users
+  # the filter keeps, with a penalty that keeps the fake users below its cut-off.
+  attacked <- list(ratings = ratings, learner = learner)
+  filter <- NULL
+  if (inherits(learner, "cf_learner_filtered")) {
+    filter <- filter_route(ratings, learner, spec$n_fake, spec$threads)
+    ratings <- filter$ratings
+    learner <- filter$learner
+  }
   search <- support == "search"
   if (search && method != "exact") {
     cfp_abort(
@@ -257,7 +266,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     # blocks win on real data, but a search from them can end in a local
     # optimum that one from the random start passes: on simulated low-rank
     # data, and for a push on MovieLens).
-    penalty <- stealth_penalty(stealth, ratings, starts, function(block, spec) evaluate_at(block, refit, spec))
+    penalty <- stealth_penalty(stealth, ratings, starts, function(block, spec) evaluate_at(block, refit, spec), filter)
     in_loop <- penalty$utility
     utility_at <- function(block, refits) evaluate_at(block, refits, penalty$spec)$utility
     searched <- unique(c(names(starts)[which.max(in_loop)], "random"))
@@ -281,8 +290,8 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       result = c(paste("search from", searched), paste("start", names(starts))), converged_utility = converged
     )
   } else {
-    penalty <- if (stealth > 0) {
-      stealth_penalty(stealth, ratings, list(random = fake), function(block, spec) evaluate_at(block, refit, spec))
+    penalty <- if (stealth > 0 || !is.null(filter)) {
+      stealth_penalty(stealth, ratings, list(random = fake), function(block, spec) evaluate_at(block, refit, spec), filter)
     }
     problem <- attack_problem(ratings, learner, clean, fake, utility, refit, penalty$spec)
     report <- progress_reporter(progress, "PGA attack", max_iter)
@@ -303,7 +312,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   } else {
     fake <- fake_from_core(res$fake, fake)
   }
-  new_cf_attack("pga", fake, ratings, utility, budget, learner, clean, res$trace, seed,
+  new_cf_attack("pga", fake, attacked$ratings, utility, budget, attacked$learner, clean, res$trace, seed,
     settings = settings
   )
 }

@@ -82,6 +82,9 @@ fit_model <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
       call = call
     )
   }
+  if (inherits(learner, "cf_learner_filtered")) {
+    return(fit_filtered(learner, ratings, fake, init, seed, threads, on_step, call = call))
+  }
   if (inherits(learner, "cf_learner_bagged")) {
     return(with_seed(seed, fit_bagged(learner, ratings, fake, init, threads, on_step, call = call)))
   }

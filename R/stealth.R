@@ -39,21 +39,30 @@ profile_statistics <- function(data) {
 
 # The penalty as the core reads it, at weight `weight` (the stealth level
 # times the utility's scale): the normal users' rating count and sum per item
-# and, for each statistic, their median and interquartile range (the penalty
-# starts at the median).
-stealth_spec <- function(ratings, weight) {
+# and, for each statistic, where its cost starts (`threshold`) and its unit
+# (`spread`, the normal users' interquartile range). The stealth penalty
+# starts at the normal users' medians and adds the mean reading's t-test; a
+# filter's (`threshold`, one named statistic: see filter_route()) only holds
+# that statistic below its cut-off.
+stealth_spec <- function(ratings, weight, threshold = NULL) {
   data <- joint_ratings(ratings)
   statistics <- profile_statistics(data)
   spread <- vapply(statistics, function(x) {
     iqr <- stats::IQR(x)
     if (iqr > 0) iqr else max(stats::sd(x), 1e-12)
   }, numeric(1))
+  thresholds <- vapply(statistics, stats::median, numeric(1))
+  if (!is.null(threshold)) {
+    thresholds[] <- Inf
+    thresholds[names(threshold)] <- threshold
+  }
   list(
     weight = weight,
     item_count = as.numeric(tabulate(data$item, data$n_items)),
     item_sum = sums_by(data$item, data$rating, data$n_items),
-    median = vapply(statistics, stats::median, numeric(1)),
-    spread = spread
+    threshold = thresholds,
+    spread = spread,
+    ttest = is.null(threshold)
   )
 }
 
@@ -64,15 +73,20 @@ stealth_spec <- function(ratings, weight) {
 # unitless: at 1, every fake user one spread beyond the normal users' median
 # on one statistic costs as much as the best start's whole utility. The
 # penalty is linear in its weight, so one refit at weight 1 gives both parts.
-# Without stealth: no spec (NULL) and the plain utilities.
-stealth_penalty <- function(stealth, ratings, starts, evaluate) {
-  if (stealth == 0) {
+# Without stealth: no spec (NULL) and the plain utilities. Through a filter
+# (`filter`, from filter_route()) the penalty holds the filter's statistic
+# below its cut-off (weight 100) unless the stealth penalty, whose
+# thresholds are lower, is asked for.
+stealth_penalty <- function(stealth, ratings, starts, evaluate, filter = NULL) {
+  if (stealth == 0 && is.null(filter)) {
     return(list(spec = NULL, utility = vapply(starts, function(block) evaluate(block, NULL)$utility, numeric(1))))
   }
-  unit <- stealth_spec(ratings, weight = 1)
+  # A filter alone: its cut-off, at a weight that makes crossing it a loss.
+  level <- if (stealth > 0) stealth else 100
+  unit <- stealth_spec(ratings, weight = 1, threshold = if (stealth == 0) filter$threshold)
   at <- lapply(starts, evaluate, unit)
   cost <- vapply(at, `[[`, numeric(1), "stealth_penalty")
   plain <- vapply(at, `[[`, numeric(1), "utility") + cost
   scale <- max(abs(plain))
-  list(spec = utils::modifyList(unit, list(weight = stealth * scale)), utility = plain - stealth * scale * cost, scale = scale)
+  list(spec = utils::modifyList(unit, list(weight = level * scale)), utility = plain - level * scale * cost, scale = scale)
 }

@@ -2,6 +2,7 @@
 // one C++ loop (inst/include/cfpoison/attacks.hpp), returns plain R objects.
 #include <RcppArmadillo.h>
 
+#include <cmath>
 #include <string>
 
 #include "boundary.h"
@@ -25,15 +26,17 @@ cfpoison::StealthSpec stealth_spec(const SEXP x, const int n_items) {
   spec.weight = field<double>(list, "weight");
   spec.normal_count = field<std::vector<double>>(list, "item_count");
   spec.normal_sum = field<std::vector<double>>(list, "item_sum");
-  const std::vector<double> median = field<std::vector<double>>(list, "median");
+  spec.ttest = field<bool>(list, "ttest");
+  const std::vector<double> threshold = field<std::vector<double>>(list, "threshold");
   const std::vector<double> spread = field<std::vector<double>>(list, "spread");
   if (static_cast<int>(spec.normal_count.size()) != n_items || static_cast<int>(spec.normal_sum.size()) != n_items)
     Rcpp::stop("the stealth penalty needs one count and sum per item");
-  if (median.size() != cfpoison::n_stealth_stats || spread.size() != cfpoison::n_stealth_stats)
-    Rcpp::stop("the stealth penalty needs a median and a spread per statistic");
+  if (threshold.size() != cfpoison::n_stealth_stats || spread.size() != cfpoison::n_stealth_stats)
+    Rcpp::stop("the stealth penalty needs a threshold and a spread per statistic");
   for (int a = 0; a < cfpoison::n_stealth_stats; ++a) {
     if (!(spread[a] > 0)) Rcpp::stop("the stealth penalty's spreads must be positive");
-    spec.median[a] = median[a];
+    if (std::isnan(threshold[a])) Rcpp::stop("the stealth penalty's thresholds must not be NaN");
+    spec.threshold[a] = threshold[a];
     spec.spread[a] = spread[a];
   }
   return spec;

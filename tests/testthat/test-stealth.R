@@ -35,14 +35,14 @@ test_that("the stealth penalty's gradient equals finite differences, statistic b
   spec <- stealth_spec(p$ratings, weight = 1)
   for (stat in c("rdma", "wdma", "deviation")) {
     only <- spec
-    only$median[] <- 1e9 # no cost
-    only$median[stat] <- 0 # every fake user beyond the median
+    only$threshold[] <- 1e9 # no cost
+    only$threshold[stat] <- 0 # every fake user beyond the threshold
     expect_lt(penalty_gradient_error(p, only), 1e-6)
   }
   # The mean reading's t-test: fake users who rate higher than the normal ones.
   p$fake$rating <- pmin(p$fake$rating + 1.5, 2)
   only <- spec
-  only$median[] <- 1e9
+  only$threshold[] <- 1e9
   expect_gt(p$evaluate(p$fake, only, FALSE)$stealth_penalty, 0)
   expect_lt(penalty_gradient_error(p, only), 1e-6)
 })
@@ -62,8 +62,8 @@ test_that("the penalty's statistics are the detectors' own", {
   spec <- stealth_spec(r, weight = 1)
   joint <- profile_statistics(data)
   fake_rows <- which(data$is_fake)
-  cost <- sum(vapply(names(spec$median), function(stat) {
-    sum(pmax(0, (joint[[stat]][fake_rows] - spec$median[[stat]]) / spec$spread[[stat]])^2)
+  cost <- sum(vapply(names(spec$threshold), function(stat) {
+    sum(pmax(0, (joint[[stat]][fake_rows] - spec$threshold[[stat]]) / spec$spread[[stat]])^2)
   }, numeric(1))) / length(fake_rows)
   learner <- learner_als(rank = 2, lambda_u = 1)
   clean <- fit_cf(r, learner, seed = 1, progress = FALSE)

@@ -14,9 +14,9 @@
 // E and S the mean and standard deviation of log(1 + c_j) over all ratings:
 // the profile's mean log-popularity against a profile of the same length
 // whose items are drawn as ratings are (the popularity detector of
-// detect_features()). Each costs ((x_f - median) / spread)^2 beyond the normal
-// users' median (spread: their interquartile range), nothing below it. The
-// block adds (|t| - 1)^2 beyond |t| = 1 for the paired t-test under the mean
+// detect_features()). Each costs ((x_f - threshold) / spread)^2 beyond its
+// threshold (the normal users' median; spread: their interquartile range),
+// nothing below it. The block adds (|t| - 1)^2 beyond |t| = 1 for the paired t-test under the mean
 // reading (detect_ttest()): t of the differences between the normal and the
 // fake users' mean rating of each item both rate. The penalty is
 //   P = weight (1/m' sum_f sum_stat cost + cost_t).
@@ -40,14 +40,16 @@ namespace cfpoison {
 enum StealthStat { stat_rdma = 0, stat_wdma, stat_deviation, stat_popularity, n_stealth_stats };
 
 // What the attacker knows of the normal users: each item's number and sum of
-// ratings, and for each statistic the normal users' median and spread (from
-// R/stealth.R).
+// ratings, and for each statistic where its cost starts (the normal users'
+// median; for a filter's statistic its cut-off, the others at infinity) and
+// its unit (R/stealth.R).
 struct StealthSpec {
   double weight = 0.0;  // s times the utility's scale; 0: no penalty
   std::vector<double> normal_count;
   std::vector<double> normal_sum;
-  std::array<double, n_stealth_stats> median{};
+  std::array<double, n_stealth_stats> threshold{};
   std::array<double, n_stealth_stats> spread{};
+  bool ttest = true;  // the block's t-test term
 };
 
 // The penalty at one fake block, with what pricing a new entry needs.
@@ -65,8 +67,8 @@ struct StealthTerms {
 
 namespace detail {
 
-inline double excess(const double x, const double median, const double spread) {
-  return std::max(0.0, (x - median) / spread);
+inline double excess(const double x, const double threshold, const double spread) {
+  return std::max(0.0, (x - threshold) / spread);
 }
 
 }  // namespace detail
@@ -119,7 +121,7 @@ inline StealthTerms stealth_terms(const Triplets& fake, const int n_fake, const 
     const double z = (stat(stat_popularity, f) - out.pop_mean) / (out.pop_sd / std::sqrt(out.length[f]));
     stat(stat_popularity, f) = std::abs(z);
     for (int a = 0; a < n_stealth_stats; ++a) {
-      const double x = detail::excess(stat(a, f), spec.median[a], spec.spread[a]);
+      const double x = detail::excess(stat(a, f), spec.threshold[a], spec.spread[a]);
       out.value += per_user * x * x;
       out.slope(a, f) = per_user * 2.0 * x / spec.spread[a];
     }
@@ -147,7 +149,7 @@ inline StealthTerms stealth_terms(const Triplets& fake, const int n_fake, const 
   for (std::size_t j = 0; j < n; ++j)
     if (spec.normal_count[j] > 0 && fake_count[j] > 0) paired.push_back(j);
   const double n_pairs = static_cast<double>(paired.size());
-  if (paired.size() >= 2) {
+  if (spec.ttest && paired.size() >= 2) {
     std::vector<double> diff(paired.size());
     double mean_diff = 0.0;
     for (std::size_t q = 0; q < paired.size(); ++q) {
