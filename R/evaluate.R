@@ -60,7 +60,8 @@
 #'       `"uniform"`, a shilling baseline (`"random"`, `"average"`,
 #'       `"bandwagon"`, `"segment"`, `"love_hate"`), or `"custom"` for fake
 #'       users you built.}
-#'     \item{`n_fake_users`}{Number of fake users (integer).}
+#'     \item{`n_fake_users`}{Number of fake users (integer); for a
+#'       [learner_filtered()] victim, those its filter kept.}
 #'     \item{`alpha`}{The budget's fake users per real user; `NA` for fake
 #'       users you built.}
 #'     \item{`rmse_shift`}{The paper's RMSE (footnote 2): the root mean
@@ -144,8 +145,10 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   # Exact names: `$targets` would partially match PGA's `targets_in_support`.
   targets <- targets %||% attack$utility[["targets"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings, call = call)
-  floor_fit <- refit("noise-floor refit", ratings, protocol, init = reference, threads = threads)
   poisoned <- refit("poisoned refit", ratings, protocol, attack = attack$fake, init = reference, threads = threads)
+  # Like the poisoned model without its fake users: a filtered learner keeps
+  # the poisoned fit's decisions on the real users (see learner_filtered()).
+  floor_fit <- refit("noise-floor refit", ratings, same_filter(protocol, poisoned), init = reference, threads = threads)
 
   reference_factors <- prediction_factors(reference)
   observed <- core_ratings(ratings)
@@ -189,7 +192,8 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   }
   data.frame(
     method = attack$method,
-    n_fake_users = length(attack$fake$user_ids),
+    # A filtered learner (learner_filtered()) counts the fake users it kept.
+    n_fake_users = length(attack$fake$user_ids) - sum(poisoned$dropped$is_fake),
     alpha = attack$budget[["alpha"]] %||% NA_real_,
     rmse_shift = rmse_shift(poisoned),
     rmse_shift_floor = rmse_shift(floor_fit),

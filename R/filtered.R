@@ -27,6 +27,14 @@
 #' apply instead. The detectors an attack can be computed through are those
 #' the penalty differentiates: `"rdma"`, `"wdma"` and `"popularity"`.
 #'
+#' **Measuring.** A filter that drops exactly n users moves the model even
+#' when it catches every fake user: each one caught spares a real user it
+#' dropped on the clean data, and that user's ratings now shape the fit. So
+#' [evaluate_attack()]'s noise floor for a filtered learner refits the real
+#' users the poisoned fit kept, without the fake users: the floor holds the
+#' shift of the displaced real users, and what the fake users add on top is
+#' about \eqn{\sqrt{shift^2 - floor^2}}.
+#'
 #' @param learner The base learner: `learner_als()` or `learner_nuclear()`.
 #' @param detector The suspicion score: a column of [detect_features()]
 #'   (`"rdma"`, `"wdma"`, `"wda"`, `"length"`, `"length_var"`, `"mean_var"`,
@@ -75,7 +83,7 @@ print.cf_learner_filtered <- function(x, ...) {
 }
 
 filtered_base <- function(learner) {
-  base <- learner[setdiff(names(learner), c("detector", "n"))]
+  base <- learner[setdiff(names(learner), c("detector", "n", "drop"))]
   class(base) <- setdiff(class(learner), "cf_learner_filtered")
   base
 }
@@ -99,7 +107,11 @@ fit_filtered <- function(learner, ratings, fake, init, seed, threads, on_step = 
       call = call
     )
   }
-  kept <- defend_filter(ratings, fake, filter_scores(learner, ratings, fake, threads), learner$n)
+  kept <- if (is.null(learner$drop)) {
+    defend_filter(ratings, fake, filter_scores(learner, ratings, fake, threads), learner$n)
+  } else {
+    defend_filter(ratings, fake, c(ratings$user_ids %in% learner$drop, rep(0, length(fake$user_ids))), length(learner$drop))
+  }
   fake_kept <- if (!is.null(fake) && length(kept$fake$user_ids) > 0L) kept$fake
   base <- filtered_base(learner)
   fit <- fit_model(kept$ratings, base, fake_kept, init, seed, threads, on_step, call = call)
@@ -108,6 +120,17 @@ fit_filtered <- function(learner, ratings, fake, init, seed, threads, on_step = 
   fit$learner <- learner
   fit$dropped <- kept$dropped
   fit
+}
+
+# `learner` with the filter decisions of `fit` on the real users fixed (its
+# `drop`, the real users it dropped), for evaluate_attack()'s floor: the
+# poisoned data's filtering without the fake users. Other learners as they are.
+same_filter <- function(learner, fit) {
+  if (!inherits(learner, "cf_learner_filtered")) {
+    return(learner)
+  }
+  learner$drop <- fit$dropped$user[!fit$dropped$is_fake]
+  learner
 }
 
 # Factors of `users` (rows of `ratings`) given the fit's item factors, as a

@@ -6,6 +6,8 @@
 #              computed through each defence (adaptive): Huber ALS and the
 #              filter that drops the 20 users of highest RDMA
 #              (learner_filtered()); availability, alpha = 3%, B = 25.
+#   victims    the same on the whole of movielens_small(), measured by
+#              evaluate_attack() on each defended learner.
 #   tradeoff   the stealth trade-off on the whole of movielens_small(): the
 #              default attack at stealth levels 0 to 3 and SGLD at beta 0.06
 #              to 6, each with its RMSE shift, its seconds and what the
@@ -74,6 +76,29 @@ stage("defences")
 
 # The stealth trade-off, against the detectors, on the whole data.
 clean <- clean_model(als, ratings)
+stealth_attack <- function(level) {
+  cached(paste0("stealth-", level), timed(poison_pga(ratings, als, goal, budget,
+    stealth = level, clean = clean, seed = 1, progress = FALSE
+  )))
+}
+
+# Each defence on the whole data: the plain attack (stealth 0) and the one
+# computed through it, measured on the defended learner.
+victims <- do.call(rbind, lapply(names(defences), function(name) {
+  learner <- defences[[name]]
+  defended_clean <- clean_model(learner, ratings)
+  through <- cached(paste0("full-attack-", name), timed(poison_pga(ratings, learner, goal, budget,
+    clean = defended_clean, seed = 1, progress = FALSE
+  )))
+  attackers <- list(non_adaptive = stealth_attack(0), adaptive = through)
+  do.call(rbind, lapply(names(attackers), function(attacker) {
+    measured <- evaluate_attack(ratings, attackers[[attacker]], learner, clean = defended_clean, progress = FALSE)
+    cbind(defence = name, attacker = attacker, seconds = attackers[[attacker]]$bench_seconds,
+      measured[c("n_fake_users", "rmse_shift", "rmse_shift_floor")]
+    )
+  }))
+}))
+stage("victims")
 detection_of <- function(attack, method, level) {
   shift <- evaluate_attack(ratings, attack, als, clean = clean, progress = FALSE)$rmse_shift
   cbind(
@@ -84,12 +109,7 @@ detection_of <- function(attack, method, level) {
 stealth_levels <- c(0, 0.01, 0.03, 0.1, 0.3, 1, 3)
 betas <- c(0.06, 0.2, 0.6, 2, 6)
 tradeoff <- rbind(
-  do.call(rbind, lapply(stealth_levels, function(level) {
-    attack <- cached(paste0("stealth-", level), timed(poison_pga(ratings, als, goal, budget,
-      stealth = level, clean = clean, seed = 1, progress = FALSE
-    )))
-    detection_of(attack, "pga", level)
-  })),
+  do.call(rbind, lapply(stealth_levels, function(level) detection_of(stealth_attack(level), "pga", level))),
   do.call(rbind, lapply(betas, function(beta) {
     attack <- cached(paste0("sgld-", beta), timed(poison_sgld(ratings, als, goal, budget,
       beta = beta, clean = clean, seed = 1, progress = FALSE
@@ -106,7 +126,8 @@ meta <- list(
   wall_seconds = proc.time()[["elapsed"]] - started,
   session = utils::sessionInfo()
 )
-saveRDS(list(defences = defence_table, tradeoff = tibble::as_tibble(tradeoff), meta = meta),
+saveRDS(list(defences = defence_table, victims = tibble::as_tibble(victims), tradeoff = tibble::as_tibble(tradeoff),
+             meta = meta),
   file.path(output, "adaptive.rds")
 )
 stage("done")

@@ -70,6 +70,22 @@ test_that("the attack through the filter keeps its fake users and beats the plai
   expect_equal(table$rmse_shift[3], shift(through), tolerance = 1e-4)
 })
 
+test_that("the noise floor of a filtered learner keeps the poisoned fit's decisions on the real users", {
+  s <- filtered_setup()
+  attack <- poison_uniform(s$ratings, s$budget, seed = 1)
+  poisoned <- fit_cf(s$ratings, s$filtered, attack = attack, seed = 1, progress = FALSE)
+  floor <- fit_cf(s$ratings, same_filter(s$filtered, poisoned), seed = 1, progress = FALSE)
+  real <- function(fit) fit$dropped$user[!fit$dropped$is_fake]
+  expect_setequal(real(floor), real(poisoned))
+  expect_lt(length(real(poisoned)), 8) # the caught fake users spared real ones
+  clean <- fit_cf(s$ratings, s$filtered, seed = 1, progress = FALSE)
+  expect_length(real(clean), 8)
+  # The floor holds the displaced real users' shift.
+  measured <- evaluate_attack(s$ratings, attack, s$filtered, progress = FALSE)
+  expect_gt(measured$rmse_shift_floor, 1e-3)
+  expect_identical(measured$n_fake_users, length(attack$fake$user_ids) - sum(poisoned$dropped$is_fake))
+})
+
 test_that("learner_filtered() refuses what it cannot do", {
   s <- filtered_setup()
   expect_cfp_error(learner_filtered(learner_bagged(s$learner, n_bags = 2, seed = 1), n = 3), "value", "base learner")
