@@ -188,32 +188,33 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
     u <- matrix(stats::rnorm(n_users * rank, sd = sd), n_users, rank)
     v <- matrix(stats::rnorm(n_items * rank, sd = sd), n_items, rank)
     popularity <- seq_len(n_items)^(-zipf_exponent)
-    n_pairs <- as.double(n_users) * n_items
-    keys <- numeric(0)
-    while (length(keys) < n_ratings) {
-      missing <- n_ratings - length(keys)
-      if (missing > (n_pairs - length(keys)) / 2) {
-        # Near saturation almost every draw hits a pair already drawn (at
-        # density 1 the loop waits for the rarest pair, for minutes). Finish
-        # the same sampling without replacement over the pairs left, by
-        # exponential keys (Efraimidis and Spirakis 2006); this only happens
-        # when the pairs left number fewer than twice the ratings.
-        left <- setdiff(seq_len(n_pairs), keys)
-        weight <- popularity[(left - 1) %% n_items + 1]
-        keys <- c(keys, left[order(stats::rexp(length(left)) / weight)][seq_len(missing)])
-        break
-      }
-      # Oversample a little: duplicates are dropped, popular items saturate.
-      draw <- ceiling(1.1 * missing) + 10
-      user <- sample.int(n_users, draw, replace = TRUE)
-      item <- sample.int(n_items, draw, replace = TRUE, prob = popularity)
-      keys <- unique(c(keys, (user - 1) * n_items + item))
+    # The first n_ratings distinct pairs of a stream of draws (in C++: unique()
+    # and sort() on 20M keys take most of a minute), drawn here by R.
+    draw <- function(size) {
+      list(
+        user = sample.int(n_users, size, replace = TRUE),
+        item = sample.int(n_items, size, replace = TRUE, prob = popularity)
+      )
     }
-    keys <- sort(keys[seq_len(n_ratings)])
-    user <- as.integer((keys - 1) %/% n_items) + 1L
-    item <- as.integer((keys - 1) %% n_items) + 1L
-    rm(keys)
-    rating <- call_core(.predict_pairs(u, v, user - 1L, item - 1L, threads))
+    seen <- call_core(.sample_pairs(draw, n_users, n_items, n_ratings))
+    missing <- n_ratings - length(seen$user)
+    if (missing > 0) {
+      # Near saturation almost every draw hits a pair already drawn (at
+      # density 1 the loop waits for the rarest pair, for minutes), so
+      # .sample_pairs() stops once more than half of the pairs left are
+      # missing. Finish the same sampling without replacement over the pairs
+      # left, by exponential keys (Efraimidis and Spirakis 2006).
+      keys <- as.double(seen$user) * n_items + seen$item + 1
+      left <- setdiff(seq_len(as.double(n_users) * n_items), keys)
+      weight <- popularity[(left - 1) %% n_items + 1]
+      keys <- sort(c(keys, left[order(stats::rexp(length(left)) / weight)][seq_len(missing)]))
+      seen <- list(user = as.integer((keys - 1) %/% n_items), item = as.integer((keys - 1) %% n_items))
+      rm(keys, left, weight)
+    }
+    rating <- call_core(.predict_pairs(u, v, seen$user, seen$item, threads))
+    user <- seen$user + 1L
+    item <- seen$item + 1L
+    rm(seen)
     if (noise_sd > 0) rating <- rating + stats::rnorm(n_ratings, sd = noise_sd)
   })
   if (!is.null(scale)) rating <- pmin(pmax(rating, scale[1]), scale[2])

@@ -64,6 +64,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// sample_pairs
+Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int n_items, const double n_ratings);
+RcppExport SEXP _cfpoison_sample_pairs(SEXP drawSEXP, SEXP n_usersSEXP, SEXP n_itemsSEXP, SEXP n_ratingsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::Function& >::type draw(drawSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_users(n_usersSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_items(n_itemsSEXP);
+    Rcpp::traits::input_parameter< const double >::type n_ratings(n_ratingsSEXP);
+    rcpp_result_gen = Rcpp::wrap(sample_pairs(draw, n_users, n_items, n_ratings));
+    return rcpp_result_gen;
+END_RCPP
+}
 // detect_features
 Rcpp::List detect_features(const Rcpp::List& ratings, const std::vector<int>& users, const int k, const double r_max, const double r_max_tolerance, const int threads);
 RcppExport SEXP _cfpoison_detect_features(SEXP ratingsSEXP, SEXP usersSEXP, SEXP kSEXP, SEXP r_maxSEXP, SEXP r_max_toleranceSEXP, SEXP threadsSEXP) {
@@ -168,6 +182,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_pga", (DL_FUNC) &_cfpoison_attack_pga, 3},
     {"_cfpoison_attack_search", (DL_FUNC) &_cfpoison_attack_search, 3},
     {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},
+    {"_cfpoison_sample_pairs", (DL_FUNC) &_cfpoison_sample_pairs, 4},
     {"_cfpoison_detect_features", (DL_FUNC) &_cfpoison_detect_features, 6},
     {"_cfpoison_pca_select_users", (DL_FUNC) &_cfpoison_pca_select_users, 6},
     {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 10},
