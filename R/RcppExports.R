@@ -21,8 +21,8 @@
     .Call(`_cfpoison_sample_pairs`, draw, n_users, n_items, n_ratings)
 }
 
-.detect_features <- function(ratings, users, k, r_max, r_max_tolerance, threads) {
-    .Call(`_cfpoison_detect_features`, ratings, users, k, r_max, r_max_tolerance, threads)
+.detect_features <- function(ratings, users, k, min_corated, r_max, r_max_tolerance, threads) {
+    .Call(`_cfpoison_detect_features`, ratings, users, k, min_corated, r_max, r_max_tolerance, threads)
 }
 
 .pca_select_users <- function(ratings, start, n_components, max_iter, tol, threads) {
