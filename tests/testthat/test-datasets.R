@@ -29,3 +29,45 @@ test_that("simulate_ratings() observes the first distinct pairs of R's stream of
     expect_identical(r$item, expected$item)
   }
 })
+
+test_that("read_movielens() gives the same ratings through fread() and scan()", {
+  skip_if_not_installed("data.table")
+  dir <- tempfile("ml")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  set.seed(3)
+  n <- 600
+  rows <- data.frame(
+    user = sample.int(60, n, replace = TRUE), item = sample.int(5000, n, replace = TRUE) * 7L,
+    rating = sample(seq(0.5, 5, by = 0.5), n, replace = TRUE), time = 1.2e9 + sample.int(1e8, n)
+  )
+  rows <- rows[!duplicated(rows[c("user", "item")]), ]
+  csv <- file.path(dir, "ratings.csv")
+  writeLines(c("userId,movieId,rating,timestamp", sprintf("%d,%d,%.1f,%.0f", rows$user, rows$item, rows$rating, rows$time)), csv)
+  tab <- file.path(dir, "u.data")
+  writeLines(c(sprintf("%d\t%d\t%g\t%.0f", rows$user, rows$item, rows$rating, rows$time), ""), tab)
+  read_both <- function(...) {
+    old <- options(cfpoison.fread = FALSE)
+    on.exit(options(old))
+    slow <- read_movielens(...)
+    options(cfpoison.fread = TRUE)
+    list(fast = read_movielens(...), slow = slow)
+  }
+  for (path in c(csv, tab)) {
+    got <- read_both(path, min_ratings = 10)
+    expect_identical(got$fast, got$slow)
+    expect_gt(length(got$fast$rating), 300)
+    expect_lt(length(got$fast$user_ids), 60) # some users have fewer than 10
+  }
+  expect_identical(read_both(csv, min_ratings = 1, paper_scale = FALSE)$fast$rating, rows$rating[order(rows$user, rows$item)])
+
+  # Both refuse a line with a field missing, and a field that is not a number.
+  writeLines(c("userId,movieId,rating,timestamp", "1,10,4,1", "1,20,3", "2,10,5,1"), csv)
+  for (fast in c(TRUE, FALSE)) {
+    old <- options(cfpoison.fread = fast)
+    expect_cfp_error(read_movielens(csv, min_ratings = 1), "file", c("ratings.csv", "4 fields"))
+    options(old)
+  }
+  writeLines(c("1\t10\t4\t1", "1\tx2\t3\t1"), tab)
+  expect_cfp_error(read_movielens(tab, min_ratings = 1), "file", c("u.data", "x2"))
+})
