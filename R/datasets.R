@@ -162,7 +162,7 @@ read_fread <- function(path, sep, skip, layout, call) {
     withCallingHandlers(
       data.table::fread(path,
         sep = sep, header = FALSE, skip = skip, fill = TRUE, blank.lines.skip = TRUE, quote = "", na.strings = NULL,
-        colClasses = list(integer = 1:2, numeric = 3:4), showProgress = FALSE, data.table = FALSE, nThread = 1L
+        colClasses = list(integer = 1:2, numeric = 3:4), showProgress = FALSE, data.table = FALSE
       ),
       warning = function(w) {
         warnings <<- c(warnings, conditionMessage(w))
