@@ -17,8 +17,12 @@
     .Call(`_cfpoison_attack_sgld`, problem, settings, prior_mean, prior_var, on_iteration)
 }
 
-.detect_features <- function(ratings, users, k, r_max, r_max_tolerance, threads) {
-    .Call(`_cfpoison_detect_features`, ratings, users, k, r_max, r_max_tolerance, threads)
+.sample_pairs <- function(draw, n_users, n_items, n_ratings) {
+    .Call(`_cfpoison_sample_pairs`, draw, n_users, n_items, n_ratings)
+}
+
+.detect_features <- function(ratings, users, k, min_corated, r_max, r_max_tolerance, threads) {
+    .Call(`_cfpoison_detect_features`, ratings, users, k, min_corated, r_max, r_max_tolerance, threads)
 }
 
 .pca_select_users <- function(ratings, start, n_components, max_iter, tol, threads) {

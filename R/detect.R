@@ -45,8 +45,9 @@
 #'   1994; Breese, Heckerman and Kadie 1998). The DegSim papers name Pearson's
 #'   correlation without fixing the means; this choice is ours. It is not
 #'   `cor()` on the co-rated vectors, which centres them on their co-rated
-#'   means, and it needs 4 running sums per pair instead of 6. Pairs with fewer than 2 co-rated items are *excluded*:
-#'   they are not neighbours. A pair where either user's co-rated ratings all
+#'   means, and it needs 4 running sums per pair instead of 6. Pairs with
+#'   fewer than `min_corated` co-rated items are *excluded*: they are not
+#'   neighbours. A pair where either user's co-rated ratings all
 #'   equal its mean has an undefined similarity and counts as 0. Similarities
 #'   are not discounted for few co-rated items. A user with fewer than `k`
 #'   neighbours gets the mean over those it has, and 0 with none.
@@ -92,6 +93,15 @@
 #'   with columns `user` (any ids), `item` (ids from `ratings$item_ids`) and
 #'   `rating`. `NULL` computes the features of the real users alone.
 #' @param k Number of nearest neighbours averaged by DegSim.
+#' @param min_corated Fewest co-rated items for two users to be DegSim
+#'   neighbours. The default 2 is the fewest for which the similarity says
+#'   anything (over one item it is -1, 0 or 1). The DegSim papers fix no
+#'   value; neighbourhood methods commonly ask for more overlap or discount
+#'   similarities over few items (Herlocker, Konstan, Borchers and Riedl 1999
+#'   scale them by n/50 below 50 co-rated items; not checked against the
+#'   primary text), which raising it approximates. It changes which
+#'   users are neighbours, not the cost (see Cost), except that a user with
+#'   fewer ratings than `min_corated` has no neighbour and costs nothing.
 #' @param users Optional ids (as in the result's `user` column) of the users
 #'   whose features are returned; the others still count in the item
 #'   statistics, in the mean length and as neighbours. `NULL` returns all.
@@ -125,6 +135,9 @@
 #'
 #' Breese, Heckerman and Kadie (1998). Empirical analysis of predictive
 #' algorithms for collaborative filtering. UAI '98.
+#'
+#' Herlocker, Konstan, Borchers and Riedl (1999). An algorithmic framework
+#' for performing collaborative filtering. SIGIR '99.
 #' @seealso [detect_pca()], [detection_auc()], [detection_roc()],
 #'   [autoplot.cf_features()].
 #' @examples
@@ -134,10 +147,11 @@
 #' head(features)
 #' detection_auc(features$rdma, features$is_fake)
 #' @export
-detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
+detect_features <- function(ratings, attack = NULL, k = 25, users = NULL, min_corated = 2,
                             threads = getOption("cfpoison.threads", 1L)) {
   data <- joint_ratings(ratings, attack)
   k <- check_count(k, min = 1)
+  min_corated <- check_count(min_corated, min = 1)
   threads <- check_threads(threads)
   rows <- selected_rows(users, data$user_ids)
   m <- length(data$user_ids)
@@ -147,7 +161,7 @@ detect_features <- function(ratings, attack = NULL, k = 25, users = NULL,
   # rating can land an ulp below the scale's end.
   r_max <- if (is.null(data$scale)) max(data$rating) else data$scale[2]
   res <- call_core(.detect_features(
-    core_ratings(data), rows - 1L, k, r_max, sqrt(.Machine$double.eps) * max(1, abs(r_max)), threads
+    core_ratings(data), rows - 1L, k, min_corated, r_max, sqrt(.Machine$double.eps) * max(1, abs(r_max)), threads
   ))
   per_user <- c("length", "rdma", "wdma", "wda", "length_var", "mean_var")
   features <- c(

@@ -10,6 +10,8 @@ debian_packages=(
   r-cran-dslabs r-cran-testthat r-cran-roxygen2 r-cran-pkgbuild
   r-cran-future r-cran-future.apply r-cran-progressr r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown pandoc
   r-cran-tibble r-cran-generics
+  r-cran-batchtools r-cran-future.batchtools # grids on a cluster scheduler (tests/testthat/test-slurm.R)
+  r-cran-data.table # read_movielens()'s fast reader
   qpdf # R CMD check --as-cran compresses the vignettes' PDFs with it
 )
 missing=()

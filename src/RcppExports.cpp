@@ -64,19 +64,34 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// sample_pairs
+Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int n_items, const double n_ratings);
+RcppExport SEXP _cfpoison_sample_pairs(SEXP drawSEXP, SEXP n_usersSEXP, SEXP n_itemsSEXP, SEXP n_ratingsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::Function& >::type draw(drawSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_users(n_usersSEXP);
+    Rcpp::traits::input_parameter< const int >::type n_items(n_itemsSEXP);
+    Rcpp::traits::input_parameter< const double >::type n_ratings(n_ratingsSEXP);
+    rcpp_result_gen = Rcpp::wrap(sample_pairs(draw, n_users, n_items, n_ratings));
+    return rcpp_result_gen;
+END_RCPP
+}
 // detect_features
-Rcpp::List detect_features(const Rcpp::List& ratings, const std::vector<int>& users, const int k, const double r_max, const double r_max_tolerance, const int threads);
-RcppExport SEXP _cfpoison_detect_features(SEXP ratingsSEXP, SEXP usersSEXP, SEXP kSEXP, SEXP r_maxSEXP, SEXP r_max_toleranceSEXP, SEXP threadsSEXP) {
+Rcpp::List detect_features(const Rcpp::List& ratings, const std::vector<int>& users, const int k, const int min_corated, const double r_max, const double r_max_tolerance, const int threads);
+RcppExport SEXP _cfpoison_detect_features(SEXP ratingsSEXP, SEXP usersSEXP, SEXP kSEXP, SEXP min_coratedSEXP, SEXP r_maxSEXP, SEXP r_max_toleranceSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type ratings(ratingsSEXP);
     Rcpp::traits::input_parameter< const std::vector<int>& >::type users(usersSEXP);
     Rcpp::traits::input_parameter< const int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< const int >::type min_corated(min_coratedSEXP);
     Rcpp::traits::input_parameter< const double >::type r_max(r_maxSEXP);
     Rcpp::traits::input_parameter< const double >::type r_max_tolerance(r_max_toleranceSEXP);
     Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(detect_features(ratings, users, k, r_max, r_max_tolerance, threads));
+    rcpp_result_gen = Rcpp::wrap(detect_features(ratings, users, k, min_corated, r_max, r_max_tolerance, threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -168,7 +183,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_pga", (DL_FUNC) &_cfpoison_attack_pga, 3},
     {"_cfpoison_attack_search", (DL_FUNC) &_cfpoison_attack_search, 3},
     {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},
-    {"_cfpoison_detect_features", (DL_FUNC) &_cfpoison_detect_features, 6},
+    {"_cfpoison_sample_pairs", (DL_FUNC) &_cfpoison_sample_pairs, 4},
+    {"_cfpoison_detect_features", (DL_FUNC) &_cfpoison_detect_features, 7},
     {"_cfpoison_pca_select_users", (DL_FUNC) &_cfpoison_pca_select_users, 6},
     {"_cfpoison_utility_at", (DL_FUNC) &_cfpoison_utility_at, 10},
     {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 6},

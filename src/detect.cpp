@@ -11,13 +11,14 @@
 // Profile features of every user and DegSim of `users` (0-based rows), on the
 // ratings of all users, normal and fake (core_ratings()).
 // [[Rcpp::export(.detect_features)]]
-Rcpp::List detect_features(const Rcpp::List& ratings, const std::vector<int>& users, const int k, const double r_max,
-                           const double r_max_tolerance, const int threads) {
+Rcpp::List detect_features(const Rcpp::List& ratings, const std::vector<int>& users, const int k,
+                           const int min_corated, const double r_max, const double r_max_tolerance,
+                           const int threads) {
   const boundary::IndexedRatings data = boundary::read_ratings(ratings);
   for (const int u : users)
     if (u < 0 || u >= data.idx.n_rows) Rcpp::stop("user index out of range");
   const cfpoison::ProfileFeatures f = cfpoison::profile_features(data.idx, data.values, r_max, r_max_tolerance);
-  const std::vector<double> degsim = cfpoison::degsim(data.idx, data.values, users, k, threads,
+  const std::vector<double> degsim = cfpoison::degsim(data.idx, data.values, users, k, min_corated, threads,
                                                       [](std::size_t) { Rcpp::checkUserInterrupt(); });
   return Rcpp::List::create(Rcpp::Named("length") = f.length, Rcpp::Named("rdma") = f.rdma,
                             Rcpp::Named("wdma") = f.wdma, Rcpp::Named("wda") = f.wda,

@@ -44,12 +44,13 @@ Rcpp::List utility_at(const Rcpp::List& ratings, const arma::mat& P, const arma:
                             Rcpp::Named("d_item") = Rcpp::wrap(arma::mat(u.dQ.t())));
 }
 
+// Hit ratio at top_n of each target (0-based), from factors P (m x k) and Q
+// (n x k): see cfpoison::hit_ratio().
 // [[Rcpp::export(.hit_ratio)]]
 Rcpp::NumericVector hit_ratio(const Rcpp::List& ratings, const arma::mat& P, const arma::mat& Q,
                               const std::vector<int>& targets, const int top_n, const int threads) {
   const cfpoison::ObservedIndex idx = normal_index(ratings, P, Q);
-  for (const int j : targets)
-    if (j < 0 || j >= idx.n_cols) Rcpp::stop("target index out of range");
-  const std::vector<double> out = cfpoison::hit_ratio(idx, P.t(), Q.t(), targets, top_n, threads);
+  const std::vector<double> out =
+      cfpoison::hit_ratio(idx, P.t(), Q, targets, top_n, threads, [] { Rcpp::checkUserInterrupt(); });
   return Rcpp::NumericVector(out.begin(), out.end());
 }

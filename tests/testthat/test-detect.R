@@ -107,13 +107,13 @@ test_that("DegSim averages the k largest Pearson similarities over co-rated item
 
 # Brute force: a dense users x items matrix, every pair's similarity from its
 # co-rated items and the users' whole-profile means.
-brute_degsim <- function(M, k) {
+brute_degsim <- function(M, k, min_corated = 2) {
   observed <- !is.na(M)
   user_mean <- rowMeans(M, na.rm = TRUE)
   vapply(seq_len(nrow(M)), function(u) {
     sims <- vapply(seq_len(nrow(M))[-u], function(v) {
       co <- observed[u, ] & observed[v, ]
-      if (sum(co) < 2) {
+      if (sum(co) < min_corated) {
         return(NA_real_)
       }
       x <- M[u, co] - user_mean[u]
@@ -145,6 +145,15 @@ test_that("DegSim from C++ equals a brute-force dense computation", {
   fake$rating <- round(fake$rating)
   f <- detect_features(r, fake, k = 7)
   expect_equal(f$degsim, brute_degsim(dense_matrix(r, fake), k = 7), tolerance = 1e-10)
+  # Fewer or more co-rated items asked of neighbours change who they are.
+  for (min_corated in c(1, 4)) {
+    g <- detect_features(r, fake, k = 7, min_corated = min_corated)
+    expect_equal(g$degsim, brute_degsim(dense_matrix(r, fake), k = 7, min_corated = min_corated), tolerance = 1e-10)
+    expect_false(isTRUE(all.equal(g$degsim, f$degsim)))
+  }
+  # Users with fewer ratings than min_corated have no neighbour.
+  expect_true(all(detect_features(r, fake, k = 7, min_corated = 30)$degsim[f$length < 30] == 0))
+  expect_cfp_error(detect_features(r, fake, min_corated = 0), "value", "min_corated")
 })
 
 test_that("features are computed on the poisoned data, fake users last", {

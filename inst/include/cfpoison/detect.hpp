@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
 #include "linalg.hpp"
@@ -152,10 +153,14 @@ struct DegSimScratch {
 
 // DegSim of user u: accumulates the co-rating sums with every user who shares
 // an item with u by walking the raters of each of u's items, then averages the
-// k largest similarities among users with at least 2 co-rated items (fewer than
-// k such neighbours: their mean; none: 0). Cost: sum over u's items of NR_i.
+// k largest similarities among users with at least min_corated co-rated items
+// (fewer than k such neighbours: their mean; none: 0). Cost: sum over u's
+// items of NR_i; nothing for a user with fewer than min_corated ratings, who
+// can have no neighbour.
 inline double user_degsim(const ObservedIndex& idx, const std::vector<double>& values,
-                          const CenteredRatings& centered, const int u, const int k, DegSimScratch& scratch) {
+                          const CenteredRatings& centered, const int u, const int k, const int min_corated,
+                          DegSimScratch& scratch) {
+  if (idx.row_start[u + 1] - idx.row_start[u] < static_cast<std::size_t>(min_corated)) return 0.0;
   // The hot loop works on raw pointers: through the containers the compiler
   // would reload their data pointers after every store.
   CoRatingSums* const sums = scratch.sums.data();
@@ -184,7 +189,7 @@ inline double user_degsim(const ObservedIndex& idx, const std::vector<double>& v
   const auto by_greater = std::greater<double>();
   for (std::size_t t = 0; t < n_touched; ++t) {
     CoRatingSums& s = sums[touched[t]];
-    if (s.count >= 2) {
+    if (s.count >= min_corated) {
       const double similarity = pearson_from_sums(s);
       if (top.size() < static_cast<std::size_t>(k)) {
         top.push_back(similarity);
@@ -212,8 +217,11 @@ inline double user_degsim(const ObservedIndex& idx, const std::vector<double>& v
 // batches (the R glue checks for interrupts there). Time O(sum over the users'
 // items of NR_i) (all users: O(sum over items of NR_i^2)); memory O(threads m).
 inline std::vector<double> degsim(const ObservedIndex& idx, const std::vector<double>& values,
-                                  const std::vector<int>& users, const int k, const int threads,
-                                  const std::function<void(std::size_t)>& after_batch) {
+                                  const std::vector<int>& users, const int k, const int min_corated,
+                                  const int threads, const std::function<void(std::size_t)>& after_batch) {
+  if (k < 1 || min_corated < 1) throw std::invalid_argument("k and min_corated must be 1 or more");
+  for (const int u : users)
+    if (u < 0 || u >= idx.n_rows) throw std::out_of_range("user index out of range");
   const CenteredRatings centered = center_by_user(idx, values);
   std::vector<DegSimScratch> scratch(static_cast<std::size_t>(threads), DegSimScratch(idx.n_rows));
   std::vector<double> out(users.size(), 0.0);
@@ -229,7 +237,7 @@ inline std::vector<double> degsim(const ObservedIndex& idx, const std::vector<do
       DegSimScratch& mine = scratch[0];
 #endif
 #pragma omp for schedule(dynamic, 1)
-      for (std::ptrdiff_t b = first; b < last; ++b) out[b] = user_degsim(idx, values, centered, users[b], k, mine);
+      for (std::ptrdiff_t b = first; b < last; ++b) out[b] = user_degsim(idx, values, centered, users[b], k, min_corated, mine);
     }
     if (after_batch) after_batch(static_cast<std::size_t>(last));
   }

@@ -1,0 +1,47 @@
+// Rcpp glue for simulate_ratings(): which pairs a stream of draws observes.
+#include <Rcpp.h>
+
+#include <cmath>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include "cfpoison/sampling.hpp"
+
+// The first n_ratings distinct (user, item) pairs of the stream that
+// `draw(size)` extends (a list of 1-based `user` and `item`, drawn by R so
+// that the stream is R's), drawing ceiling(1.1 missing) + 10 at a time. Stops
+// early, returning what it has, once more than half of the pairs not yet
+// drawn are still missing: the caller finishes those without replacement.
+// Returns 0-based `user` and `item`, sorted by user, then item.
+// [[Rcpp::export(.sample_pairs)]]
+Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int n_items, const double n_ratings) {
+  if (n_users < 1 || n_items < 1 || !(n_ratings >= 1)) Rcpp::stop("the matrix and the number of ratings must be positive");
+  const double n_pairs = static_cast<double>(n_users) * static_cast<double>(n_items);
+  cfpoison::FirstDraws seen, merged;
+  double n_drawn = 0.0;
+  std::vector<int> user, item;
+  while (static_cast<double>(seen.size()) < n_ratings) {
+    const double have = static_cast<double>(seen.size());
+    const double missing = n_ratings - have;
+    if (missing > (n_pairs - have) / 2) break;
+    const double size = std::ceil(1.1 * missing) + 10;
+    const Rcpp::List drawn = draw(size);
+    const Rcpp::IntegerVector drawn_user = drawn["user"], drawn_item = drawn["item"];
+    if (drawn_user.size() != static_cast<R_xlen_t>(size) || drawn_item.size() != drawn_user.size())
+      Rcpp::stop("draw() returned the wrong number of pairs");
+    // 0-based; NA_INTEGER (the minimum int) stays below 0 for the range check.
+    user.resize(drawn_user.size());
+    item.resize(drawn_item.size());
+    for (R_xlen_t d = 0; d < drawn_user.size(); ++d) {
+      user[d] = drawn_user[d] == NA_INTEGER ? -1 : drawn_user[d] - 1;
+      item[d] = drawn_item[d] == NA_INTEGER ? -1 : drawn_item[d] - 1;
+    }
+    cfpoison::merge_draws(seen, user.data(), item.data(), user.size(), n_drawn, n_users, n_items, merged);
+    std::swap(seen, merged);
+    n_drawn += size;
+    Rcpp::checkUserInterrupt();
+  }
+  cfpoison::keep_earliest_draws(seen, static_cast<std::size_t>(n_ratings));
+  return Rcpp::List::create(Rcpp::Named("user") = seen.user, Rcpp::Named("item") = seen.item);
+}
