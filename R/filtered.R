@@ -22,9 +22,9 @@
 #' between the fake ones and the n dropped. The penalty is the stealth
 #' penalty of [poison_pga()] restricted to that statistic, with its
 #' threshold at the cut-off and weight 100 (in units of the utility's
-#' scale), so that crossing it costs far more than it gains; with `stealth
-#' > 0` the stealth penalty's lower thresholds (the normal users' medians)
-#' apply instead. The detectors an attack can be computed through are those
+#' scale), so that crossing it costs far more than it gains; with a positive
+#' `stealth` the stealth penalty's lower thresholds (the normal users'
+#' medians) apply instead. The detectors an attack can be computed through are those
 #' the penalty differentiates: `"rdma"`, `"wdma"` and `"popularity"`.
 #'
 #' **Measuring.** A filter that drops exactly n users moves the model even

@@ -100,7 +100,8 @@
 #'     \item{`evaluation_seconds`}{Seconds [evaluate_attack()]'s measurement
 #'       took.}
 #'     \item{`auc_length`, `auc_rdma`, `auc_wdma`, `auc_wda`,
-#'       `auc_length_var`, `auc_mean_var`, `auc_degsim`, `auc_pca`}{The AUC
+#'       `auc_length_var`, `auc_mean_var`, `auc_degsim`, `auc_popularity`,
+#'       `auc_pca`}{The AUC
 #'       (0 to 1; 0.5 is chance, below 0.5 ranks the fake users in reverse)
 #'       of each feature of [detect_features()] and of [detect_pca()]'s
 #'       suspicion at telling the fake users from the real ones. Only with

@@ -194,7 +194,8 @@ test_that("tidy() and glance() of a t-test are its one-row data frame as a tibbl
 
 grid_columns <- c(
   "run", "method", "alpha", "mu_1", "mu_2", "beta", "seed", setdiff(evaluation_columns, c("method", "alpha")),
-  "auc_length", "auc_rdma", "auc_wdma", "auc_wda", "auc_length_var", "auc_mean_var", "auc_degsim", "auc_pca",
+  "auc_length", "auc_rdma", "auc_wdma", "auc_wda", "auc_length_var", "auc_mean_var", "auc_degsim", "auc_popularity",
+  "auc_pca",
   "p_value_frequency", "p_value_mean", "error", "seconds"
 )
 
