@@ -58,7 +58,8 @@
 #'   [fit_cf()] or to the evaluations. [fit_cf()] returns a `cf_fit_external`:
 #'   a `cf_fit` holding the `model` that `fit` returned, the ids, and `NA` for
 #'   what only the package's learners record (`objective`, `iterations`,
-#'   `converged`, `rank`).
+#'   `converged`, `rank`). `glance()` describes it with `learner =
+#'   "external"`; `tidy()`, which needs factors, is an error.
 #' @seealso [learner_softimpute()] and [learner_recosystem()], ready-made
 #'   external victims.
 #' @examples
@@ -361,5 +362,15 @@ summary.cf_fit_external <- function(object, ...) {
   out <- NextMethod()
   out$learner <- object$learner$name
   out$n_fake_users <- length(object$fake_user_ids)
+  out
+}
+
+# glance() of an external fit: the package's columns, with what an external
+# fit does not record (loss, sweeps, objective, rank) NA.
+#' @export
+glance.cf_fit_external <- function(x, ratings = NULL, ...) {
+  out <- NextMethod()
+  out$learner <- "external"
+  out$loss <- NA_character_
   out
 }

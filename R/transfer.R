@@ -27,10 +27,12 @@
 #'   [attack_grid()]: choose where they run with `future::plan()`. Nothing in
 #'   a cell draws at random outside its seeds, so the table is the same
 #'   under any plan and any number of workers.
-#' * **Time.** On `movielens_small()`, about 10 s per victim on one thread
-#'   for its clean model, floor and baseline, and a few seconds per cell
-#'   (an external victim predicts the m x n matrix of the real users'
-#'   predictions for each fit it measures; see [learner_external()]).
+#' * **Time.** On `movielens_small()`, two attacks on four victims (ALS
+#'   rank 20, nuclear norm, softImpute rank 10, recosystem; the vignette's
+#'   table) took 3 minutes on one thread of a busy 2-core machine. Each
+#'   victim fits its clean model, floor and baseline once; each cell is one
+#'   poisoned refit, and for an external victim the m x n matrix of the real
+#'   users' predictions (see [learner_external()]).
 #'
 #' @inheritParams evaluate_attack
 #' @param ratings The real users' ratings the attacks were computed on.
