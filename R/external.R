@@ -264,9 +264,8 @@ fit_external <- function(learner, ratings, fake, seed = NULL, on_step = NULL, ca
   model <- tryCatch(
     with_seed(seed %||% learner$seed, learner$fit(data)),
     error = function(e) {
-      cfp_abort(c("The external learner's {.arg fit} failed ({learner$name}).", x = conditionMessage(e)), "external",
-        call = call, parent = e
-      )
+      # The parent's message follows, under "Caused by error".
+      cfp_abort("The external learner's {.arg fit} failed ({learner$name}).", "external", call = call, parent = e)
     }
   )
   if (!is.null(on_step)) on_step(1L)
@@ -291,10 +290,7 @@ external_predict <- function(fit, users, items, call = rlang::caller_env()) {
     n_users = length(fit$user_ids) + length(fit$fake_user_ids), n_items = length(fit$item_ids)
   )
   out <- tryCatch(fit$learner$predict(fit$model, data), error = function(e) {
-    cfp_abort(c("The external learner's {.arg predict} failed ({fit$learner$name}).", x = conditionMessage(e)),
-      "external",
-      call = call, parent = e
-    )
+    cfp_abort("The external learner's {.arg predict} failed ({fit$learner$name}).", "external", call = call, parent = e)
   })
   if (!is.numeric(out) || length(out) != length(users) || any(!is.finite(out))) {
     cfp_abort(

@@ -6,7 +6,10 @@
 #' or Huber loss) or `learner_nuclear()` (Eq. 3, Eq. 5) to the observed
 #' ratings, with the fake users' ratings appended as extra rows when `attack`
 #' is given. A `learner_bagged()` learner fits its base learner on each
-#' bootstrap bag and returns a `cf_fit_bagged` (see [learner_bagged()]).
+#' bootstrap bag and returns a `cf_fit_bagged` (see [learner_bagged()]). An
+#' external learner ([learner_external()]) is fitted by its own `fit`
+#' function under its seed (or `seed`), from its own start (`init` is an
+#' error), and returns a `cf_fit_external`.
 #'
 #' Users or items without any rating get a zero factor (their predictions are 0,
 #' the scale's centre after the paper's shift) when the penalty is positive.
@@ -272,7 +275,8 @@ print.summary.cf_fit <- function(x, ...) {
 
 #' Predict ratings from a fitted model
 #'
-#' @param object A `cf_fit`.
+#' @param object A `cf_fit`, or a `cf_fit_external` of an external learner
+#'   ([learner_external()]), which its own `predict` function predicts.
 #' @param newdata A data frame with `user` and `item` columns holding your own
 #'   ids, or a `cf_ratings` object over the same users and items (predictions at
 #'   its observed entries, in its order).
@@ -301,6 +305,7 @@ predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOpt
   call_core(.predict_pairs(user_factors, object$v, pairs$user - 1L, pairs$item - 1L, threads))
 }
 
+#' @rdname predict.cf_fit
 #' @export
 predict.cf_fit_external <- function(object, newdata = NULL, user = NULL, ...) {
   n <- length(object$item_ids)
