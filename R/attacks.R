@@ -182,6 +182,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
                        refit_sweeps = NULL, settle = TRUE, max_swaps = 4, max_columns = 4, targets_in_support = TRUE,
                        stealth = 0, tau = 1, clean = NULL,
                        seed = NULL, threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
+  check_differentiable(learner)
   support <- cfp_arg_match(support)
   method <- cfp_arg_match(method)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
@@ -370,6 +371,7 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
                         max_iter = 100, step = 0.03, support = c("dense", "sparse"), support_size = NULL,
                         min_var = 0.01, refit_sweeps = 5, tau = 1, clean = NULL, seed = NULL,
                         threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
+  check_differentiable(learner)
   method <- cfp_arg_match(method)
   support <- cfp_arg_match(support)
   spec <- attack_spec(ratings, learner, utility, budget, threads)

@@ -151,6 +151,14 @@ learner_bagged <- function(learner, n_bags = 10, seed = NULL) {
   if (inherits(learner, "cf_learner_bagged")) {
     cfp_abort("{.arg learner} is already bagged: give the base learner.", "value")
   }
+  if (is_external(learner)) {
+    cfp_abort(
+      c("{.arg learner} is an external learner ({learner$name}): it can't be bagged here.",
+        i = "Bag {.fn learner_als} or {.fn learner_nuclear}, or bag inside your external learner's {.arg fit}."
+      ),
+      "learner"
+    )
+  }
   learner$n_bags <- check_count(n_bags, min = 1)
   learner$seed <- if (is.null(seed)) {
     sample.int(.Machine$integer.max, 1L)
@@ -324,7 +332,9 @@ print.cf_fit_bagged <- function(x, ...) {
 #'   [split_ratings()]).
 #' @param defences A named list of defences (learners or filter functions).
 #' @param learner The undefended learner; defaults to the attack's (give it for
-#'   baseline attacks and fake users you built).
+#'   baseline attacks and fake users you built). It may be an external victim
+#'   ([learner_external()]), measured as [evaluate_attack()] measures it, and
+#'   so may a defence that is a learner.
 #' @param adaptive Optional attacks computed through a defence: a named list
 #'   whose names are among `defences`' names, each anything `attack` may be.
 #' @param progress Show a progress bar over the defences' refits, naming the
@@ -406,7 +416,7 @@ evaluate_defence <- function(ratings, attack, test, defences, learner = attack$l
     filter <- if (is.function(defence)) defence else function(ratings, attack) list(ratings = ratings, fake = attack)
     defended_learner <- if (is.function(defence)) learner else defence
     protocol <- refit_learner(defended_learner, refit_sweeps, refit_tol)
-    reference <- named_refit("reference refit", filter(ratings, NULL)$ratings, protocol, init = start, threads = threads)
+    reference <- reference_refit(start, protocol, filter(ratings, NULL)$ratings, threads, named_refit)
     attackers <- c(list(non_adaptive = attack), if (!is.null(adaptive[[name]])) list(adaptive = adaptive[[name]]))
     measured <- lapply(names(attackers), function(attacker) {
       defended <- attackers[[attacker]]

@@ -23,6 +23,17 @@
 #' 4. *Floor*: refitted on `ratings` alone under the protocol, from the
 #'    reference, like the poisoned model but without fake users.
 #'
+#' **External learners** ([learner_external()], [learner_softimpute()],
+#' [learner_recosystem()]) can't start from another model, so the protocol
+#' becomes: the reference is the learner's own fit of `ratings` (`clean` is
+#' used only when it is that fit, from `fit_cf(ratings, learner)`); the
+#' poisoned model is its fit of `ratings` plus the fake users; the floor is
+#' its fit of `ratings` under its `seed + 1`, the victim's own run-to-run
+#' noise (0 for a learner that draws nothing at random). `refit_sweeps` and
+#' `refit_tol` do not apply and `refit_converged` is `NA`. Every metric is
+#' the same sum as for the package's learners, over the m x n matrix of the
+#' normal users' predictions (49 MB on `movielens_small()`).
+#'
 #' Target metrics are `NA` without targets (an availability attack). The
 #' availability metrics `rmse_shift` and `rmse_shift_floor` are `NA`, with a
 #' warning of class `cfpoison_warning_undefined`, when every entry of
@@ -39,7 +50,9 @@
 #'   as fake users), `item` (ids from `ratings$item_ids`) and `rating`. A
 #'   `cf_attack` computed on other ratings is an error.
 #' @param learner The learner to refit; defaults to the attack's (give it for
-#'   baseline attacks and fake users you built).
+#'   baseline attacks and fake users you built). An external learner
+#'   ([learner_external()]) measures an attack crafted on another learner on
+#'   it (see Details).
 #' @param test Optional held-out `cf_ratings` over the same users and items.
 #' @param targets Target item ids; defaults to the attack's.
 #' @param clean The clean model the protocol starts from (see Details);
@@ -96,7 +109,7 @@
 #'       term is a sum of squared changes). `NA` for attacks without a
 #'       utility (the baselines and fake users you built).}
 #'     \item{`refit_converged`}{Whether the poisoned refit met `refit_tol` within
-#'       `refit_sweeps` sweeps.}
+#'       `refit_sweeps` sweeps; `NA` for an external learner.}
 #'     \item{`attack_seconds`}{Seconds the attack took, from its trace; `NA`
 #'       for attacks without a trace.}
 #'     \item{`evaluation_seconds`}{Seconds this evaluation took.}
@@ -125,7 +138,9 @@ evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NU
   clean_arg <- if (missing(clean)) "attack$clean" else "clean"
   # The clean fit (when there is no clean model), the reference, the floor
   # and the poisoned model.
-  refit <- refitter(progress_reporter(progress, "Evaluating the attack", 3L + is.null(clean), refits_format))
+  # An external learner's own clean fit is its reference (no refit of it).
+  n_refits <- 3L + (is.null(clean) && !is_external(learner))
+  refit <- refitter(progress_reporter(progress, "Evaluating the attack", n_refits, refits_format))
   reference <- protocol_reference(clean, protocol, ratings, threads, arg = clean_arg, refit = refit)
   tibble::as_tibble(
     measure_attack(attack, ratings, protocol, reference, test, targets, top_n, threads, started, refit = refit)
@@ -140,25 +155,23 @@ evaluate_attack <- function(ratings, attack, learner = attack$learner, test = NU
 # of; the exported functions return tibbles.
 measure_attack <- function(attack, ratings, protocol, reference, test = NULL, targets = NULL, top_n = 10,
                            threads = 1L, started = proc.time()[["elapsed"]], refit = refitter(NULL, call),
-                           call = rlang::caller_env()) {
+                           floor = NULL, call = rlang::caller_env()) {
   force(started)
   # Exact names: `$targets` would partially match PGA's `targets_in_support`.
   targets <- targets %||% attack$utility[["targets"]] %||% attack$settings[["targets"]]
   target_index <- target_indices(targets, ratings, call = call)
   poisoned <- refit("poisoned refit", ratings, protocol, attack = attack$fake, init = reference, threads = threads)
-  # Like the poisoned model without its fake users: a filtered learner keeps
-  # the poisoned fit's decisions on the real users (see learner_filtered()).
-  floor_fit <- refit("noise-floor refit", ratings, same_filter(protocol, poisoned), init = reference, threads = threads)
+  # Callers that measure many attacks against one reference (transfer_matrix())
+  # fit a floor that does not depend on the attack once.
+  floor_fit <- floor %||%
+    refit("noise-floor refit", ratings, floor_learner(protocol, poisoned), init = reference, threads = threads)
+  # An external fit's predictions, which every metric reads, are made once.
+  reference <- with_predictions(reference)
+  floor_fit <- with_predictions(floor_fit)
+  poisoned <- with_predictions(poisoned)
 
-  reference_factors <- prediction_factors(reference)
-  observed <- core_ratings(ratings)
-  at <- function(fit, mu, targets = integer(0), weights = numeric(0)) {
-    current <- prediction_factors(fit)
-    .utility_at(
-      observed, current$user, current$item, reference_factors$user, reference_factors$item, mu[1], mu[2],
-      targets, weights, threads
-    )$value
-  }
+  metrics <- fit_metrics(ratings, reference, threads)
+  at <- metrics$utility
   n_unseen <- prod(dim(ratings)) - length(ratings$rating)
   if (n_unseen == 0) {
     cli::cli_warn(
@@ -171,18 +184,16 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   }
   rmse_shift <- function(fit) if (n_unseen == 0) NA_real_ else sqrt(max(at(fit, c(1, 0)), 0) / n_unseen)
   target_rating <- function(fit) {
-    factors <- prediction_factors(fit)
     if (length(target_index) == 0L) {
       return(NA_real_)
     }
-    mean(colMeans(factors$user) %*% t(factors$item[target_index, , drop = FALSE]))
+    mean(average_predictions(fit)[target_index])
   }
   hit_ratio <- function(fit) {
     if (length(target_index) == 0L) {
       return(NA_real_)
     }
-    factors <- prediction_factors(fit)
-    mean(.hit_ratio(observed, factors$user, factors$item, target_index - 1L, top_n, threads))
+    mean(metrics$hit_ratio(fit, target_index, top_n))
   }
   utility <- if (is.null(attack$utility)) {
     NA_real_
@@ -210,6 +221,76 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
   )
 }
 
+# What measure_attack() measures on a fit, against `reference` and the
+# normal users' observed entries of `ratings`: `utility(fit, mu, targets,
+# weights)` (Eq. 7-9, targets 0-based as utility_spec() gives them) and
+# `hit_ratio(fit, targets, top_n)` (one share per target, targets 1-based;
+# see evaluate_attack()). The package's fits are measured in
+# factored form by the C++ core; an external fit has only predictions, so
+# its metrics are the same sums over the m x n matrix of the normal users'
+# predictions.
+fit_metrics <- function(ratings, reference, threads) {
+  if (inherits(reference, "cf_fit_external")) {
+    return(dense_metrics(ratings, external_predictions(reference)))
+  }
+  reference_factors <- prediction_factors(reference)
+  observed <- core_ratings(ratings)
+  list(
+    utility = function(fit, mu, targets = integer(0), weights = numeric(0)) {
+      current <- prediction_factors(fit)
+      .utility_at(
+        observed, current$user, current$item, reference_factors$user, reference_factors$item, mu[1], mu[2],
+        targets, weights, threads
+      )$value
+    },
+    hit_ratio = function(fit, targets, top_n) {
+      factors <- prediction_factors(fit)
+      .hit_ratio(observed, factors$user, factors$item, targets - 1L, top_n, threads)
+    }
+  )
+}
+
+# fit_metrics() from predictions: `reference` is the m x n matrix of the
+# normal users' predictions by the reference.
+dense_metrics <- function(ratings, reference) {
+  rated <- matrix(FALSE, nrow(reference), ncol(reference))
+  rated[cbind(ratings$user, ratings$item)] <- TRUE
+  list(
+    utility = function(fit, mu, targets = integer(0), weights = numeric(0)) {
+      predictions <- external_predictions(fit)
+      value <- 0
+      # Eq. 7: the squared change summed over the unseen entries.
+      if (mu[1] != 0) value <- mu[1] * sum((predictions - reference)[!rated]^2)
+      # Eq. 8: the targets' weighted predictions summed over the normal users.
+      if (mu[2] != 0) value <- value + mu[2] * sum(weights * colSums(predictions[, targets + 1L, drop = FALSE]))
+      value
+    },
+    hit_ratio = function(fit, targets, top_n) {
+      predictions <- external_predictions(fit)
+      vapply(targets, function(target) {
+        eligible <- !rated[, target]
+        if (!any(eligible)) {
+          return(NaN)
+        }
+        scores <- predictions[eligible, , drop = FALSE]
+        # Unrated items scored at least the target's (ties count against
+        # it), less the target itself.
+        better <- rowSums(scores >= scores[, target] & !rated[eligible, , drop = FALSE]) - 1L
+        mean(better < top_n)
+      }, numeric(1))
+    }
+  )
+}
+
+# Each item's predicted rating averaged over the normal users.
+average_predictions <- function(fit) {
+  if (inherits(fit, "cf_fit_external")) {
+    return(colMeans(external_predictions(fit)))
+  }
+  factors <- prediction_factors(fit)
+  as.vector(factors$item %*% colMeans(factors$user))
+}
+
 # The learner evaluate_attack() refits; baseline attacks and hand-built fake
 # users were computed against none.
 check_refit_learner <- function(learner, attack, call = rlang::caller_env()) {
@@ -228,10 +309,16 @@ check_refit_learner <- function(learner, attack, call = rlang::caller_env()) {
 
 # The learner under evaluate_attack()'s protocol: its stopping rule replaced
 # by `refit_sweeps` and `refit_tol` (by default evaluate_attack()'s defaults).
+# An external learner has no stopping rule to replace.
 refit_learner <- function(learner, refit_sweeps = formals(evaluate_attack)$refit_sweeps,
                           refit_tol = formals(evaluate_attack)$refit_tol, call = rlang::caller_env()) {
-  learner$max_iter <- check_count(refit_sweeps, min = 1, call = call)
-  learner$tol <- check_number(refit_tol, min = 0, call = call)
+  refit_sweeps <- check_count(refit_sweeps, min = 1, call = call)
+  refit_tol <- check_number(refit_tol, min = 0, call = call)
+  if (is_external(learner)) {
+    return(learner)
+  }
+  learner$max_iter <- refit_sweeps
+  learner$tol <- refit_tol
   learner
 }
 
@@ -250,7 +337,16 @@ default_clean_fit <- function(learner, ratings, threads, refit) {
 protocol_reference <- function(clean, protocol, ratings, threads, arg = "clean", refit = refitter(NULL, call),
                                call = rlang::caller_env()) {
   start <- clean_fit(clean, protocol, ratings, threads, arg = arg, refit = refit, call = call)
-  refit("reference refit", ratings, protocol, init = start, threads = threads)
+  reference_refit(start, protocol, ratings, threads, refit)
+}
+
+# `start` refitted on `ratings` under `protocol`; an external learner's own
+# fit of these ratings is already its reference (its refit would be the same).
+reference_refit <- function(start, protocol, ratings, threads, refit, what = "reference refit") {
+  if (is_own_clean_fit(start, protocol, ratings)) {
+    return(start)
+  }
+  refit(what, ratings, protocol, init = start, threads = threads)
 }
 
 #' Pick target items the way the paper does
@@ -281,8 +377,7 @@ select_targets <- function(fit, n = 1, near = 0.8, tolerance = 0.05, min_ratings
   check_number(near)
   check_number(tolerance, min = 0)
   check_number(min_ratings, min = 0)
-  factors <- prediction_factors(fit)
-  average <- as.vector(factors$item %*% colMeans(factors$user))
+  average <- average_predictions(fit)
   eligible <- seq_along(average)
   if (!is.null(ratings) && min_ratings > 0) {
     check_ratings(ratings)

@@ -59,7 +59,7 @@
 learner_filtered <- function(learner, detector = c("rdma", "wdma", "wda", "length", "length_var", "mean_var", "degsim",
                                                   "popularity", "pca"), n) {
   check_learner(learner)
-  if (inherits(learner, c("cf_learner_bagged", "cf_learner_filtered"))) {
+  if (inherits(learner, c("cf_learner_bagged", "cf_learner_filtered")) || is_external(learner)) {
     cfp_abort(
       c("{.arg learner} must be a base learner, not {.obj_type_friendly {learner}}.",
         i = "Filter {.fn learner_als} or {.fn learner_nuclear}."

@@ -6,7 +6,10 @@
 #' or Huber loss) or `learner_nuclear()` (Eq. 3, Eq. 5) to the observed
 #' ratings, with the fake users' ratings appended as extra rows when `attack`
 #' is given. A `learner_bagged()` learner fits its base learner on each
-#' bootstrap bag and returns a `cf_fit_bagged` (see [learner_bagged()]).
+#' bootstrap bag and returns a `cf_fit_bagged` (see [learner_bagged()]). An
+#' external learner ([learner_external()]) is fitted by its own `fit`
+#' function under its seed (or `seed`), from its own start (`init` is an
+#' error), and returns a `cf_fit_external`.
 #'
 #' Users or items without any rating get a zero factor (their predictions are 0,
 #' the scale's centre after the paper's shift) when the penalty is positive.
@@ -50,6 +53,14 @@ fit_cf <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
                    threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   check_ratings(ratings)
   check_learner(learner)
+  if (is_external(learner) && !is.null(init)) {
+    cfp_abort(
+      c("An external learner ({learner$name}) can't start from {.arg init}: it is fitted from its own start.",
+        i = "Leave {.arg init} {.code NULL}."
+      ),
+      "value"
+    )
+  }
   threads <- check_threads(threads)
   # Checked here, not by with_seed(), so that the error names fit_cf().
   if (!is.null(seed)) check_count(seed, min = 0)
@@ -71,6 +82,10 @@ fit_model <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
   if (!is.null(attack)) {
     fake <- fake_users(attack, ratings, call = call)
     n_fake <- length(fake$user_ids)
+  }
+  if (is_external(learner)) {
+    # It starts from its own start: `init` has nothing to give it.
+    return(fit_external(learner, ratings, fake, seed, on_step, call = call))
   }
   k <- learner$rank
   if (k > min(m + n_fake, n)) {
@@ -101,6 +116,9 @@ fit_model <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
 # most the learner's `max_iter`; a fit stops sooner when it converges), or
 # bags for a bagged learner (all fitted, each about as long).
 fit_steps <- function(learner) {
+  if (is_external(learner)) {
+    return(list(what = learner$name, unit = "fit", total = 1L, format = NULL))
+  }
   if (inherits(learner, "cf_learner_bagged")) {
     return(list(what = sprintf("%d bags", learner$n_bags), unit = "bag", total = learner$n_bags, format = NULL))
   }
@@ -160,6 +178,11 @@ initial_item_factors <- function(init, learner, ratings, call = rlang::caller_en
   k <- learner$rank
   if (is.null(init)) {
     return(matrix(stats::rnorm(n * k, sd = learner$init_sd), n, k))
+  }
+  if (inherits(init, "cf_fit_external")) {
+    # An external fit has no factors to start from: the start is a cold one,
+    # drawn with a fixed seed so that it too depends on nothing but the fit.
+    return(with_seed(clean_seed, initial_item_factors(NULL, learner, ratings)))
   }
   if (inherits(init, "cf_fit")) {
     if (!identical(init$item_ids, ratings$item_ids)) {
@@ -255,7 +278,8 @@ print.summary.cf_fit <- function(x, ...) {
 
 #' Predict ratings from a fitted model
 #'
-#' @param object A `cf_fit`.
+#' @param object A `cf_fit`, or a `cf_fit_external` of an external learner
+#'   ([learner_external()]), which its own `predict` function predicts.
 #' @param newdata A data frame with `user` and `item` columns holding your own
 #'   ids, or a `cf_ratings` object over the same users and items (predictions at
 #'   its observed entries, in its order).
@@ -275,43 +299,76 @@ predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOpt
   threads <- check_threads(threads)
   user_factors <- prediction_factors(object)$user
   if (!is.null(user)) {
-    if (!is.null(newdata)) {
-      cfp_abort("Give either {.arg newdata} or {.arg user}, not both.", "value")
-    }
-    rows <- match_ids(user, object$user_ids, "user")
+    rows <- whole_rows(object, newdata, user)
     out <- user_factors[rows, , drop = FALSE] %*% t(object$v)
     dimnames(out) <- list(as.character(user), as.character(object$item_ids))
     return(out)
   }
+  pairs <- prediction_pairs(object, newdata)
+  call_core(.predict_pairs(user_factors, object$v, pairs$user - 1L, pairs$item - 1L, threads))
+}
+
+#' @rdname predict.cf_fit
+#' @export
+predict.cf_fit_external <- function(object, newdata = NULL, user = NULL, ...) {
+  n <- length(object$item_ids)
+  if (!is.null(user)) {
+    rows <- whole_rows(object, newdata, user)
+    predicted <- external_predict(object, rep(rows, times = n), rep(seq_len(n), each = length(rows)))
+    return(matrix(predicted, length(rows), n, dimnames = list(as.character(user), as.character(object$item_ids))))
+  }
+  pairs <- prediction_pairs(object, newdata)
+  external_predict(object, pairs$user, pairs$item)
+}
+
+# The rows of predict()'s `user`, which excludes `newdata`.
+whole_rows <- function(object, newdata, user, call = rlang::caller_env()) {
+  if (!is.null(newdata)) {
+    cfp_abort("Give either {.arg newdata} or {.arg user}, not both.", "value", call = call)
+  }
+  match_ids(user, object$user_ids, "user", call = call)
+}
+
+# predict()'s `newdata` as user and item indices of the fit.
+prediction_pairs <- function(object, newdata, call = rlang::caller_env()) {
   if (inherits(newdata, "cf_ratings")) {
-    check_ratings_fields(newdata, arg = "newdata")
+    check_ratings_fields(newdata, arg = "newdata", call = call)
     if (!identical(newdata$user_ids, object$user_ids) || !identical(newdata$item_ids, object$item_ids)) {
       cfp_abort(
         c("{.arg newdata} has other users or items than the fit.",
           i = "Split one {.cls cf_ratings} with {.fn split_ratings} so both share ids, or pass a data frame of ids."
         ),
-        "shape"
+        "shape",
+        call = call
       )
     }
-    users <- newdata$user
-    items <- newdata$item
-  } else if (is.data.frame(newdata)) {
+    return(list(user = newdata$user, item = newdata$item))
+  }
+  if (is.data.frame(newdata)) {
     if (!all(c("user", "item") %in% names(newdata))) {
       cfp_abort(
         c("{.arg newdata} needs {.field user} and {.field item} columns.", i = "It has {.val {names(newdata)}}."),
-        "column"
+        "column",
+        call = call
       )
     }
-    users <- match_ids(newdata$user, object$user_ids, "user")
-    items <- match_ids(newdata$item, object$item_ids, "item")
-  } else {
-    cfp_abort("Give {.arg newdata} (a data frame or {.cls cf_ratings}) or {.arg user}.", "type")
+    return(list(
+      user = match_ids(newdata$user, object$user_ids, "user", call = call),
+      item = match_ids(newdata$item, object$item_ids, "item", call = call)
+    ))
   }
-  call_core(.predict_pairs(user_factors, object$v, users - 1L, items - 1L, threads))
+  cfp_abort("Give {.arg newdata} (a data frame or {.cls cf_ratings}) or {.arg user}.", "type", call = call)
 }
 
 # Factors whose product is the fit's prediction: U (times d for nuclear fits) and V.
-prediction_factors <- function(fit) {
+prediction_factors <- function(fit, call = rlang::caller_env()) {
+  if (inherits(fit, "cf_fit_external")) {
+    cfp_abort(
+      c("An external fit ({fit$learner$name}) has no factors.", i = "Use {.fn predict} on it."),
+      "learner",
+      call = call
+    )
+  }
   user <- if (is.null(fit$d)) fit$u else sweep(fit$u, 2, fit$d, `*`)
   list(user = user, item = fit$v)
 }

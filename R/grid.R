@@ -43,7 +43,11 @@
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
-#'   attack is computed through that defence) or `learner_nuclear()`.
+#'   attack is computed through that defence) or `learner_nuclear()`. An
+#'   external victim ([learner_external()]) takes only the baselines (`"pga"`
+#'   and `"sgld"` need a learner they can differentiate: to measure them on
+#'   it, see [transfer_matrix()]); it is measured as [evaluate_attack()]
+#'   measures it.
 #' @param methods Attacks to run (see Details).
 #' @param alpha Shares of fake users, each an `attack_budget()` alpha.
 #' @param mu Utility weights \eqn{(\mu_1, \mu_2)} of Eq. 9: one pair, a list of
@@ -132,6 +136,7 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
   check_learner(learner)
   if (!is.null(test)) check_ratings(test)
   methods <- check_methods(methods)
+  if (any(methods %in% c("pga", "sgld"))) check_differentiable(learner)
   settings <- grid_settings(methods, alpha, grid_mu(mu), beta, seeds)
   # Budgets are checked once here so that a bad alpha stops the grid, not every run.
   for (a in unique(settings$alpha)) check_budget(attack_budget(a, items_per_user, max_rating), ratings)

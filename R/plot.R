@@ -401,3 +401,41 @@ autoplot.cf_features <- function(object, features = NULL, ...) {
       colour = "Feature\n(AUC < 0.5: it ranks\nfake users in reverse)", title = "Detection ROC curves"
     )
 }
+
+#' Plot how attacks transfer between victims
+#'
+#' Draws [transfer_matrix()]'s table as a heat map: one tile per attack (rows)
+#' and victim (columns), filled and labelled with `times_uniform`, the
+#' attack's `rmse_shift` as a multiple of the uniform baseline's on the same
+#' victim. A tile near 1 is an attack no stronger than random fake users on
+#' that victim.
+#'
+#' @param object A `cf_transfer` from [transfer_matrix()].
+#' @param ... Unused; for compatibility with the generic.
+#' @return A ggplot object.
+#' @seealso [transfer_matrix()].
+#' @examples
+#' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
+#' surrogate <- learner_als(rank = 3, lambda_u = 1)
+#' budget <- attack_budget(alpha = 0.05, items_per_user = 10)
+#' pga <- poison_pga(r, surrogate, utility_availability(), budget, max_iter = 5, seed = 1)
+#' autoplot(transfer_matrix(r, list(pga = pga),
+#'   list(als = surrogate, als_rank_6 = learner_als(rank = 6, lambda_u = 1)),
+#'   progress = FALSE
+#' ))
+#' @export
+autoplot.cf_transfer <- function(object, ...) {
+  cells <- as.data.frame(object)
+  # In the order given, the first attack on top.
+  cells$attack <- factor(cells$attack, levels = rev(unique(cells$attack)))
+  cells$victim <- factor(cells$victim, levels = unique(cells$victim))
+  cells$label <- paste0(format_number(cells$times_uniform), "x")
+  ggplot2::ggplot(cells, ggplot2::aes(x = .data$victim, y = .data$attack, fill = .data$times_uniform)) +
+    ggplot2::geom_tile(colour = "white") +
+    ggplot2::geom_text(ggplot2::aes(label = .data$label)) +
+    ggplot2::scale_fill_gradient(low = "#F7FBFF", high = "#D55E00") +
+    ggplot2::labs(
+      x = "Victim", y = "Attack", fill = "Shift /\nuniform's",
+      title = "How far each attack moves each victim, in multiples of the uniform attack"
+    )
+}

@@ -81,6 +81,7 @@
 poison_structured <- function(ratings, learner, utility, budget, design = c("rare_items", "popular_items", "anchored"),
                               group_size = NULL, clean = NULL, seed = NULL,
                               threads = getOption("cfpoison.threads", 1L)) {
+  check_differentiable(learner)
   design <- cfp_arg_match(design)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
   group_size <- if (is.null(group_size) && design == "rare_items") {

@@ -25,8 +25,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Not packaged by Debian: softImpute (the reference solver the tests compare against).
-Rscript -e 'if (!requireNamespace("softImpute", quietly = TRUE)) install.packages("softImpute")'
+# Not packaged by Debian: softImpute (the reference solver the tests compare
+# against, and an external victim) and recosystem (LIBMF, an external victim;
+# its CRAN version 0.5.1 needs R >= 3.3).
+Rscript -e 'for (p in c("softImpute", "recosystem")) if (!requireNamespace(p, quietly = TRUE)) install.packages(p)'
 
 R CMD INSTALL --preclean --no-multiarch . >/dev/null
 echo "cfpoison installed."
