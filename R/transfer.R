@@ -56,7 +56,9 @@
 #'     \item{`rmse_shift`}{The paper's RMSE of the attack on the victim
 #'       (see [evaluate_attack()]).}
 #'     \item{`rmse_shift_floor`}{The victim's noise floor: the `rmse_shift`
-#'       of a refit without fake users, the same for every attack on it.}
+#'       of a refit without fake users, the same for every attack on it
+#'       (except on a [learner_filtered()] victim, whose floor keeps each
+#'       poisoned fit's filter decisions).}
 #'     \item{`uniform_shift`}{The uniform baseline's `rmse_shift` on the
 #'       victim.}
 #'     \item{`times_uniform`}{`rmse_shift / uniform_shift`: the attack's
