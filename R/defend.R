@@ -177,8 +177,14 @@ print.cf_learner_bagged <- function(x, ...) {
 }
 
 base_learner <- function(learner) {
-  base <- learner[setdiff(names(learner), c("n_bags", "seed"))]
-  class(base) <- setdiff(class(learner), "cf_learner_bagged")
+  unwrap_learner(learner, "cf_learner_bagged", c("n_bags", "seed"))
+}
+
+# The learner a wrapper (bagged, filtered) holds: the wrapper's `fields` and
+# its class `wrapper` taken off.
+unwrap_learner <- function(learner, wrapper, fields) {
+  base <- learner[setdiff(names(learner), fields)]
+  class(base) <- setdiff(class(learner), wrapper)
   base
 }
 

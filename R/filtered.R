@@ -83,9 +83,7 @@ print.cf_learner_filtered <- function(x, ...) {
 }
 
 filtered_base <- function(learner) {
-  base <- learner[setdiff(names(learner), c("detector", "n", "drop"))]
-  class(base) <- setdiff(class(learner), "cf_learner_filtered")
-  base
+  unwrap_learner(learner, "cf_learner_filtered", c("detector", "n", "drop"))
 }
 
 # Every user's suspicion under the filter's detector: the real users of
