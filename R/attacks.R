@@ -114,7 +114,9 @@
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
-#'   attack is computed through that defence) or `learner_nuclear()`.
+#'   attack is computed through that defence), `learner_nuclear()`, or
+#'   `learner_filtered()` (the attack is computed through the filter: see
+#'   there).
 #' @param utility The attacker's utility: `utility_availability()`,
 #'   `utility_integrity()` or `utility_hybrid()`.
 #' @param budget An `attack_budget()`.
