@@ -101,7 +101,9 @@
 #' are those of the poisoned data, as a detector sees it. The gradient of P
 #' is exact; the search prices new entries by it to first order and accepts
 #' every step on the exact penalized utility, which is what the trace and
-#' `outcome` report. s = 0 is the plain attack, bit for bit. The frequency
+#' `outcome` report. s = 0 is the plain attack, bit for bit. Given a
+#' [learner_filtered()], the attack is computed through the filter (see
+#' there); the other attacks refuse a filtered learner. The frequency
 #' reading of [detect_ttest()] tests profile length alone and rejects any
 #' B far from the normal users' mean length whatever the attack does; the
 #' popularity feature is the length-normalized test of which items are rated.
@@ -114,9 +116,7 @@
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
-#'   attack is computed through that defence), `learner_nuclear()`, or
-#'   `learner_filtered()` (the attack is computed through the filter: see
-#'   there).
+#'   attack is computed through that defence) or `learner_nuclear()`.
 #' @param utility The attacker's utility: `utility_availability()`,
 #'   `utility_integrity()` or `utility_hybrid()`.
 #' @param budget An `attack_budget()`.
@@ -374,6 +374,7 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
                         min_var = 0.01, refit_sweeps = 5, tau = 1, clean = NULL, seed = NULL,
                         threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
   check_differentiable(learner)
+  check_not_filtered(learner)
   method <- cfp_arg_match(method)
   support <- cfp_arg_match(support)
   spec <- attack_spec(ratings, learner, utility, budget, threads)

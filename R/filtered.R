@@ -176,3 +176,18 @@ filter_route <- function(ratings, learner, n_fake, threads, call = rlang::caller
     threshold = stats::setNames(sort(scores, decreasing = TRUE)[rank], learner$detector)
   )
 }
+
+# Only poison_pga() computes an attack through a filter; the other attacks
+# would silently attack the base learner.
+check_not_filtered <- function(learner, call = rlang::caller_env()) {
+  if (inherits(learner, "cf_learner_filtered")) {
+    cfp_abort(
+      c("Only {.fn poison_pga} computes an attack through {.fn learner_filtered}.",
+        i = "Use {.fn poison_pga}, or give the base learner and measure the attack on the filter with {.fn evaluate_attack}."
+      ),
+      "learner",
+      call = call
+    )
+  }
+  invisible(learner)
+}

@@ -50,6 +50,7 @@
 attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
                             refit_sweeps = 5000, refit_tol = 1e-12, threads = getOption("cfpoison.threads", 1L)) {
   check_differentiable(learner)
+  check_not_filtered(learner)
   method <- cfp_arg_match(method)
   problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
   res <- call_core(.attack_evaluate(problem, TRUE))
@@ -92,6 +93,7 @@ check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", 
                            entries = NULL, n_entries = 10, h = 1e-4, seed = NULL, refit_sweeps = 20000,
                            refit_tol = 1e-13, threads = getOption("cfpoison.threads", 1L)) {
   check_differentiable(learner)
+  check_not_filtered(learner)
   method <- cfp_arg_match(method)
   check_number(h, min = 0, min_inclusive = FALSE)
   problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)

@@ -82,6 +82,7 @@ poison_structured <- function(ratings, learner, utility, budget, design = c("rar
                               group_size = NULL, clean = NULL, seed = NULL,
                               threads = getOption("cfpoison.threads", 1L)) {
   check_differentiable(learner)
+  check_not_filtered(learner)
   design <- cfp_arg_match(design)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
   group_size <- if (is.null(group_size) && design == "rare_items") {

@@ -96,4 +96,9 @@ test_that("learner_filtered() refuses what it cannot do", {
     "value", "stealth"
   )
   expect_cfp_error(fit_cf(s$ratings, learner_filtered(s$learner, n = 1000), progress = FALSE), "value", "1000")
+  # Only poison_pga() attacks through the filter; the others would attack the base learner.
+  expect_cfp_error(poison_sgld(s$ratings, s$filtered, utility_availability(), s$budget), "learner", "poison_pga")
+  expect_cfp_error(
+    poison_structured(s$ratings, s$filtered, utility_availability(), s$budget, "rare_items"), "learner", "poison_pga"
+  )
 })
