@@ -9,8 +9,8 @@
     .Call(`_cfpoison_attack_pga`, problem, settings, on_iteration)
 }
 
-.attack_search <- function(problem, settings, on_iteration) {
-    .Call(`_cfpoison_attack_search`, problem, settings, on_iteration)
+.attack_search <- function(problem, starts, settings, on_iteration) {
+    .Call(`_cfpoison_attack_search`, problem, starts, settings, on_iteration)
 }
 
 .attack_sgld <- function(problem, settings, prior_mean, prior_var, on_iteration) {

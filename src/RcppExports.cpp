@@ -37,15 +37,16 @@ BEGIN_RCPP
 END_RCPP
 }
 // attack_search
-Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings, const Rcpp::Nullable<Rcpp::Function>& on_iteration);
-RcppExport SEXP _cfpoison_attack_search(SEXP problemSEXP, SEXP settingsSEXP, SEXP on_iterationSEXP) {
+Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& starts, const Rcpp::List& settings, const Rcpp::Nullable<Rcpp::Function>& on_iteration);
+RcppExport SEXP _cfpoison_attack_search(SEXP problemSEXP, SEXP startsSEXP, SEXP settingsSEXP, SEXP on_iterationSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
     Rcpp::traits::input_parameter< const Rcpp::List& >::type problem(problemSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type starts(startsSEXP);
     Rcpp::traits::input_parameter< const Rcpp::List& >::type settings(settingsSEXP);
     Rcpp::traits::input_parameter< const Rcpp::Nullable<Rcpp::Function>& >::type on_iteration(on_iterationSEXP);
-    rcpp_result_gen = Rcpp::wrap(attack_search(problem, settings, on_iteration));
+    rcpp_result_gen = Rcpp::wrap(attack_search(problem, starts, settings, on_iteration));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -181,7 +182,7 @@ END_RCPP
 static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_evaluate", (DL_FUNC) &_cfpoison_attack_evaluate, 2},
     {"_cfpoison_attack_pga", (DL_FUNC) &_cfpoison_attack_pga, 3},
-    {"_cfpoison_attack_search", (DL_FUNC) &_cfpoison_attack_search, 3},
+    {"_cfpoison_attack_search", (DL_FUNC) &_cfpoison_attack_search, 4},
     {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},
     {"_cfpoison_sample_pairs", (DL_FUNC) &_cfpoison_sample_pairs, 4},
     {"_cfpoison_detect_features", (DL_FUNC) &_cfpoison_detect_features, 7},

@@ -160,11 +160,26 @@ Rcpp::List attack_pga(const Rcpp::List& problem, const Rcpp::List& settings,
       cfpoison::run_pga(learner, boundary::read_triplets(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
 }
 
-// The support search (PGA over values and support) from the problem's fake block.
+// The support search (PGA over values and support) from each of `starts`
+// (fake blocks as core_ratings() lays them out, over the problem's fake users
+// and items), the searches taking turns (cfpoison::run_searches()). One list
+// per start: the search's block, trace and item factors, the utility of its
+// start and of its result as the search measured them, and whether it was
+// dropped behind the leader.
 // [[Rcpp::export(.attack_search)]]
-Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
+Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& starts, const Rcpp::List& settings,
                          const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
-  cfpoison::PoisonedLearner learner = make_learner(problem);
+  if (starts.size() == 0) Rcpp::stop("the search needs a start");
+  std::vector<cfpoison::PoisonedLearner> learners;
+  std::vector<cfpoison::Triplets> blocks;
+  learners.reserve(starts.size());
+  for (R_xlen_t k = 0; k < starts.size(); ++k) {
+    const Rcpp::List start = starts[k];
+    if (field<int>(start, "n_users") != field<int>(Rcpp::List(problem["fake"]), "n_users"))
+      Rcpp::stop("every start needs the problem's number of fake users");
+    learners.push_back(make_learner(problem));
+    blocks.push_back(boundary::read_triplets(start));
+  }
   cfpoison::SearchSettings s;
   s.max_iter = field<int>(settings, "max_iter");
   s.step = field<double>(settings, "step");
@@ -179,9 +194,18 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& settings,
   s.settle_sweeps = field<int>(settings, "settle_sweeps");
   s.settle_tol = field<double>(settings, "settle_tol");
   for (const int j : s.kept_items)
-    if (j < 0 || j >= learner.n_items()) Rcpp::stop("kept item index out of range");
-  return attack_result(
-      cfpoison::run_search(learner, boundary::read_triplets(problem["fake"]), item_init(problem), s, make_callback(on_iteration)));
+    if (j < 0 || j >= learners.front().n_items()) Rcpp::stop("kept item index out of range");
+  const std::vector<cfpoison::SearchRun> runs =
+      cfpoison::run_searches(learners, std::move(blocks), item_init(problem), s, make_callback(on_iteration));
+  Rcpp::List out(runs.size());
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    Rcpp::List run = attack_result(runs[k].result);
+    run["start_utility"] = runs[k].start_utility;
+    run["utility"] = runs[k].utility;
+    run["dropped"] = runs[k].dropped;
+    out[k] = run;
+  }
+  return out;
 }
 
 // Algorithm 2 (SGLD) from the problem's fake block, with per-entry prior

@@ -8,8 +8,8 @@
 #
 # CFPOISON_BENCH_ALPHAS (default "0.01,0.03,0.1") sets the shares of fake users
 # for ALS; CFPOISON_BENCH_NUCLEAR_ALPHAS (default "0.03") those for the nuclear
-# norm; CFPOISON_BENCH_GOALS (default "availability,push,nuke") the goals. One
-# thread throughout.
+# norm (empty: none); CFPOISON_BENCH_GOALS (default "availability,push,nuke") the
+# goals. One thread throughout.
 
 library(cfpoison)
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "common.R"))
@@ -75,6 +75,7 @@ attacks_for <- function(spec, clean, budget, goal, segment) {
 rows <- list()
 for (learner_name in names(learners)) {
   spec <- learners[[learner_name]]
+  if (length(spec$alphas) == 0L) next # e.g. CFPOISON_BENCH_NUCLEAR_ALPHAS= (empty): no clean fit either
   set.seed(seed)
   clean <- fit_cf(ratings, spec$tight)
   factors <- cfpoison:::prediction_factors(clean)

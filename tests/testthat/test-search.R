@@ -210,3 +210,76 @@ test_that("on ALS the search climbs the settled utility, the one evaluate_attack
     "type", "settle"
   )
 })
+
+test_that("the searches take turns: each keeps its own path, one left behind is dropped, and what they measured is reused", {
+  case <- search_case()
+  settled_utility <- function(block, utility) {
+    refit <- utils::modifyList(cfpoison:::refit_settings(500L, "exact", 1, 1L), list(tol = 1e-8))
+    problem <- cfpoison:::attack_problem(case$ratings, case$learner, case$clean, block, utility, refit)
+    cfpoison:::.attack_evaluate(problem, FALSE)$utility
+  }
+  target <- case$ratings$item_ids[5]
+  utilities <- list(
+    availability = utility_availability(), push = utility_integrity(targets = target, weights = 2),
+    nuke = utility_integrity(targets = target, weights = -2)
+  )
+  for (goal in names(utilities)) {
+    utility <- utilities[[goal]]
+    attack <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 1)
+    outcome <- attack$settings$outcome
+    searches <- startsWith(outcome$result, "search from")
+    # The result's utility is the settled refit's, bitwise, whether measured
+    # by the search or afterwards; so is the start's (the trace's first row).
+    expect_identical(max(outcome$converged_utility), settled_utility(attack$fake, utility))
+    expect_identical(
+      attack$trace$utility[1],
+      outcome$converged_utility[outcome$result == paste("start", attack$settings$start)]
+    )
+    expect_true(is.logical(outcome$dropped) && !anyNA(outcome$dropped[searches]) && all(is.na(outcome$dropped[!searches])))
+    if (goal == "nuke") {
+      # A nuke searches from its best structured start alone; the random
+      # start stays a candidate.
+      expect_identical(outcome$result[searches], paste("search from", attack$settings$start))
+      expect_false(attack$settings$start == "random")
+      expect_true("start random" %in% outcome$result)
+    } else {
+      # Here the losing search falls behind and is dropped; the winner never is.
+      expect_identical(sum(searches), 2L)
+      expect_true(any(outcome$dropped[searches]))
+      expect_false(outcome$dropped[which.max(outcome$converged_utility)])
+    }
+  }
+
+  # Only a pure nuke skips the random start, and only with another start to search.
+  starts <- list(anchored = NULL, random = NULL)
+  nukes_alone <- cfpoison:::nukes_alone
+  expect_true(nukes_alone(utility_integrity(targets = target, weights = -2), starts))
+  expect_true(nukes_alone(utility_hybrid(c(0, -1), targets = target, weights = 2), starts))
+  expect_false(nukes_alone(utility_integrity(targets = target, weights = -2), starts["random"]))
+  expect_false(nukes_alone(utility_hybrid(c(1, 1), targets = target, weights = -2), starts))
+  expect_false(nukes_alone(utility_integrity(targets = case$ratings$item_ids[5:6], weights = c(-2, 2)), starts))
+  expect_false(nukes_alone(utility_availability(), starts))
+
+  # Taking turns leaves a search's path as it is alone: its learner, warm
+  # adjoint and moves are its own.
+  utility <- utility_availability()
+  starts <- list(
+    rare = poison_structured(case$ratings, case$learner, utility, case$budget, "rare_items", clean = case$clean, seed = 1)$fake,
+    other = poison_structured(case$ratings, case$learner, utility, case$budget, "popular_items", clean = case$clean, seed = 1)$fake
+  )
+  refit <- utils::modifyList(cfpoison:::refit_settings(30L, "exact", 1, 1L), list(tol = 1e-8, cg_tol = 1e-2))
+  problem <- cfpoison:::attack_problem(case$ratings, case$learner, case$clean, starts$rare, utility, refit)
+  settings <- list(
+    max_iter = 8L, step = 2, min_step = 0.25, tol = 1e-4, patience = 3L, max_rating = 2, max_swaps = 4L,
+    max_columns = 4L, kept_items = integer(0), warm_start = FALSE, settle_sweeps = 500L, settle_tol = 1e-8
+  )
+  core <- lapply(starts, cfpoison:::core_ratings)
+  alone <- cfpoison:::.attack_search(problem, core["rare"], settings, NULL)[[1]]
+  both <- cfpoison:::.attack_search(problem, core, settings, NULL)
+  kept <- both[[1]]
+  if (kept$dropped) kept <- both[[2]] # compare the one that ran to its end
+  run_alone <- if (identical(kept, both[[1]])) alone else cfpoison:::.attack_search(problem, core["other"], settings, NULL)[[1]]
+  expect_identical(kept$trace$utility, run_alone$trace$utility)
+  expect_identical(kept$fake, run_alone$fake)
+  for (run in both) expect_identical(run$utility, run$trace$utility[nrow(run$trace)])
+})

@@ -228,9 +228,14 @@ class Stopwatch {
 };
 
 inline AttackTraceRow trace_row(const int iteration, const Evaluation& at, const double step, const bool accepted,
+                                const int swaps, const Evaluation& evaluated, const double seconds) {
+  return {iteration, at.utility, step, accepted, swaps, evaluated.gradient.cg_iterations, evaluated.gradient.hessian,
+          seconds};
+}
+
+inline AttackTraceRow trace_row(const int iteration, const Evaluation& at, const double step, const bool accepted,
                                 const int swaps, const Evaluation& evaluated, const Stopwatch& clock) {
-  return {iteration,  at.utility, step, accepted, swaps, evaluated.gradient.cg_iterations, evaluated.gradient.hessian,
-          clock.seconds()};
+  return trace_row(iteration, at, step, accepted, swaps, evaluated, clock.seconds());
 }
 
 struct PgaSettings {
@@ -513,64 +518,199 @@ inline Triplets move_columns(const Triplets& block, const Evaluation& at, const 
 // larger. Short refits from V0 alone misjudge nukes: at alpha = 10% on
 // MovieLens the search climbed their utility while the settled one fell from
 // 476 to 357.
+//
+// One search, one counted step at a time (advance()), so that several
+// searches can take turns (run_searches()). A search's path does not depend
+// on the others: each has its own learner (its own joint index and warm
+// adjoint) and RNG-free moves.
+class SupportSearch {
+ public:
+  SupportSearch(PoisonedLearner& learner, Triplets fake, const arma::mat& V0, const SearchSettings& s)
+      : learner_(learner), fake_(std::move(fake)), V0_(V0), s_(s), step_(s.step) {
+    const Stopwatch clock;
+    clip(fake_.value, s_.max_rating);
+    current_ = settles() ? settled(fake_) : learner_.evaluate(fake_, V0_, true);
+    start_utility_ = current_.utility;
+    size_[1] = std::max(1, s_.max_swaps_per_user);
+    size_[2] = std::max(1, s_.max_columns);
+    done_[1] = s_.max_swaps_per_user == 0;
+    done_[2] = s_.max_columns == 0;
+    seconds_ = clock.seconds();
+    trace_.push_back(trace_row(0, current_, 0.0, true, 0, current_, seconds_));
+  }
+
+  bool finished() const {
+    return it_ >= s_.max_iter || (done_[0] && done_[1] && done_[2]) || stalls_ >= s_.patience;
+  }
+
+  // Whether utilities are settled ones (evaluate_attack()'s stopping rule from V0).
+  bool settles() const { return s_.settle_sweeps > 0; }
+
+  // The next counted step (a move that finds nothing to propose is skipped
+  // without counting, as it costs no refit), its row appended to the trace.
+  // False when no step was left (every move done). Call only while
+  // !finished().
+  bool advance() {
+    const Stopwatch clock;
+    enum Move { values, exchanges, columns };
+    const int n_fake = learner_.n_fake();
+    const int it = it_ + 1;
+    for (;;) {
+      while (done_[turn_ % 3]) ++turn_;
+      const Move move = static_cast<Move>(turn_++ % 3);
+      int n_swapped = 0;
+      Triplets candidate = move == values      ? move_values(fake_, current_, step_, s_.max_rating, n_fake)
+                           : move == exchanges ? exchange_items(fake_, current_, size_[move], s_, n_fake, n_swapped)
+                                               : move_columns(fake_, current_, size_[move], s_, n_fake, n_swapped);
+      if (move != values && n_swapped == 0) {
+        done_[move] = true;  // nothing promises a gain
+        if (done_[0] && done_[1] && done_[2]) {
+          seconds_ += clock.seconds();
+          return false;
+        }
+        continue;
+      }
+      const bool settle = settles();
+      Evaluation next = learner_.evaluate(candidate, s_.warm_start || settle ? current_.V : V0_, true);
+      if (settle && next.utility > current_.utility) next = settled(candidate);
+      const bool accepted = next.utility > current_.utility;
+      if (accepted) {
+        const double gain = (next.utility - current_.utility) / std::max(std::abs(current_.utility), 1e-300);
+        stalls_ = gain < s_.tol ? stalls_ + 1 : 0;
+        fake_ = std::move(candidate);
+        std::swap(current_, next);
+        if (move == values) {
+          step_ = std::min(s_.step, 2.0 * step_);
+        } else {
+          size_[move] = std::min(move == exchanges ? s_.max_swaps_per_user : s_.max_columns, 2 * size_[move]);
+        }
+      } else if (move == values) {
+        step_ /= 2.0;
+        done_[values] = step_ < s_.min_step;
+      } else {
+        done_[move] = size_[move] == 1;
+        size_[move] = std::max(1, size_[move] / 2);
+      }
+      it_ = it;
+      seconds_ += clock.seconds();
+      trace_.push_back(trace_row(it, current_, move == values ? step_ : 0.0, accepted, n_swapped,
+                                 accepted ? current_ : next, seconds_));
+      return true;
+    }
+  }
+
+  double utility() const { return current_.utility; }
+  double start_utility() const { return start_utility_; }
+  int iterations() const { return it_; }
+
+  const std::vector<AttackTraceRow>& trace() const { return trace_; }
+
+  AttackResult result() const {
+    AttackResult res;
+    res.fake = fake_;
+    res.trace = trace_;
+    res.V = current_.V;
+    return res;
+  }
+
+ private:
+  Evaluation settled(const Triplets& block) {
+    return learner_.evaluate(block, V0_, true, s_.settle_sweeps, s_.settle_tol);
+  }
+
+  PoisonedLearner& learner_;
+  Triplets fake_;
+  const arma::mat& V0_;
+  SearchSettings s_;
+  Evaluation current_;
+  double start_utility_ = 0.0;
+  double step_;
+  int size_[3] = {0, 1, 1};
+  bool done_[3] = {false, false, false};
+  int stalls_ = 0;
+  int turn_ = 0;
+  int it_ = 0;
+  double seconds_ = 0.0;  // this search's own time (searches may take turns)
+  std::vector<AttackTraceRow> trace_;
+};
+
 inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const arma::mat& V0,
                                const SearchSettings& s, const IterationCallback& on_iteration) {
-  const Stopwatch clock;
-  clip(fake.value, s.max_rating);
-  const bool settle = s.settle_sweeps > 0;
-  const auto settled = [&](const Triplets& block) {
-    return learner.evaluate(block, V0, true, s.settle_sweeps, s.settle_tol);
+  SupportSearch search(learner, std::move(fake), V0, s);
+  if (on_iteration) on_iteration(search.trace().back());
+  while (!search.finished() && search.advance())
+    if (on_iteration) on_iteration(search.trace().back());
+  return search.result();
+}
+
+// Several searches (one per start) in turns, one counted step each per round.
+// After each round a search that can no longer catch up with the leader (the
+// search of largest utility) is dropped: one whose utility, plus its steps
+// left times the largest gain of its last three steps (its last turn of the
+// three moves), stays below the leader's utility now. Gains shrink as a
+// search converges, so this extrapolation is optimistic; a dropped search
+// keeps its best block, a candidate for the caller like any other. In
+// inst/bench/strength.R's rows at alpha = 3% the nuke's search from the
+// random start falls out early (after 9 of its 20 steps, at a target shift
+// of -0.58 against the leader's -0.83; it would have ended at -0.64), and
+// the push's search from the anchored start 2 steps before its end, behind
+// the one from the random start, which wins; the availability search from
+// the random start overtakes the leader at its tenth step and wins.
+struct SearchRun {
+  AttackResult result;
+  double start_utility = 0.0;  // the start's utility as the search measured it
+  double utility = 0.0;        // the result's
+  bool dropped = false;
+};
+
+inline std::vector<SearchRun> run_searches(std::vector<PoisonedLearner>& learners, std::vector<Triplets> starts,
+                                           const arma::mat& V0, const SearchSettings& s,
+                                           const IterationCallback& on_iteration) {
+  const std::size_t n = starts.size();
+  if (learners.size() != n) throw std::invalid_argument("one learner per start");
+  std::vector<SupportSearch> searches;
+  searches.reserve(n);
+  int steps = 0;  // counted steps over all searches, for the progress report
+  const auto report = [&](const AttackTraceRow& row) {
+    if (!on_iteration) return;
+    AttackTraceRow total = row;
+    total.iteration = steps;
+    on_iteration(total);
   };
-  Evaluation current = settle ? settled(fake) : learner.evaluate(fake, V0, true);
-  AttackResult res;
-  res.trace.push_back(trace_row(0, current, 0.0, true, 0, current, clock));
-  if (on_iteration) on_iteration(res.trace.back());
-  enum Move { values, exchanges, columns };
-  const int n_fake = learner.n_fake();
-  double step = s.step;
-  int size[3] = {0, std::max(1, s.max_swaps_per_user), std::max(1, s.max_columns)};
-  bool done[3] = {false, s.max_swaps_per_user == 0, s.max_columns == 0};
-  int stalls = 0;
-  int turn = 0;
-  for (int it = 1; it <= s.max_iter && !(done[0] && done[1] && done[2]) && stalls < s.patience; ++it) {
-    while (done[turn % 3]) ++turn;
-    const Move move = static_cast<Move>(turn++ % 3);
-    int n_swapped = 0;
-    Triplets candidate = move == values      ? move_values(fake, current, step, s.max_rating, n_fake)
-                          : move == exchanges ? exchange_items(fake, current, size[move], s, n_fake, n_swapped)
-                                              : move_columns(fake, current, size[move], s, n_fake, n_swapped);
-    if (move != values && n_swapped == 0) {
-      done[move] = true;  // nothing promises a gain
-      --it;
-      continue;
-    }
-    Evaluation next = learner.evaluate(candidate, s.warm_start || settle ? current.V : V0, true);
-    if (settle && next.utility > current.utility) next = settled(candidate);
-    const bool accepted = next.utility > current.utility;
-    if (accepted) {
-      const double gain = (next.utility - current.utility) / std::max(std::abs(current.utility), 1e-300);
-      stalls = gain < s.tol ? stalls + 1 : 0;
-      fake = std::move(candidate);
-      std::swap(current, next);
-      if (move == values) {
-        step = std::min(s.step, 2.0 * step);
-      } else {
-        size[move] = std::min(move == exchanges ? s.max_swaps_per_user : s.max_columns, 2 * size[move]);
-      }
-    } else if (move == values) {
-      step /= 2.0;
-      done[values] = step < s.min_step;
-    } else {
-      done[move] = size[move] == 1;
-      size[move] = std::max(1, size[move] / 2);
-    }
-    res.trace.push_back(trace_row(it, current, move == values ? step : 0.0, accepted, n_swapped,
-                                  accepted ? current : next, clock));
-    if (on_iteration) on_iteration(res.trace.back());
+  for (std::size_t k = 0; k < n; ++k) {
+    searches.emplace_back(learners[k], std::move(starts[k]), V0, s);
+    report(searches.back().trace().back());
   }
-  res.fake = std::move(fake);
-  res.V = current.V;
-  return res;
+  constexpr std::size_t window = 3;
+  std::vector<std::vector<double>> gains(n);  // per search, the gain of each of its steps
+  std::vector<SearchRun> runs(n);
+  const auto active = [&](const std::size_t k) { return !runs[k].dropped && !searches[k].finished(); };
+  for (bool any = true; any;) {
+    any = false;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (!active(k)) continue;
+      const double before = searches[k].utility();
+      if (!searches[k].advance()) continue;
+      any = true;
+      gains[k].push_back(searches[k].utility() - before);
+      ++steps;
+      report(searches[k].trace().back());
+    }
+    double leader = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < n; ++k) leader = std::max(leader, searches[k].utility());
+    for (std::size_t k = 0; k < n; ++k) {
+      if (!active(k) || gains[k].size() < window) continue;
+      const double recent = *std::max_element(gains[k].end() - static_cast<std::ptrdiff_t>(window), gains[k].end());
+      const int left = s.max_iter - searches[k].iterations();
+      runs[k].dropped = searches[k].utility() + left * recent < leader;
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    runs[k].result = searches[k].result();
+    runs[k].start_utility = searches[k].start_utility();
+    runs[k].utility = searches[k].utility();
+  }
+  return runs;
 }
 
 struct SgldSettings {
