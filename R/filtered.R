@@ -105,10 +105,12 @@ fit_filtered <- function(learner, ratings, fake, init, seed, threads, on_step = 
       call = call
     )
   }
+  # Fixed decisions (same_filter()) drop exactly the users in `drop`.
   kept <- if (is.null(learner$drop)) {
     defend_filter(ratings, fake, filter_scores(learner, ratings, fake, threads), learner$n)
   } else {
-    defend_filter(ratings, fake, c(ratings$user_ids %in% learner$drop, rep(0, length(fake$user_ids))), length(learner$drop))
+    scores <- c(ratings$user_ids %in% learner$drop, rep(FALSE, length(fake$user_ids)))
+    defend_filter(ratings, fake, as.numeric(scores), sum(scores))
   }
   fake_kept <- if (!is.null(fake) && length(kept$fake$user_ids) > 0L) kept$fake
   base <- filtered_base(learner)

@@ -238,6 +238,13 @@ inline AttackTraceRow trace_row(const int iteration, const Evaluation& at, const
   return trace_row(iteration, at, step, accepted, swaps, evaluated, clock.seconds());
 }
 
+// Stalls in a row after a step accepted from utility `from` to `to`: a gain
+// below `tol` (relative) counts one more, a larger one resets the count.
+inline int stalls_after(const double from, const double to, const double tol, const int stalls) {
+  const double gain = (to - from) / std::max(std::abs(from), 1e-300);
+  return gain < tol ? stalls + 1 : 0;
+}
+
 struct PgaSettings {
   int max_iter = 50;
   double step = 2.0;        // largest change of one rating in the first step
@@ -273,8 +280,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, Triplets fake, const arma:
     Evaluation next = learner.evaluate(candidate, current.V, true);
     const bool accepted = next.utility > current.utility;
     if (accepted) {
-      const double gain = (next.utility - current.utility) / std::max(std::abs(current.utility), 1e-300);
-      stalls = gain < s.tol ? stalls + 1 : 0;
+      stalls = stalls_after(current.utility, next.utility, s.tol, stalls);
       fake = std::move(candidate);
       std::swap(current, next);
     } else {
@@ -575,8 +581,7 @@ class SupportSearch {
       if (settle && next.utility > current_.utility) next = settled(candidate);
       const bool accepted = next.utility > current_.utility;
       if (accepted) {
-        const double gain = (next.utility - current_.utility) / std::max(std::abs(current_.utility), 1e-300);
-        stalls_ = gain < s_.tol ? stalls_ + 1 : 0;
+        stalls_ = stalls_after(current_.utility, next.utility, s_.tol, stalls_);
         fake_ = std::move(candidate);
         std::swap(current_, next);
         if (move == values) {
