@@ -125,7 +125,10 @@ fit_model <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
 # c_j + u_i'v_j are the predictions (see learner_als()).
 biased_factors <- function(user, item, mean) {
   k <- ncol(item) - 1L
-  list(user = cbind(user, 1, mean, deparse.level = 0), item = cbind(item[, seq_len(k), drop = FALSE], 1, item[, k + 1L], 1, deparse.level = 0))
+  list(
+    user = cbind(user, 1, mean, deparse.level = 0),
+    item = cbind(item[, seq_len(k), drop = FALSE], 1, item[, k + 1L], 1, deparse.level = 0)
+  )
 }
 
 # A fit's latent item factors (n_items x rank) and item biases (`NULL` for an

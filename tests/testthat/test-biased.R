@@ -5,7 +5,10 @@
 biased_parts <- function(fit) {
   k <- fit$rank
   u <- rbind(fit$u, fit$fake_u)
-  list(u = u[, seq_len(k), drop = FALSE], v = fit$v[, seq_len(k), drop = FALSE], b = u[, k + 1], c = fit$v[, k + 2], mu = u[1, k + 3])
+  list(
+    u = u[, seq_len(k), drop = FALSE], v = fit$v[, seq_len(k), drop = FALSE], b = u[, k + 1], c = fit$v[, k + 2],
+    mu = u[1, k + 3]
+  )
 }
 
 biased_objective <- function(ratings, p, lambda_u, lambda_v, lambda_bias) {
@@ -30,7 +33,9 @@ biased_gradient <- function(ratings, p, lambda_u, lambda_v, lambda_bias) {
 test_that("the biased fit reaches the optimum an independent solver finds, and is stationary", {
   r <- simulate_ratings(12, 8, rank = 2, density = 0.5, noise_sd = 0.3, scale = NULL, seed = 3)
   lambdas <- c(lambda_u = 0.7, lambda_v = 0.4, lambda_bias = 0.3)
-  learner <- learner_als(rank = 2, lambda_u = 0.7, lambda_v = 0.4, biases = TRUE, lambda_bias = 0.3, max_iter = 20000, tol = 0)
+  learner <- learner_als(
+    rank = 2, lambda_u = 0.7, lambda_v = 0.4, biases = TRUE, lambda_bias = 0.3, max_iter = 20000, tol = 0
+  )
   fit <- fit_cf(r, learner, seed = 1)
   p <- biased_parts(fit)
   expect_equal(p$mu, mean(r$rating), tolerance = 1e-14)
@@ -68,7 +73,8 @@ test_that("the biased fit's latent part is softImpute's optimum on the bias-remo
   # lambda_u = lambda_v = lambda / 2 at a rank above the optimum's: the
   # problem is convex in (U V', b, c), and given the biases its latent part is
   # softImpute's problem on M - mu - b - c.
-  fit <- fit_cf(r, learner_als(rank = 12, lambda_u = lambda / 2, biases = TRUE, lambda_bias = 1, max_iter = 5000, tol = 1e-15), seed = 1)
+  learner <- learner_als(rank = 12, lambda_u = lambda / 2, biases = TRUE, lambda_bias = 1, max_iter = 5000, tol = 1e-15)
+  fit <- fit_cf(r, learner, seed = 1)
   p <- biased_parts(fit)
   residual <- r$rating - p$mu - p$b[r$user] - p$c[r$item]
   si <- suppressWarnings(softImpute::softImpute(softImpute::Incomplete(r$user, r$item, residual),
@@ -138,7 +144,10 @@ test_that("the biased learner's exact gradients match finite differences", {
   target <- r$item_ids[3]
   learner <- learner_als(rank = 2, lambda_u = 1, biases = TRUE, lambda_bias = 0.5)
   huber <- learner_als(rank = 2, lambda_u = 1, biases = TRUE, lambda_bias = 0.5, loss = "huber", huber_delta = 1)
-  for (utility in list(utility_availability(), utility_integrity(targets = target), utility_hybrid(c(-1, 1), targets = target))) {
+  utilities <- list(
+    utility_availability(), utility_integrity(targets = target), utility_hybrid(c(-1, 1), targets = target)
+  )
+  for (utility in utilities) {
     for (l in list(learner, huber)) {
       set.seed(2)
       check <- check_gradient(r, fake, l, utility, method = "exact", n_entries = 6, seed = 3)

@@ -282,32 +282,33 @@ inline double als_objective(const double data_term, const arma::mat& U, const ar
   return data_term + 2.0 * s.lambda_u * arma::accu(arma::square(U)) + 2.0 * s.lambda_v * arma::accu(arma::square(V));
 }
 
-// One sweep of the biased model on the centred ratings (values less mu): the
-// user step solves [u_i; b_i] against the design factors [v_j; 1] and the
-// targets centred_ij - c_j, the item step [v_j; c_j] against [u_i; 1] and
-// centred_ij - b_i (U = [U; b], V = [V; c]). With the Huber loss the weights
+// One sweep of the biased model on `ratings` centred on mu: the user step
+// solves [u_i; b_i] against the design factors [v_j; 1] and the targets
+// ratings_ij - c_j, the item step [v_j; c_j] against [u_i; 1] and
+// ratings_ij - b_i (U = [U; b], V = [V; c]). With the Huber loss the weights
 // are recomputed after each step, as in fit_als(). Returns the data term.
-inline double biased_sweep(const ObservedIndex& idx, const std::vector<double>& centred, arma::mat& U, arma::mat& V,
+inline double biased_sweep(const ObservedIndex& idx, const std::vector<double>& ratings, arma::mat& U, arma::mat& V,
                            const AlsSettings& s, std::vector<double>& weights) {
   const int k = static_cast<int>(V.n_rows) - 1;
   const bool huber = s.huber_delta > 0;
-  std::vector<double> target(centred.size());
+  std::vector<double> target(ratings.size());
   const auto data_term = [&]() {
     const arma::mat users = bias_augmented(U, true);
     const arma::mat items = bias_augmented(V, false);
-    return huber ? huber_reweight(idx, centred, users, items, s.huber_delta, s.threads, weights)
-                 : residual_sum_of_squares(idx, centred, users, items, s.threads);
+    return huber ? huber_reweight(idx, ratings, users, items, s.huber_delta, s.threads, weights)
+                 : residual_sum_of_squares(idx, ratings, users, items, s.threads);
   };
   const auto step = [&](const auto& weight) {
     for (int i = 0; i < idx.n_rows; ++i)
-      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) target[p] = centred[p] - V(k, idx.col_of[p]);
-    ridge_update(RowEntries{idx, target}, weight, bias_design(V), bias_ridge(k, s.lambda_u, s.lambda_bias), U, s.threads,
-                 "user");
+      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p)
+        target[p] = ratings[p] - V(k, idx.col_of[p]);
+    ridge_update(RowEntries{idx, target}, weight, bias_design(V), bias_ridge(k, s.lambda_u, s.lambda_bias), U,
+                 s.threads, "user");
     if (huber) data_term();
     for (int i = 0; i < idx.n_rows; ++i)
-      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) target[p] = centred[p] - U(k, i);
-    ridge_update(ColEntries{idx, target}, weight, bias_design(U), bias_ridge(k, s.lambda_v, s.lambda_bias), V, s.threads,
-                 "item");
+      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) target[p] = ratings[p] - U(k, i);
+    ridge_update(ColEntries{idx, target}, weight, bias_design(U), bias_ridge(k, s.lambda_v, s.lambda_bias), V,
+                 s.threads, "item");
   };
   if (huber) {
     step(EntryWeights{weights});

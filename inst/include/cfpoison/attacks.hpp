@@ -106,7 +106,10 @@ class PoisonedLearner {
     const AlsResult fit = fit_als(idx_, values_, V_warm, als, nullptr);
     Evaluation out;
     out.V = fit.V;
-    if (learner_.biased) return biased_evaluation(fit, with_gradient, out);
+    if (learner_.biased) {
+      biased_evaluation(fit, with_gradient, out);
+      return out;
+    }
     if (!learner_.nuclear) {
       const UtilityGradient ug = utility_gradient(idx_, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads);
       out.utility = ug.value;
@@ -150,7 +153,7 @@ class PoisonedLearner {
   // and [V; 1; c; 1], and the gradient on its free parameters (gradients.hpp),
   // whose adjoint is laid out on those factors for the support search's
   // scores (entry_scores(): zero on the coordinates that are no parameter).
-  Evaluation& biased_evaluation(const AlsResult& fit, const bool with_gradient, Evaluation& out) {
+  void biased_evaluation(const AlsResult& fit, const bool with_gradient, Evaluation& out) {
     const arma::uword k = fit.V.n_rows - 1;
     const auto prediction_factors = [&](const arma::mat& free, const bool users) {
       arma::mat out_factors = arma::join_cols(bias_augmented(free, users), arma::ones<arma::rowvec>(free.n_cols));
@@ -161,7 +164,7 @@ class PoisonedLearner {
     const arma::mat Q = prediction_factors(fit.V, false);
     const UtilityGradient ug = utility_gradient(idx_, n_normal_, P, Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
-    if (!with_gradient) return out;
+    if (!with_gradient) return;
     const std::vector<double> centred_values = centred(values_, fit.mean);
     const arma::mat U = bias_design(fit.U);
     const arma::mat V = bias_design(fit.V);
@@ -183,7 +186,6 @@ class PoisonedLearner {
     keep_factors(P, Q, out);
     out.huber_delta = learner_.huber_delta;
     out.mean = fit.mean;
-    return out;
   }
 
   // Lays out the joint data for `fake`: the index is rebuilt when the support
