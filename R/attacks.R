@@ -132,7 +132,8 @@
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
-#'   attack is computed through that defence) or `learner_nuclear()`.
+#'   attack is computed through that defence; with `biases = TRUE`, through
+#'   the biased model and its mean) or `learner_nuclear()`.
 #' @param utility The attacker's utility: `utility_availability()`,
 #'   `utility_integrity()` or `utility_hybrid()`.
 #' @param budget An `attack_budget()`.

@@ -37,7 +37,7 @@ core_ratings <- function(data) {
 
 # A learner as the core reads it (src/boundary.h, read_learner()): the
 # weights of its factored fit (Eq. 2; the nuclear norm's is Eq. 2 with
-# lambda / 2 on each factor), its loss and its stopping rule.
+# lambda / 2 on each factor), its loss, its biases and its stopping rule.
 core_learner <- function(learner) {
   penalties <- factor_penalties(learner)
   list(
@@ -46,6 +46,8 @@ core_learner <- function(learner) {
     lambda_v = penalties[["lambda_v"]],
     lambda = learner[["lambda"]] %||% 0,
     huber_delta = if (identical(learner[["loss"]], "huber")) learner$huber_delta else 0,
+    biases = is_biased(learner),
+    lambda_bias = learner[["lambda_bias"]] %||% 0,
     max_iter = learner$max_iter,
     tol = learner$tol
   )

@@ -232,7 +232,7 @@ fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, ca
       rep(seq_along(copies), lengths(entries[copies], use.names = FALSE)), item[at], rating[at],
       seq_along(copies), ratings$item_ids, ratings$scale
     )
-    fit <- fit_cf(bag, base, init = bag_init(init, b, k), threads = threads, progress = FALSE)
+    fit <- fit_cf(bag, base, init = bag_init(init, b), threads = threads, progress = FALSE)
     if (!is.null(on_step)) on_step(b)
     factors <- prediction_factors(fit)
     # Copies of a user are identical rows, so they have identical factors.
@@ -273,12 +273,17 @@ fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, ca
 }
 
 # The warm start of bag b: bag b of a bagged fit, or `init` itself.
-bag_init <- function(init, b, k) {
+bag_init <- function(init, b) {
   if (!inherits(init, "cf_fit_bagged")) {
     return(init)
   }
-  columns <- (b - 1L) * k + seq_len(k)
-  structure(list(item_ids = init$item_ids, v = init$v[, columns, drop = FALSE], d = init$bag_d[[b]]), class = "cf_fit")
+  # Each bag's columns: k, or k + 3 for a biased base ([V, 1, c, 1]).
+  width <- ncol(init$v) %/% length(init$bag_d)
+  columns <- (b - 1L) * width + seq_len(width)
+  structure(
+    list(item_ids = init$item_ids, v = init$v[, columns, drop = FALSE], d = init$bag_d[[b]], learner = init$learner),
+    class = "cf_fit"
+  )
 }
 
 #' @export

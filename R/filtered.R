@@ -136,17 +136,30 @@ same_filter <- function(learner, fit) {
 # Factors of `users` (rows of `ratings`) given the fit's item factors, as a
 # new user is served: the ridge solve of Eq. 2's user step (for a nuclear fit
 # on its balanced factors V diag(sqrt(d)), penalty lambda, then expressed in
-# the fit's u, whose products with diag(d) V' are the predictions).
+# the fit's u, whose products with diag(d) V' are the predictions; for a
+# biased fit [u, b] against [v_j, 1] with target r - mu - c_j, returned as
+# [u, b, 1, mu]).
 fold_in <- function(fit, ratings, users, learner) {
   items <- fit$v
   if (!is.null(fit$d)) items <- sweep(items, 2, sqrt(fit$d), `*`)
-  ridge <- 2 * factor_penalties(learner)[["lambda_u"]] * diag(ncol(items))
+  ridge <- 2 * factor_penalties(learner)[["lambda_u"]]
+  offset <- numeric(nrow(items))
+  biased <- is_biased(learner)
+  if (biased) {
+    k <- ncol(items) - 3L
+    mean <- fit$u[1L, k + 3L]
+    offset <- items[, k + 2L] + mean
+    items <- items[, seq_len(k + 1L), drop = FALSE]
+    ridge <- c(rep(ridge, k), 2 * learner$lambda_bias)
+  }
+  ridge <- diag(ridge, ncol(items))
   out <- matrix(0, length(users), ncol(items))
   for (row in seq_along(users)) {
     rated <- ratings$user == users[row]
     v <- items[ratings$item[rated], , drop = FALSE]
-    out[row, ] <- solve(crossprod(v) + ridge, crossprod(v, ratings$rating[rated]))
+    out[row, ] <- solve(crossprod(v) + ridge, crossprod(v, ratings$rating[rated] - offset[ratings$item[rated]]))
   }
+  if (biased) out <- cbind(out, 1, mean, deparse.level = 0)
   if (!is.null(fit$d)) {
     # u d = a' diag(sqrt(d)): u = a / sqrt(d) where d > 0, 0 elsewhere.
     out <- sweep(out, 2, ifelse(fit$d > 0, 1 / sqrt(pmax(fit$d, 1e-300)), 0), `*`)

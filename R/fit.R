@@ -22,7 +22,8 @@
 #' @param attack Optional fake users: a `cf_attack`, or a `cf_ratings` block of
 #'   fake users over the same items (`as_ratings(df, items = ratings$item_ids)`).
 #' @param init Optional warm start: a previous `cf_fit` over the same items, or an
-#'   `n_items x rank` matrix of item factors. Alternating minimization only
+#'   `n_items x rank` matrix of item factors (a biased learner starts its
+#'   item biases from a biased fit's, or from 0). Alternating minimization only
 #'   needs item factors to start: the first half-sweep solves every user
 #'   (fake users included) given them, so no user factor has to be guessed.
 #'   A bagged learner starts every bag from it, or bag b from bag b of a
@@ -38,7 +39,9 @@
 #'   learner) once the fit has run for 2 s. The fit is the same either way.
 #' @return A `cf_fit` object: `u` (users x k), `v` (items x k), `d` (singular
 #'   values for nuclear fits, `NULL` otherwise; predictions are
-#'   `u %*% diag(d) %*% t(v)`), `fake_u` (fake users x k or `NULL`), the ids,
+#'   `u %*% diag(d) %*% t(v)`; a biased learner's `u` is \eqn{[U, b, 1, \mu]}
+#'   and `v` is \eqn{[V, 1, c, 1]}, see [learner_als()]), `fake_u` (fake
+#'   users x k or `NULL`), the ids,
 #'   `objective`, a `trace` data frame (iteration, objective, seconds), and
 #'   `converged`.
 #' @examples
@@ -109,7 +112,33 @@ fit_model <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
     .fit_factors(core_ratings(joint_ratings(ratings, fake)), core_learner(learner), item_init, threads, on_step),
     call = call
   )
+  if (is_biased(learner)) {
+    factors <- biased_factors(res$user_factors, res$item_factors, res$mean)
+    res$user_factors <- factors$user
+    res$item_factors <- factors$item
+  }
   new_cf_fit(res, learner, ratings, fake, seconds = proc.time()[["elapsed"]] - started)
+}
+
+# A biased fit's factors from its free parameters [U, b] and [V, c] and its
+# mean: users [U, b, 1, mu] and items [V, 1, c, 1], whose products mu + b_i +
+# c_j + u_i'v_j are the predictions (see learner_als()).
+biased_factors <- function(user, item, mean) {
+  k <- ncol(item) - 1L
+  list(
+    user = cbind(user, 1, mean, deparse.level = 0),
+    item = cbind(item[, seq_len(k), drop = FALSE], 1, item[, k + 1L], 1, deparse.level = 0)
+  )
+}
+
+# A fit's latent item factors (n_items x rank) and item biases (`NULL` for an
+# unbiased fit): v is [V, 1, c, 1] for a biased one.
+item_parameters <- function(fit) {
+  if (!is_biased(fit$learner)) {
+    return(list(v = fit$v, bias = NULL))
+  }
+  k <- ncol(fit$v) - 3L
+  list(v = fit$v[, seq_len(k), drop = FALSE], bias = fit$v[, k + 2L])
 }
 
 # What a fit counts as its steps, and the format of its own bar: sweeps (at
@@ -172,8 +201,16 @@ cf_fit_fields <- function(learner, user_factors, item_factors, d, ratings, fake)
   )
 }
 
-# Item factors (n_items x k) to start alternating minimization from.
+# Item factors (n_items x k) to start alternating minimization from; for a
+# biased learner [V, c] (n_items x (k + 1)), c from a biased `init` or 0.
 initial_item_factors <- function(init, learner, ratings, call = rlang::caller_env()) {
+  if (is_biased(learner)) {
+    item_bias <- if (inherits(init, "cf_fit")) item_parameters(init)$bias
+    v <- initial_item_factors(init, stats::setNames(list(learner$rank, learner$init_sd), c("rank", "init_sd")), ratings,
+      call = call
+    )
+    return(cbind(v, item_bias %||% 0, deparse.level = 0))
+  }
   n <- length(ratings$item_ids)
   k <- learner$rank
   if (is.null(init)) {
@@ -193,7 +230,7 @@ initial_item_factors <- function(init, learner, ratings, call = rlang::caller_en
     # at random are drawn with a fixed seed, leaving the caller's stream as it
     # was.
     return(with_seed(1L, {
-      v <- init$v
+      v <- item_parameters(init)$v
       if (!is.null(init$d)) {
         # Balanced factors of X = U diag(d) V'. Directions the thresholding set to
         # zero would stay zero under alternating updates: restart them at random.

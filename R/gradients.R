@@ -24,6 +24,13 @@
 #'   \eqn{U\sqrt{d}, V\sqrt{d}} of the optimum (Eq. 2 at its rank with
 #'   \eqn{\lambda_U = \lambda_V = \lambda/2} has the same optimum).
 #'
+#' For `learner_als(biases = TRUE)` both run on the free parameters
+#' \eqn{(u_i, b_i)} and \eqn{(v_j, c_j)} against the design factors
+#' \eqn{[v_j, 1]} and \eqn{[u_i, 1]}, and both add the share of
+#' \eqn{\mu}, the mean of all N ratings fitted, which every fake rating
+#' moves by \eqn{1/N}: \eqn{(\partial R/\partial\mu - \sum_{(p,q)}
+#' g_{pq}) / N}, g the derivatives at fixed \eqn{\mu} at every rating.
+#'
 #' @inheritParams poison_pga
 #' @param method Gradient: `"kkt"` (the paper's Eq. 12, Appendix B for the
 #'   nuclear norm) or `"exact"` (see Details).

@@ -39,6 +39,24 @@
 #' learner to compute the non-adaptive attack, and measure either on the Huber
 #' learner with `evaluate_attack()` or `evaluate_defence()`.
 #'
+#' **Biases** (`biases = TRUE`): the biased matrix factorization of the
+#' Netflix-prize models predicts
+#' \eqn{\mu + b_i + c_j + u_i^\top v_j} and minimizes
+#' \deqn{\sum_{(i,j) \in \Omega} (M_{ij} - \mu - b_i - c_j - u_i^\top v_j)^2 + 2\lambda_U \|U\|_F^2 + 2\lambda_V \|V\|_F^2 + 2\lambda_b (\|b\|^2 + \|c\|^2),}
+#' with user biases b, item biases c and \eqn{\mu} the mean of the ratings
+#' it is fitted on, fake ones included (a defender cannot tell them apart,
+#' so an attack moves \eqn{\mu} too, and its gradient carries that
+#' \eqn{1/N} term). The penalties follow Eq. 2's convention (a factor 2).
+#' `fit_cf()` fits it by exact alternating minimization on
+#' \eqn{(u_i, b_i)} and \eqn{(v_j, c_j)}: each user step is a
+#' \eqn{(k+1)}-dimensional ridge solve against \eqn{[v_j, 1]} with target
+#' \eqn{M_{ij} - \mu - c_j}, each item step likewise, so the objective never
+#' increases. The fit's factors hold the biases as columns whose products
+#' are the predictions: `u` is \eqn{[U, b, 1, \mu]} and `v` is
+#' \eqn{[V, 1, c, 1]} (k + 3 columns), so `u %*% t(v)`, `predict()` and
+#' every measure work unchanged. It combines with the Huber loss, and every
+#' attack, measure, detector and defence takes it.
+#'
 #' @param rank Number of latent factors k (>= 1, at most min(users, items)).
 #' @param lambda_u,lambda_v Regularization weights of Eq. 2 (>= 0).
 #' @param max_iter Maximum number of sweeps.
@@ -47,27 +65,33 @@
 #' @param loss `"squared"` (Eq. 2) or `"huber"` (robust; see Details).
 #' @param huber_delta The Huber loss's threshold \eqn{\delta} (> 0), used when
 #'   `loss = "huber"`.
+#' @param biases Fit user and item biases and the mean (see Details).
+#' @param lambda_bias The biases' penalty weight \eqn{\lambda_b} (>= 0),
+#'   used when `biases = TRUE`; by default `lambda_u`.
 #' @return A `cf_learner` specification to pass to `fit_cf()`.
 #' @examples
 #' learner_als(rank = 10, lambda_u = 5)
 #' learner_als(rank = 10, lambda_u = 5, loss = "huber", huber_delta = 1)
+#' learner_als(rank = 10, lambda_u = 5, biases = TRUE)
 #' @export
 learner_als <- function(rank = 10, lambda_u = 5, lambda_v = lambda_u, max_iter = 200, tol = 1e-6,
-                        init_sd = 0.1, loss = c("squared", "huber"), huber_delta = 1) {
+                        init_sd = 0.1, loss = c("squared", "huber"), huber_delta = 1, biases = FALSE,
+                        lambda_bias = lambda_u) {
   loss <- cfp_arg_match(loss)
-  structure(
-    list(
-      rank = check_count(rank, min = 1),
-      lambda_u = check_number(lambda_u, min = 0),
-      lambda_v = check_number(lambda_v, min = 0),
-      max_iter = check_count(max_iter, min = 1),
-      tol = check_number(tol, min = 0),
-      init_sd = check_number(init_sd, min = 0, min_inclusive = FALSE),
-      loss = loss,
-      huber_delta = check_number(huber_delta, min = 0, min_inclusive = FALSE)
-    ),
-    class = c("cf_learner_als", "cf_learner")
+  learner <- list(
+    rank = check_count(rank, min = 1),
+    lambda_u = check_number(lambda_u, min = 0),
+    lambda_v = check_number(lambda_v, min = 0),
+    max_iter = check_count(max_iter, min = 1),
+    tol = check_number(tol, min = 0),
+    init_sd = check_number(init_sd, min = 0, min_inclusive = FALSE),
+    loss = loss,
+    huber_delta = check_number(huber_delta, min = 0, min_inclusive = FALSE),
+    biases = check_flag(biases)
   )
+  lambda_bias <- check_number(lambda_bias, min = 0)
+  if (biases) learner$lambda_bias <- lambda_bias
+  structure(learner, class = c("cf_learner_als", "cf_learner"))
 }
 
 #' Nuclear-norm minimization learner (Eq. 3 and Eq. 5)
@@ -119,7 +143,9 @@ learner_nuclear <- function(lambda, rank_max = 20, max_iter = 500, tol = 1e-7, i
 print.cf_learner_als <- function(x, ...) {
   cat_line(
     "{.cls cf_learner_als}: {learner_kind(x)}, rank {x$rank}, ",
-    "lambda_u = {x$lambda_u}, lambda_v = {x$lambda_v}, at most {x$max_iter} sweeps, tol {x$tol}"
+    "lambda_u = {x$lambda_u}, lambda_v = {x$lambda_v}",
+    if (is_biased(x)) ", lambda_bias = {x$lambda_bias}" else "",
+    ", at most {x$max_iter} sweeps, tol {x$tol}"
   )
   invisible(x)
 }
@@ -138,10 +164,16 @@ learner_kind <- function(learner) {
   if (inherits(learner, "cf_learner_nuclear")) {
     return("nuclear-norm (Eq. 3)")
   }
+  kind <- if (is_biased(learner)) "alternating minimization (Eq. 2) with biases" else "alternating minimization (Eq. 2)"
   if (identical(learner$loss, "huber")) {
-    return(paste0("alternating minimization (Eq. 2), Huber loss (delta = ", learner$huber_delta, ")"))
+    return(paste0(kind, ", Huber loss (delta = ", learner$huber_delta, ")"))
   }
-  "alternating minimization (Eq. 2)"
+  kind
+}
+
+# Whether a learner (or the base of a bagged or filtered one) fits biases.
+is_biased <- function(learner) {
+  isTRUE(learner[["biases"]])
 }
 
 # The weights of Eq. 2 that a learner's factored fit uses.

@@ -164,6 +164,19 @@ group_sizes <- function(learner, budget, n_fake, scale = 1) {
   unique(pmin(pmax(round(best * scale), 1L), n_fake))
 }
 
+# The factors through which fake ratings move predictions: the items' free
+# parameters and the users' factors they multiply. For a biased fit (u = [U,
+# b, 1, mu], v = [V, 1, c, 1]) these are [V, c] and [U, 1], columns 1..k and
+# k + 2; for the others the prediction factors.
+item_side_factors <- function(fit) {
+  factors <- prediction_factors(fit)
+  if (!is_biased(fit$learner)) {
+    return(factors)
+  }
+  columns <- c(seq_len(fit$rank), fit$rank + 2L)
+  list(user = factors$user[, columns, drop = FALSE], item = factors$item[, columns, drop = FALSE])
+}
+
 structured_block <- function(design, ratings, utility, budget, clean, n_fake, group_size,
                              anchor_pool = c("agreed", "popular"), anchors = 1L) {
   anchor_pool <- match.arg(anchor_pool)
@@ -207,10 +220,12 @@ structured_block <- function(design, ratings, utility, budget, clean, n_fake, gr
   if (design == "rare_items") {
     # Anchors along e_1, the top eigenvector of the real users' U'U, the
     # direction in which a shared item's factor moves the most predictions:
-    # the items whose clean factor lies closest to it, rated Lambda along it.
-    e1 <- eigen(crossprod(factors$user), symmetric = TRUE)$vectors[, 1]
-    projection <- as.vector(factors$item %*% e1)
-    cosine <- abs(projection) / pmax(sqrt(rowSums(factors$item^2)), 1e-300)
+    # the items whose clean factor lies closest to it, rated Lambda along it
+    # (for a biased fit, of [U, 1], which an item's [v_j, c_j] multiplies).
+    item_side <- item_side_factors(clean)
+    e1 <- eigen(crossprod(item_side$user), symmetric = TRUE)$vectors[, 1]
+    projection <- as.vector(item_side$item %*% e1)
+    cosine <- abs(projection) / pmax(sqrt(rowSums(item_side$item^2)), 1e-300)
     pool <- settled[order(-abs(projection[settled]) * cosine[settled]^4)]
     along_e1 <- ifelse(projection >= 0, bound, -bound)
     anchor <- lapply(items, function(rare) draw_anchors(pool, anchors, rare))

@@ -51,6 +51,9 @@ generics::glance
 #'       (Eq. 2); `NA` for the nuclear norm.}
 #'     \item{`lambda`}{The nuclear-norm weight (Eq. 3); `NA` for alternating
 #'       minimization.}
+#'     \item{`biases`}{Whether the model fits biases
+#'       (`learner_als(biases = TRUE)`).}
+#'     \item{`lambda_bias`}{The biases' penalty; `NA` without biases.}
 #'     \item{`n_bags`}{Bootstrap bags of a bagged fit; `NA` otherwise.}
 #'     \item{`n_users`, `n_fake_users`, `n_items`}{The real users, the fake
 #'       users and the items the model was fitted on.}
@@ -93,6 +96,8 @@ glance.cf_fit <- function(x, ratings = NULL, ...) {
     lambda_u = setting("lambda_u", NA_real_),
     lambda_v = setting("lambda_v", NA_real_),
     lambda = setting("lambda", NA_real_),
+    biases = is_biased(x$learner),
+    lambda_bias = setting("lambda_bias", NA_real_),
     n_bags = setting("n_bags", NA_integer_),
     n_users = overview$n_users,
     n_fake_users = overview$n_fake_users,

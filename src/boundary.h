@@ -58,9 +58,12 @@ inline cfpoison::LearnerSpec read_learner(const Rcpp::List& x) {
   spec.lambda_v = field<double>(x, "lambda_v");
   spec.lambda = field<double>(x, "lambda");
   spec.huber_delta = field<double>(x, "huber_delta");
+  spec.biased = field<bool>(x, "biases");
+  spec.lambda_bias = field<double>(x, "lambda_bias");
   spec.max_iter = field<int>(x, "max_iter");
   spec.tol = field<double>(x, "tol");
   if (spec.nuclear && spec.huber_delta > 0) throw std::invalid_argument("the nuclear-norm learner has no Huber loss");
+  if (spec.nuclear && spec.biased) throw std::invalid_argument("the nuclear-norm learner has no biases");
   return spec;
 }
 

@@ -24,8 +24,9 @@ Rcpp::DataFrame trace_frame(const std::vector<cfpoison::SweepRecord>& trace) {
 }  // namespace
 
 // Fits a learner (core_learner()) on ratings (core_ratings()), starting from
-// item factors `item_init` (n_items x k); `on_sweep`, when given, is called
-// with the number of each sweep done.
+// item factors `item_init` (n_items x k; a biased learner's [V, c], n_items x
+// (k+1)); `on_sweep`, when given, is called with the number of each sweep
+// done. A biased fit returns its free parameters ([U, b] and [V, c]) and `mean`.
 // [[Rcpp::export(.fit_factors)]]
 Rcpp::List fit_factors(const Rcpp::List& ratings, const Rcpp::List& learner, const arma::mat& item_init,
                        const int threads, const Rcpp::Nullable<Rcpp::Function>& on_sweep = R_NilValue) {
@@ -42,6 +43,7 @@ Rcpp::List fit_factors(const Rcpp::List& ratings, const Rcpp::List& learner, con
     out["user_factors"] = Rcpp::wrap(arma::mat(fit.U.t()));
     out["item_factors"] = Rcpp::wrap(arma::mat(fit.V.t()));
     out["objective"] = fit.trace.empty() ? NA_REAL : fit.trace.back().objective;
+    if (spec.biased) out["mean"] = fit.mean;
   } else {
     const cfpoison::NuclearFactors svd =
         cfpoison::nuclear_threshold(data.idx, data.values, fit.U, fit.V, spec.lambda, threads);

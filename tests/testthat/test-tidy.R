@@ -97,8 +97,8 @@ test_that("tidy() of a fit gives the singular values of its predictions, glance(
   summary <- glance(fit, ratings = r)
   expect_s3_class(summary, "tbl_df")
   expect_named(summary, c(
-    "learner", "loss", "rank", "lambda_u", "lambda_v", "lambda", "n_bags", "n_users", "n_fake_users", "n_items",
-    "n_ratings", "n_fake_ratings", "sweeps", "converged", "objective", "train_rmse", "seconds"
+    "learner", "loss", "rank", "lambda_u", "lambda_v", "lambda", "biases", "lambda_bias", "n_bags", "n_users",
+    "n_fake_users", "n_items", "n_ratings", "n_fake_ratings", "sweeps", "converged", "objective", "train_rmse", "seconds"
   ))
   expect_equal(nrow(summary), 1L)
   expect_identical(summary$objective, objective(fit))

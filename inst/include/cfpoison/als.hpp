@@ -15,6 +15,15 @@
 // w_ij = rho'(e_ij) / e_ij = min(1, delta / |e_ij|) at the current residual.
 // Since 2 rho(e) <= 2 rho(e0) + w0 (e^2 - e0^2), each weighted solve minimizes a
 // majorizer of the Huber objective, which therefore never increases.
+//
+// The biased model (learner_als(biases = TRUE)) predicts mu + b_i + c_j +
+// u_i'v_j, mu the mean of the ratings it is fitted on (fake ones included),
+// and adds 2 lambda_bias (||b||^2 + ||c||^2) to Eq. 2. It is alternating
+// minimization on the free parameters [u_i; b_i] and [v_j; c_j]: the user step
+// is the ridge solve above with the item side's design factors [v_j; 1], the
+// target r_ij - mu - c_j and the ridge diag(2 lambda_U, ..., 2 lambda_bias),
+// the item step likewise (see biased_sweep()). Each step is exact, so the
+// objective never increases.
 #pragma once
 
 #include <atomic>
@@ -51,15 +60,17 @@ class SingularSolve : public std::runtime_error {
 // One half-sweep: each target's factor (a column of `out`, k x count) is the
 // weighted ridge solution x = (F W F' + ridge I)^{-1} F W r against the factors
 // F of the n_t entries it has, taken from `other` (k x n_other), Eq. 2, with W
-// the entries' weights (the identity for the squared loss).
-// When n_t < k and ridge > 0 the push-through identity
+// the entries' weights (the identity for the squared loss). `ridge` is one
+// value, or one per coordinate (diag(ridge) in place of ridge I).
+// When n_t < k and the ridge is one positive value the push-through identity
 // x = F W^{1/2} (W^{1/2} F' F W^{1/2} + ridge I)^{-1} W^{1/2} r gives the same x
 // from an n_t x n_t system: on MovieLens most items have fewer ratings than the rank.
 // Targets are independent, so the result does not depend on `threads`.
-template <class Entries, class Weights>
-void ridge_update(const Entries& entries, const Weights& weight, const arma::mat& other, const double ridge,
+template <class Entries, class Weights, class Ridge>
+void ridge_update(const Entries& entries, const Weights& weight, const arma::mat& other, const Ridge& ridge,
                   arma::mat& out, const int threads, const char* side) {
   const int k = static_cast<int>(other.n_rows);
+  const double uniform = uniform_ridge(ridge);
   const int n = entries.count();
   const int n_other = static_cast<int>(other.n_cols);
   // Targets with an entry for every column of `other` (SGLD's fake users,
@@ -88,7 +99,7 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
       double* target = out.colptr(t);
       const int n_t = entries.size(t);
       bool solved = false;
-      if (n_t < k && ridge > 0) {
+      if (n_t < k && uniform > 0) {
         int a = 0;
         entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
           factors[a] = other.colptr(o);
@@ -100,7 +111,7 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
         for (int c = 0; c < n_t; ++c)
           for (int r = c; r < n_t; ++r)
             gram[r + c * n_t] =
-                root_weight(r) * root_weight(c) * dot(factors[r], factors[c], k) + (r == c ? ridge : 0.0);
+                root_weight(r) * root_weight(c) * dot(factors[r], factors[c], k) + (r == c ? uniform : 0.0);
         solved = cholesky_solve(gram.data(), rhs.data(), n_t);
         std::fill(target, target + k, 0.0);
         for (int c = 0; c < n_t; ++c) {
@@ -184,6 +195,8 @@ struct AlsSettings {
   double tol = 1e-6;       // stop when the objective's relative decrease falls below tol
   double factor_tol = 0;   // if > 0: stop instead when no item factor entry moves by more than this
   double huber_delta = 0;  // if > 0: the Huber loss with this delta (IRLS); else Eq. 2's squared loss
+  bool biased = false;     // mu + b_i + c_j + u_i'v_j (see the top of this file)
+  double lambda_bias = 0;  // its penalty 2 lambda_bias (||b||^2 + ||c||^2)
   int threads = 1;
 };
 
@@ -196,6 +209,8 @@ struct LearnerSpec {
   double lambda_v = 0.0;
   double lambda = 0.0;       // Eq. 3 weight (nuclear only)
   double huber_delta = 0.0;  // > 0: the Huber loss (ALS only)
+  bool biased = false;       // the biased model (ALS only)
+  double lambda_bias = 0.0;
   int max_iter = 100;
   double tol = 1e-6;
 };
@@ -207,13 +222,100 @@ inline AlsSettings als_settings(const LearnerSpec& learner, const int max_iter, 
   s.max_iter = max_iter;
   s.tol = tol;
   s.huber_delta = learner.huber_delta;
+  s.biased = learner.biased;
+  s.lambda_bias = learner.lambda_bias;
   s.threads = threads;
   return s;
 }
 
-// Eq. 2's objective from its data term (the sum of squares, or the Huber term).
+// A biased model's free parameters F = [X; bias] ((k+1) x count, X the k
+// latent rows) in the layouts its steps use:
+//   design [X; 1]: the other side's factors in a ridge solve, whose last
+//     coordinate multiplies this side's bias;
+//   augmented [X; b; 1] (users) or [X; 1; c] (items): their products
+//     u_i'v_j + b_i + c_j are the predictions less mu.
+inline arma::mat bias_design(const arma::mat& F) {
+  arma::mat out(F);
+  out.row(out.n_rows - 1).ones();
+  return out;
+}
+
+inline arma::mat bias_augmented(const arma::mat& F, const bool users) {
+  const arma::uword k = F.n_rows - 1;
+  arma::mat out(k + 2, F.n_cols);
+  out.head_rows(k) = F.head_rows(k);
+  out.row(users ? k : k + 1) = F.row(k);
+  out.row(users ? k + 1 : k).ones();
+  return out;
+}
+
+// The ridge of a biased model's solves: 2 lambda on the latent coordinates,
+// 2 lambda_bias on the bias.
+inline std::vector<double> bias_ridge(const int k, const double lambda, const double lambda_bias) {
+  std::vector<double> ridge(static_cast<std::size_t>(k) + 1, 2.0 * lambda);
+  ridge.back() = 2.0 * lambda_bias;
+  return ridge;
+}
+
+// The mean mu of a biased model: of every rating it is fitted on.
+inline double rating_mean(const std::vector<double>& values) {
+  double sum = 0.0;
+  for (const double v : values) sum += v;
+  return values.empty() ? 0.0 : sum / static_cast<double>(values.size());
+}
+
+inline std::vector<double> centred(const std::vector<double>& values, const double mean) {
+  std::vector<double> out(values);
+  for (double& v : out) v -= mean;
+  return out;
+}
+
+// Eq. 2's objective from its data term (the sum of squares, or the Huber
+// term), plus the biases' penalty for a biased model (U = [U; b], V = [V; c]).
 inline double als_objective(const double data_term, const arma::mat& U, const arma::mat& V, const AlsSettings& s) {
+  if (s.biased) {
+    const arma::uword k = U.n_rows - 1;
+    return data_term + 2.0 * s.lambda_u * arma::accu(arma::square(U.head_rows(k))) +
+           2.0 * s.lambda_v * arma::accu(arma::square(V.head_rows(k))) +
+           2.0 * s.lambda_bias * (arma::accu(arma::square(U.row(k))) + arma::accu(arma::square(V.row(k))));
+  }
   return data_term + 2.0 * s.lambda_u * arma::accu(arma::square(U)) + 2.0 * s.lambda_v * arma::accu(arma::square(V));
+}
+
+// One sweep of the biased model on `ratings` centred on mu: the user step
+// solves [u_i; b_i] against the design factors [v_j; 1] and the targets
+// ratings_ij - c_j, the item step [v_j; c_j] against [u_i; 1] and
+// ratings_ij - b_i (U = [U; b], V = [V; c]). With the Huber loss the weights
+// are recomputed after each step, as in fit_als(). Returns the data term.
+inline double biased_sweep(const ObservedIndex& idx, const std::vector<double>& ratings, arma::mat& U, arma::mat& V,
+                           const AlsSettings& s, std::vector<double>& weights) {
+  const int k = static_cast<int>(V.n_rows) - 1;
+  const bool huber = s.huber_delta > 0;
+  std::vector<double> target(ratings.size());
+  const auto data_term = [&]() {
+    const arma::mat users = bias_augmented(U, true);
+    const arma::mat items = bias_augmented(V, false);
+    return huber ? huber_reweight(idx, ratings, users, items, s.huber_delta, s.threads, weights)
+                 : residual_sum_of_squares(idx, ratings, users, items, s.threads);
+  };
+  const auto step = [&](const auto& weight) {
+    for (int i = 0; i < idx.n_rows; ++i)
+      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p)
+        target[p] = ratings[p] - V(k, idx.col_of[p]);
+    ridge_update(RowEntries{idx, target}, weight, bias_design(V), bias_ridge(k, s.lambda_u, s.lambda_bias), U,
+                 s.threads, "user");
+    if (huber) data_term();
+    for (int i = 0; i < idx.n_rows; ++i)
+      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) target[p] = ratings[p] - U(k, i);
+    ridge_update(ColEntries{idx, target}, weight, bias_design(U), bias_ridge(k, s.lambda_v, s.lambda_bias), V,
+                 s.threads, "item");
+  };
+  if (huber) {
+    step(EntryWeights{weights});
+  } else {
+    step(UnitWeights{});
+  }
+  return data_term();
 }
 
 struct SweepRecord {
@@ -225,13 +327,15 @@ struct SweepRecord {
 using SweepCallback = std::function<void(const SweepRecord&)>;
 
 struct AlsResult {
-  arma::mat U;  // k x n_rows: column i is user i's factor
-  arma::mat V;  // k x n_cols
+  arma::mat U;  // k x n_rows: column i is user i's factor (biased: [u_i; b_i])
+  arma::mat V;  // k x n_cols (biased: [v_j; c_j])
+  double mean = 0.0;  // mu of a biased model
   std::vector<SweepRecord> trace;
   bool converged = false;
 };
 
-// Alternating minimization from item factors V0 (k x n_cols). A sweep solves
+// Alternating minimization from item factors V0 (k x n_cols; for a biased
+// model [V; c], (k+1) x n_cols). A sweep solves
 // every user given V, then every item given U, so each sweep cannot increase
 // Eq. 2's objective. With the Huber loss the weights are recomputed from the
 // residuals after each half-sweep. `on_sweep` runs after each sweep on the
@@ -254,11 +358,15 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   // user factors to take residuals from, so IRLS starts from the least-squares
   // user solve.
   std::vector<double> weights(huber ? values.size() : 0, 1.0);
+  if (s.biased) res.mean = rating_mean(values);
+  const std::vector<double> centred_values = s.biased ? centred(values, res.mean) : std::vector<double>();
   double previous = 0.0;
   for (int it = 1; it <= s.max_iter; ++it) {
     const arma::mat V_before = s.factor_tol > 0 ? res.V : arma::mat();
     double data_term = 0.0;
-    if (huber) {
+    if (s.biased) {
+      data_term = biased_sweep(idx, centred_values, res.U, res.V, s, weights);
+    } else if (huber) {
       ridge_update(RowEntries{idx, values}, EntryWeights{weights}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
       huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
       ridge_update(ColEntries{idx, values}, EntryWeights{weights}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");

@@ -46,6 +46,7 @@ struct Evaluation {
   arma::mat fake_factors;
   arma::mat item_factors;
   double huber_delta = 0.0;  // the loss the fit minimizes (0: squared), which prices new ratings
+  double mean = 0.0;         // a biased fit's mu, which a new rating moves by (r - mu) / N
   // The stealth penalty (already subtracted from `utility`, its gradient from
   // the gradient's values) and what prices new entries; empty without one.
   double stealth_penalty = 0.0;
@@ -105,6 +106,10 @@ class PoisonedLearner {
     const AlsResult fit = fit_als(idx_, values_, V_warm, als, nullptr);
     Evaluation out;
     out.V = fit.V;
+    if (learner_.biased) {
+      biased_evaluation(fit, with_gradient, out);
+      return out;
+    }
     if (!learner_.nuclear) {
       const UtilityGradient ug = utility_gradient(idx_, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads);
       out.utility = ug.value;
@@ -143,6 +148,46 @@ class PoisonedLearner {
     return out;
   }
 
+  // A biased fit (U = [U; b], V = [V; c], als.hpp): the utility of its
+  // predictions mu + b_i + c_j + u_i'v_j, through the factors [U; b; 1; mu]
+  // and [V; 1; c; 1], and the gradient on its free parameters (gradients.hpp),
+  // whose adjoint is laid out on those factors for the support search's
+  // scores (entry_scores(): zero on the coordinates that are no parameter).
+  void biased_evaluation(const AlsResult& fit, const bool with_gradient, Evaluation& out) {
+    const arma::uword k = fit.V.n_rows - 1;
+    const auto prediction_factors = [&](const arma::mat& free, const bool users) {
+      arma::mat out_factors = arma::join_cols(bias_augmented(free, users), arma::ones<arma::rowvec>(free.n_cols));
+      if (users) out_factors.row(k + 2).fill(fit.mean);
+      return out_factors;
+    };
+    const arma::mat P = prediction_factors(fit.U, true);
+    const arma::mat Q = prediction_factors(fit.V, false);
+    const UtilityGradient ug = utility_gradient(idx_, n_normal_, P, Q, clean_, utility_, settings_.threads);
+    out.utility = ug.value;
+    if (!with_gradient) return;
+    const std::vector<double> centred_values = centred(values_, fit.mean);
+    const arma::mat U = bias_design(fit.U);
+    const arma::mat V = bias_design(fit.V);
+    const Biases biases{fit.U.row(k), fit.V.row(k), learner_.lambda_bias};
+    const JointModel model{idx_,      centred_values, U, V, learner_.lambda_u, learner_.lambda_v,
+                           n_normal_, learner_.huber_delta, &biases};
+    // dR/d[u_i; b_i] and dR/d[v_j; c_j] from the gradients in P and Q; mu is
+    // P's last coordinate (Q's is 1).
+    const arma::mat dP = ug.dP.head_rows(k + 1);
+    const arma::mat dQ = arma::join_cols(ug.dQ.head_rows(k), ug.dQ.row(k + 1));
+    out.gradient = gradient(model, UtilityGradient{ug.value, dP, dQ}, settings_.method, arma::accu(ug.dP.row(k + 2)));
+    arma::mat zU(k + 3, out.gradient.zU_fake.n_cols, arma::fill::zeros);
+    zU.head_rows(k + 1) = out.gradient.zU_fake;
+    arma::mat zV(k + 3, out.gradient.zV.n_cols, arma::fill::zeros);
+    zV.head_rows(k) = out.gradient.zV.head_rows(k);
+    zV.row(k + 1) = out.gradient.zV.row(k);
+    out.gradient.zU_fake = zU;
+    out.gradient.zV = zV;
+    keep_factors(P, Q, out);
+    out.huber_delta = learner_.huber_delta;
+    out.mean = fit.mean;
+  }
+
   // Lays out the joint data for `fake`: the index is rebuilt when the support
   // changed, the fake values (the tail of the by-row values) are rewritten.
   void set_block(const Triplets& fake) {
@@ -166,9 +211,11 @@ class PoisonedLearner {
 
   // The gradient, its exact adjoint warm-started from the last one computed
   // (attacks move the fit a little per step).
-  FakeGradient gradient(const JointModel& model, const UtilityGradient& ug, const GradientMethod method) {
+  FakeGradient gradient(const JointModel& model, const UtilityGradient& ug, const GradientMethod method,
+                        const double dR_dmean = 0.0) {
     const bool fits = last_zV_.n_rows == model.V.n_rows && last_zV_.n_cols == model.V.n_cols;
-    FakeGradient g = implicit_gradient(model, ug.dP, ug.dQ, method, fits ? last_zV_ : arma::mat(), settings_.adjoint);
+    FakeGradient g =
+        implicit_gradient(model, ug.dP, ug.dQ, method, fits ? last_zV_ : arma::mat(), settings_.adjoint, dR_dmean);
     last_zV_ = g.zV;
     return g;
   }
@@ -316,7 +363,9 @@ struct SearchSettings {
 // taken at a new rating of weight c = 0: adding (f, j) at rating r changes R by
 // about dR/dc = psi(r - u~_f'v_j) G_j (psi the loss's slope: the residual
 // itself for the squared loss), best at r = Lambda sign(G_j). For an entry
-// in the support G_j is dR/dM~_fj up to the loss's curvature there.
+// in the support G_j is dR/dM~_fj up to the loss's curvature there. A biased
+// fit's mu moves by (r - mu) / N per unit weight, which adds mean_term (r -
+// mu) to both (see add_mean_term()).
 struct EntryScores {
   arma::rowvec gradient;    // G_j
   arma::rowvec prediction;  // u~_f'v_j
@@ -393,17 +442,21 @@ inline EntryValues entry_values(const Triplets& block, const Evaluation& at, con
   out.rating.set_size(arma::size(out.gain));
   out.rates.assign(n_fake, std::vector<char>(n, 0));
   const bool stealthy = !at.stealth.count.empty();
+  const double mean_term = at.gradient.mean_term;
+  const bool biased = mean_term != 0.0;
   for (int f = 0; f < n_fake; ++f) {
     const EntryScores score = entry_scores(at, f);
     for (int j = 0; j < n; ++j) {
       out.rating(j, f) = score.gradient[j] >= 0.0 ? bound : -bound;
       out.gain(j, f) = loss_slope(out.rating(j, f) - score.prediction[j], at.huber_delta) * score.gradient[j];
+      if (biased) out.gain(j, f) += mean_term * (out.rating(j, f) - at.mean);
       if (stealthy) out.gain(j, f) -= stealth_price(at.stealth, f, j, out.rating(j, f), true);
     }
     for (std::size_t p = start[f]; p < start[f + 1]; ++p) {
       const int j = block.item[p];
       out.rates[f][j] = 1;
       out.worth[p] = loss_slope(block.value[p] - score.prediction[j], at.huber_delta) * score.gradient[j];
+      if (biased) out.worth[p] += mean_term * (block.value[p] - at.mean);
       if (stealthy) out.worth[p] -= stealth_price(at.stealth, f, j, block.value[p], false);
     }
   }

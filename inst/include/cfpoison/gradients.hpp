@@ -29,6 +29,19 @@
 // the fit treats as an outlier (its pull no longer depends on its value), and
 // an attack through the Huber learner keeps its ratings within delta of the fit.
 //
+// The biased model (als.hpp) is the same on its free parameters [u_i; b_i] and
+// [v_j; c_j], with the design factors [u_i; 1], [v_j; 1] in place of u_i, v_j
+// (a user's gradient is -2 sum psi_ij [v_j; 1] + its ridge, and so on):
+// its blocks are Gram matrices of the design factors with the ridge
+// diag(2 lambda, ..., 2 lambda_bias), its coupling drops the slope term on
+// the bias coordinate (d[v_j; 1]/d[v_j; c_j] is zero there), and
+// dR/dc_ij at fixed mu is 2 (v_j' z_{u~_i} + u~_i' z_{v_j}) on them. The
+// ratings are centred on mu, the mean of all N ratings fitted, so a fake
+// rating also moves mu by 1/N:
+//   dR/dM~_ij = g_ij + (dR/dmu - sum over all observed (p, q) of g_pq) / N,
+// g the fixed-mu derivatives and dR/dmu the utility's own (its predictions
+// contain mu). Its rotations act on the latent coordinates only.
+//
 // Nuclear-norm fits reuse both: at an optimum of rank rho, X = U diag(d) V' is
 // the optimum of Eq. 2 at rank rho with lambda_U = lambda_V = lambda / 2 and
 // balanced factors sqrt(d) U, sqrt(d) V, so the exact gradient is the same
@@ -43,22 +56,40 @@
 #include <utility>
 #include <vector>
 
+#include "als.hpp"
 #include "linalg.hpp"
 #include "observed.hpp"
 
 namespace cfpoison {
 
+// A biased model's biases (see the top of this file).
+struct Biases {
+  arma::rowvec user;  // b (m + m')
+  arma::rowvec item;  // c (n)
+  double lambda = 0.0;  // penalty 2 lambda (||b||^2 + ||c||^2)
+};
+
 // The learner's optimum on the joint data: rows 0..n_normal-1 of U are normal
 // users, the rest fake users.
 struct JointModel {
   const ObservedIndex& idx;
-  const std::vector<double>& values;
-  const arma::mat& U;  // k x (m + m')
-  const arma::mat& V;  // k x n
+  const std::vector<double>& values;  // biased: centred on mu
+  const arma::mat& U;  // k x (m + m'); biased: the design factors [U; 1]
+  const arma::mat& V;  // k x n; biased: [V; 1]
   double lambda_u;
   double lambda_v;
   int n_normal;
   double huber_delta = 0.0;  // > 0: the Huber loss (ALS only); else Eq. 2's squared loss
+  const Biases* biases = nullptr;  // the biased model's biases; null: Eq. 2's model
+
+  // The coordinates a rotation (U R, V R) acts on: all but a bias.
+  int latent() const { return static_cast<int>(U.n_rows) - (biases ? 1 : 0); }
+
+  // The prediction at an observed entry (less mu for a biased model).
+  double prediction(const int i, const int j) const {
+    if (!biases) return dot(U.colptr(i), V.colptr(j), static_cast<int>(U.n_rows));
+    return dot(U.colptr(i), V.colptr(j), latent()) + biases->user[i] + biases->item[j];
+  }
 };
 
 // The loss's slope psi(e) at a residual e: e itself for the
@@ -86,7 +117,7 @@ inline EntryLoss entry_loss(const JointModel& model, const bool with_slope, cons
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
   for (int i = 0; i < idx.n_rows; ++i)
     for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
-      const double e = model.values[p] - dot(model.U.colptr(i), model.V.colptr(idx.col_of[p]), k);
+      const double e = model.values[p] - model.prediction(i, idx.col_of[p]);
       if (with_slope) out.slope[p] = loss_slope(e, model.huber_delta);
       if (huber) out.curvature[p] = std::abs(e) <= model.huber_delta ? 1.0 : 0.0;
     }
@@ -141,13 +172,24 @@ class BlockJacobi {
  private:
   template <class Weights>
   void build(const JointModel& model, const Weights& weight, const bool with_users, const int threads) {
+    if (model.biases) {
+      const int latent = model.latent();
+      if (with_users)
+        users_ = factor_blocks(RowEntries{model.idx, model.values}, model.V,
+                               bias_ridge(latent, model.lambda_u, model.biases->lambda), weight, threads);
+      items_ = factor_blocks(ColEntries{model.idx, model.values}, model.U,
+                             bias_ridge(latent, model.lambda_v, model.biases->lambda), weight, threads);
+      return;
+    }
     if (with_users)
-      users_ = factor_blocks(RowEntries{model.idx, model.values}, model.V, model.lambda_u, weight, threads);
-    items_ = factor_blocks(ColEntries{model.idx, model.values}, model.U, model.lambda_v, weight, threads);
+      users_ = factor_blocks(RowEntries{model.idx, model.values}, model.V, 2.0 * model.lambda_u, weight, threads);
+    items_ = factor_blocks(ColEntries{model.idx, model.values}, model.U, 2.0 * model.lambda_v, weight, threads);
   }
 
-  template <class Entries, class Weights>
-  arma::mat factor_blocks(const Entries& entries, const arma::mat& other, const double lambda, const Weights& weight,
+  // The blocks 2 (Gram + ridge), `ridge` Eq. 2's 2 lambda (one per coordinate
+  // for a biased model).
+  template <class Entries, class Weights, class Ridge>
+  arma::mat factor_blocks(const Entries& entries, const arma::mat& other, const Ridge& ridge, const Weights& weight,
                           const int threads) {
     const int n = entries.count();
     arma::mat blocks(static_cast<arma::uword>(k_) * k_, n);
@@ -155,7 +197,7 @@ class BlockJacobi {
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
     for (int t = 0; t < n; ++t) {
       double* block = blocks.colptr(t);
-      gram_matrix(entries, t, other, 2.0 * lambda, block, weight);
+      gram_matrix(entries, t, other, ridge, block, weight);
       for (int c = 0; c < k_ * k_; ++c) block[c] *= 2.0;
       if (!cholesky_factor(block, k_)) failed.store(t);
     }
@@ -191,6 +233,7 @@ class Coupling {
   arma::mat apply(const arma::mat& x) const {
     const ObservedIndex& idx = model_.idx;
     const int k = static_cast<int>(model_.U.n_rows);
+    const int latent = model_.latent();
     arma::mat out(k, idx.n_rows, arma::fill::zeros);
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 64)
     for (int i = 0; i < idx.n_rows; ++i) {
@@ -202,7 +245,8 @@ class Coupling {
         const double* xj = x.colptr(j);
         const double along = curvature(p) * dot(u, xj, k);
         const double e = slope(p);
-        for (int c = 0; c < k; ++c) o[c] += 2.0 * (along * v[c] - e * xj[c]);
+        for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * v[c] - e * xj[c]);
+        for (int c = latent; c < k; ++c) o[c] += 2.0 * along * v[c];  // a bias: no slope term
       }
     }
     return out;
@@ -211,6 +255,7 @@ class Coupling {
   arma::mat apply_transpose(const arma::mat& y) const {
     const ObservedIndex& idx = model_.idx;
     const int k = static_cast<int>(model_.U.n_rows);
+    const int latent = model_.latent();
     arma::mat out(k, idx.n_cols, arma::fill::zeros);
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 64)
     for (int j = 0; j < idx.n_cols; ++j) {
@@ -223,7 +268,8 @@ class Coupling {
         const double* yi = y.colptr(i);
         const double along = curvature(p) * dot(yi, v, k);
         const double e = slope(p);
-        for (int c = 0; c < k; ++c) o[c] += 2.0 * (along * u[c] - e * yi[c]);
+        for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * u[c] - e * yi[c]);
+        for (int c = latent; c < k; ++c) o[c] += 2.0 * along * u[c];  // a bias: no slope term
       }
     }
     return out;
@@ -241,14 +287,28 @@ class Coupling {
 // The Schur complement's null space: (Omega V), Omega skew-symmetric.
 // Projecting Y off it subtracts Omega V with skew(Y V' - Omega G) = 0 for
 // G = V V', i.e. the Sylvester equation Omega G + G Omega = S - S' with
-// S = Y V', solved in G's eigenbasis at O(n k^2).
+// S = Y V', solved in G's eigenbasis at O(n k^2). A biased model's rotations
+// act on its first `latent` coordinates only, so Y's other rows stay.
 class RotationNullSpace {
  public:
-  explicit RotationNullSpace(const arma::mat& V) : V_(V) {
+  RotationNullSpace(const arma::mat& V, const int latent)
+      : latent_rows_(static_cast<arma::uword>(latent) < V.n_rows ? V.head_rows(latent) : arma::mat()),
+        V_(latent_rows_.is_empty() ? V : latent_rows_) {
     arma::eig_sym(eigenvalues_, eigenvectors_, arma::mat(V_ * V_.t()));
   }
 
   void project(arma::mat& Y) const {
+    if (!latent_rows_.is_empty()) {
+      arma::mat head = Y.head_rows(V_.n_rows);
+      project_latent(head);
+      Y.head_rows(V_.n_rows) = head;
+      return;
+    }
+    project_latent(Y);
+  }
+
+ private:
+  void project_latent(arma::mat& Y) const {
     const arma::mat S = Y * V_.t();
     arma::mat omega = eigenvectors_.t() * (S - S.t()) * eigenvectors_;
     for (arma::uword b = 0; b < omega.n_cols; ++b)
@@ -259,7 +319,7 @@ class RotationNullSpace {
     Y -= eigenvectors_ * omega * eigenvectors_.t() * V_;
   }
 
- private:
+  arma::mat latent_rows_;  // a biased model's latent rows of V; empty: all of V
   const arma::mat& V_;
   arma::vec eigenvalues_;
   arma::mat eigenvectors_;
@@ -364,7 +424,7 @@ inline bool schur_cg(const JointModel& model, const BlockJacobi& blocks, const C
 inline Adjoint solve_adjoint(const JointModel& model, const EntryLoss& loss, const BlockJacobi& blocks,
                              const arma::mat& bU, const arma::mat& bV, const arma::mat& guess,
                              const AdjointSettings& s) {
-  const RotationNullSpace null_space(model.V);
+  const RotationNullSpace null_space(model.V, model.latent());
   Adjoint out;
   if (schur_cg(model, blocks, Coupling(model, loss, s.threads), null_space, bU, bV, guess, s, out)) return out;
   out.hessian = HessianModel::gauss_newton;
@@ -373,17 +433,18 @@ inline Adjoint solve_adjoint(const JointModel& model, const EntryLoss& loss, con
   return out;
 }
 
-// dR/dM~ at the fake entries (positions first_fake_pos.. of the by-row layout)
-// from an adjoint z: 2 w_ij (v_j' z_{u~_i} + u~_i' z_{v_j}), w_ij the loss's
-// curvature (1 for the squared loss).
-inline std::vector<double> fake_entry_gradient(const JointModel& model, const EntryLoss& loss, const arma::mat& zU,
-                                               const arma::mat& zV, const int threads) {
+// dR/dM~ at the entries of rows first_row.. (by-row order) from an adjoint z:
+// 2 w_ij (v_j' z_{u~_i} + u~_i' z_{v_j}), w_ij the loss's curvature (1 for the
+// squared loss); for a biased model at fixed mu. fake_entry_gradient(): the
+// fake users' rows.
+inline std::vector<double> entry_gradient(const JointModel& model, const EntryLoss& loss, const arma::mat& zU,
+                                          const arma::mat& zV, const int first_row, const int threads) {
   const ObservedIndex& idx = model.idx;
   const int k = static_cast<int>(model.U.n_rows);
-  const std::size_t first = idx.row_start[model.n_normal];
+  const std::size_t first = idx.row_start[first_row];
   std::vector<double> grad(idx.n_observed() - first);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
-  for (int i = model.n_normal; i < idx.n_rows; ++i) {
+  for (int i = first_row; i < idx.n_rows; ++i) {
     for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
       const int j = idx.col_of[p];
       const double w = loss.curvature.empty() ? 1.0 : loss.curvature[p];
@@ -392,6 +453,24 @@ inline std::vector<double> fake_entry_gradient(const JointModel& model, const En
     }
   }
   return grad;
+}
+
+inline std::vector<double> fake_entry_gradient(const JointModel& model, const EntryLoss& loss, const arma::mat& zU,
+                                               const arma::mat& zV, const int threads) {
+  return entry_gradient(model, loss, zU, zV, model.n_normal, threads);
+}
+
+// A biased model's fake-entry gradient from the fixed-mu derivatives: each
+// fake rating also moves mu by 1/N (see the top of this file), which adds
+// (dR/dmu - sum of the fixed-mu derivatives at every entry) / N, returned.
+inline double add_mean_term(const JointModel& model, const EntryLoss& loss, const arma::mat& zU, const arma::mat& zV,
+                            const double dR_dmean, std::vector<double>& fake, const int threads) {
+  const std::vector<double> all = entry_gradient(model, loss, zU, zV, 0, threads);
+  double sum = 0.0;
+  for (const double g : all) sum += g;
+  const double term = (dR_dmean - sum) / static_cast<double>(all.size());
+  for (double& g : fake) g += term;
+  return term;
 }
 
 enum class GradientMethod { kkt, exact };
@@ -403,15 +482,18 @@ struct FakeGradient {
   int cg_iterations = 0;
   double cg_residual = 0.0;
   HessianModel hessian = HessianModel::exact;
+  double mean_term = 0.0;  // a biased model's share of every rating through mu (add_mean_term()); else 0
 };
 
 // dR/dM~ for a model whose predictions are U_i'V_j (balanced factors for a
 // nuclear fit). dP (k x m) and dQ (k x n) are the utility's gradients in the
-// normal users' and the items' factors (Appendix A). `guess` warm-starts the
-// exact adjoint's item part (empty: from zero).
+// normal users' and the items' factors (Appendix A); for a biased model in
+// its free parameters [u_i; b_i] and [v_j; c_j], with `dR_dmean` the
+// utility's derivative in mu. `guess` warm-starts the exact adjoint's item
+// part (empty: from zero).
 inline FakeGradient implicit_gradient(const JointModel& model, const arma::mat& dP, const arma::mat& dQ,
                                       const GradientMethod method, const arma::mat& guess,
-                                      const AdjointSettings& s) {
+                                      const AdjointSettings& s, const double dR_dmean = 0.0) {
   const bool exact = method == GradientMethod::exact;
   const EntryLoss loss = entry_loss(model, exact, s.threads);
   const BlockJacobi blocks(model, loss, exact, s.threads);
@@ -422,6 +504,7 @@ inline FakeGradient implicit_gradient(const JointModel& model, const arma::mat& 
     blocks.apply_items(out.zV, s.threads);
     const arma::mat zU(model.U.n_rows, model.U.n_cols, arma::fill::zeros);
     out.values = fake_entry_gradient(model, loss, zU, out.zV, s.threads);
+    if (model.biases) out.mean_term = add_mean_term(model, loss, zU, out.zV, dR_dmean, out.values, s.threads);
     out.zU_fake.zeros(model.U.n_rows, model.U.n_cols - first_fake);
     return out;
   }
@@ -429,6 +512,7 @@ inline FakeGradient implicit_gradient(const JointModel& model, const arma::mat& 
   bU.cols(0, model.n_normal - 1) = dP;
   const Adjoint z = solve_adjoint(model, loss, blocks, bU, dQ, guess, s);
   out.values = fake_entry_gradient(model, loss, z.zU, z.zV, s.threads);
+  if (model.biases) out.mean_term = add_mean_term(model, loss, z.zU, z.zV, dR_dmean, out.values, s.threads);
   out.zU_fake = z.zU.cols(first_fake, model.U.n_cols - 1);
   out.zV = z.zV;
   out.cg_iterations = z.iterations;

@@ -167,10 +167,23 @@ struct EntryWeights {
   double operator()(const std::size_t p) const { return w[p]; }
 };
 
-// gram = sum over the entries of target t of w f f' + ridge I, f the other
+// A ridge on a Gram matrix's diagonal: one value for every coordinate (Eq. 2),
+// or one per coordinate (a biased model's bias has a penalty of its own).
+inline double ridge_at(const double ridge, int) { return ridge; }
+inline double ridge_at(const std::vector<double>& ridge, const int c) { return ridge[static_cast<std::size_t>(c)]; }
+
+// The ridge's value when it is the same on every coordinate, else -1.
+inline double uniform_ridge(const double ridge) { return ridge; }
+inline double uniform_ridge(const std::vector<double>& ridge) {
+  for (const double r : ridge)
+    if (r != ridge.front()) return -1.0;
+  return ridge.empty() ? -1.0 : ridge.front();
+}
+
+// gram = sum over the entries of target t of w f f' + diag(ridge), f the other
 // side's factors and w the entry's weight (k x k, column-major, full).
-template <class Entries, class Weights = UnitWeights>
-void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const double ridge, double* gram,
+template <class Entries, class Weights = UnitWeights, class Ridge = double>
+void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const Ridge& ridge, double* gram,
                  const Weights& weight = Weights{}) {
   const int k = static_cast<int>(other.n_rows);
   std::fill(gram, gram + static_cast<std::size_t>(k) * k, 0.0);
@@ -186,7 +199,7 @@ void gram_matrix(const Entries& entries, const int t, const arma::mat& other, co
       for (int r = 0; r < k; ++r) column[r] += v[r] * vc;
     }
   });
-  for (int c = 0; c < k; ++c) gram[c + c * k] += ridge;
+  for (int c = 0; c < k; ++c) gram[c + c * k] += ridge_at(ridge, c);
 }
 
 }  // namespace cfpoison
