@@ -9,7 +9,8 @@
 #            love/hate, average and bandwagon (target item 48516);
 #            transfer_matrix() adds the uniform attack every row is
 #            compared with (times_uniform).
-#   victims  the surrogate itself, ALS rank 20, the nuclear norm
+#   victims  the surrogate itself, ALS rank 20, biased ALS (rank 10, mu +
+#            b_i + c_j + u_i'v_j), the nuclear norm
 #            (lambda 25), softImpute solved tightly (the nuclear-norm
 #            problem by other code) and recosystem (LIBMF) at its defaults.
 #
@@ -27,19 +28,21 @@ clean <- fit_cf(ratings, learner_als(rank = 10, lambda_u = 5, max_iter = 1000, t
 budget <- attack_budget(alpha = 0.03)
 availability <- utility_availability()
 target <- 48516
-timed <- function(expr) {
+timed <- function(label, expr) {
   started <- proc.time()[["elapsed"]]
   value <- expr
-  cat(sprintf("%-12s %6.1f s\n", value$method, proc.time()[["elapsed"]] - started))
+  cat(sprintf("%-12s %6.1f s\n", label, proc.time()[["elapsed"]] - started))
   value
 }
 attacks <- list(
-  default = timed(poison_pga(ratings, surrogate, availability, budget, clean = clean, seed = 1)),
-  algorithm_1 = timed(poison_pga(ratings, surrogate, availability, budget,
+  default = timed("default", poison_pga(ratings, surrogate, availability, budget, clean = clean, seed = 1)),
+  algorithm_1 = timed("algorithm_1", poison_pga(ratings, surrogate, availability, budget,
     support = "random", method = "kkt", clean = clean, seed = 1
   )),
-  sgld = timed(poison_sgld(ratings, surrogate, availability, budget, clean = clean, seed = 1)),
-  sgld_beta_6 = timed(poison_sgld(ratings, surrogate, availability, budget, beta = 6, clean = clean, seed = 1)),
+  sgld = timed("sgld", poison_sgld(ratings, surrogate, availability, budget, clean = clean, seed = 1)),
+  sgld_beta_6 = timed("sgld_beta_6", poison_sgld(ratings, surrogate, availability, budget,
+    beta = 6, clean = clean, seed = 1
+  )),
   love_hate = poison_love_hate(ratings, budget, targets = target, seed = 1),
   average = poison_average(ratings, budget, targets = target, seed = 1),
   bandwagon = poison_bandwagon(ratings, budget, targets = target, seed = 1)
@@ -47,6 +50,7 @@ attacks <- list(
 victims <- list(
   als_rank_10 = surrogate,
   als_rank_20 = learner_als(rank = 20, lambda_u = 5),
+  biased_als = learner_als(rank = 10, lambda_u = 5, biases = TRUE),
   nuclear = learner_nuclear(lambda = 25, rank_max = 20),
   softimpute_tight = learner_softimpute(rank_max = 20, lambda = 25, thresh = 1e-9, maxit = 1000),
   recosystem = learner_recosystem()
