@@ -141,7 +141,11 @@ print.cf_filtered <- function(x, ...) {
 #' its warm start (the clean bag fit) and its last adjoint, so a refit costs
 #' about `n_bags` refits of the base learner. The clean model must then be
 #' a fit of this learner (`clean = NULL` fits it). Measure the attack with
-#' [evaluate_attack()] or, as an adaptive attack, [evaluate_defence()].
+#' [evaluate_attack()] or, as an adaptive attack, [evaluate_defence()]. On
+#' `movielens_small()`, ALS rank 10, \eqn{\alpha = 3\%}, 5 bags
+#' (`inst/bench/bagged.R`): the default attack computed on plain ALS shifts
+#' the bagged model's predictions by 0.021 (RMSE), the attack computed
+#' through the bags by 0.059, in about 3 minutes on one thread.
 #'
 #' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
 #' fitting 10 bags takes about 13 s on one thread, ten times one fit.
