@@ -623,7 +623,8 @@ check_bagged_clean <- function(clean, learner, ratings, call = rlang::caller_env
   k <- learner$rank
   same <- inherits(clean, "cf_fit_bagged") && identical(clean$learner$n_bags, learner$n_bags) &&
     identical(inherits(clean$learner, "cf_learner_nuclear"), inherits(learner, "cf_learner_nuclear")) &&
-    ncol(clean$v) == learner$n_bags * k && identical(clean$bag_counts[seq_len(m), , drop = FALSE], bag_counts(learner, m, 0L))
+    ncol(clean$v) == learner$n_bags * k &&
+    identical(clean$bag_counts[seq_len(m), , drop = FALSE], bag_counts(learner, m, 0L))
   if (!same) {
     cfp_abort(
       c("{.arg clean} must be a fit of {.arg ratings} by the bagged learner: its {learner$n_bags} bag{?s}, seed {learner$seed}.",
