@@ -118,7 +118,10 @@
 #' every step on the exact penalized utility, which is what the trace and
 #' `outcome` report. s = 0 is the plain attack, bit for bit. Given a
 #' [learner_filtered()], the attack is computed through the filter (see
-#' there); the other attacks refuse a filtered learner. The frequency
+#' there); the other attacks refuse a filtered learner. Given a
+#' [learner_bagged()], every refit, utility and gradient, in the loop and
+#' the settled ones, is the bagged learner's (see there), from the bagged
+#' clean model; both supports and both methods work. The frequency
 #' reading of [detect_ttest()] tests profile length alone and rejects any
 #' B far from the normal users' mean length whatever the attack does; the
 #' popularity feature is the length-normalized test of which items are rated.
@@ -133,7 +136,9 @@
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
 #'   attack is computed through that defence; with `biases = TRUE`, through
-#'   the biased model and its mean) or `learner_nuclear()`.
+#'   the biased model and its mean) or `learner_nuclear()`, or one
+#'   of the defences [learner_bagged()] (the attack is computed through the
+#'   bags: see there) and [learner_filtered()] (see there).
 #' @param utility The attacker's utility: `utility_availability()`,
 #'   `utility_integrity()` or `utility_hybrid()`.
 #' @param budget An `attack_budget()`.
@@ -254,7 +259,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   }
 
   with_seed(seed, {
-    clean <- clean_fit(clean, learner, ratings, spec$threads)
+    clean <- check_bagged_clean(clean_fit(clean, learner, ratings, spec$threads), learner, ratings)
     random <- draw_support(spec$n_fake, length(ratings$item_ids), budget$items_per_user, targets)
     values <- stats::runif(length(random$item), -budget$max_rating, budget$max_rating)
     fake <- fake_block(random, values, ratings)
@@ -385,6 +390,9 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
 #' steps on the dense support).
 #'
 #' @inheritParams poison_pga
+#' @param learner The attacked learner: `learner_als()`, `learner_nuclear()`
+#'   or [learner_bagged()] (the attack is computed through the bags); a
+#'   [learner_filtered()] is refused (only [poison_pga()] attacks through it).
 #' @param beta Eq. 15's trade-off between utility and the prior (paper: 0.6).
 #' @param step The Langevin step size s (constant; the paper leaves s_t open).
 #'   The prior's pull \eqn{-(\tilde M_{ij} - \xi_j)/\sigma_j^2} is stable only
@@ -434,7 +442,7 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
 
   prior <- item_prior(ratings, min_var)
   with_seed(seed, {
-    clean <- clean_fit(clean, learner, ratings, spec$threads)
+    clean <- check_bagged_clean(clean_fit(clean, learner, ratings, spec$threads), learner, ratings)
     cells <- if (support == "dense") {
       list(user = rep(seq_len(spec$n_fake), each = n), item = rep(seq_len(n), spec$n_fake))
     } else {
@@ -580,11 +588,54 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit, stealt
     learner = core_learner(learner),
     clean_p = reference$user,
     clean_q = reference$item,
-    item_init = initial_item_factors(clean, learner, ratings),
+    item_init = attack_item_init(clean, learner, ratings),
     utility = utility_spec(utility, ratings),
     refit = refit,
-    stealth = stealth
+    stealth = stealth,
+    # A bagged learner's bags (see PoisonedLearner in
+    # inst/include/cfpoison/attacks.hpp): each user's copies in each.
+    bags = if (inherits(learner, "cf_learner_bagged")) {
+      bag_counts(learner, length(ratings$user_ids), length(fake$user_ids))
+    }
   )
+}
+
+# The item factors the attack's refits start from: the clean model's, or
+# for a bagged learner each bag's, stacked (bag b in columns (b - 1) k + 1 to
+# b k), as fit_bagged() warm-starts bag b from bag b of a bagged fit.
+attack_item_init <- function(clean, learner, ratings) {
+  if (!inherits(learner, "cf_learner_bagged")) {
+    return(initial_item_factors(clean, learner, ratings))
+  }
+  base <- base_learner(learner)
+  do.call(cbind, lapply(seq_len(learner$n_bags), function(b) {
+    initial_item_factors(bag_init(clean, b), base, ratings)
+  }))
+}
+
+# An attack through a bagged learner measures its utility against the
+# bagged clean model: `clean` must be a fit of `ratings` by that learner
+# (its bags, the same draws for the real users).
+check_bagged_clean <- function(clean, learner, ratings, call = rlang::caller_env()) {
+  if (!inherits(learner, "cf_learner_bagged")) {
+    return(invisible(clean))
+  }
+  m <- length(ratings$user_ids)
+  k <- learner$rank
+  same <- inherits(clean, "cf_fit_bagged") && identical(clean$learner$n_bags, learner$n_bags) &&
+    identical(inherits(clean$learner, "cf_learner_nuclear"), inherits(learner, "cf_learner_nuclear")) &&
+    ncol(clean$v) == learner$n_bags * k &&
+    identical(clean$bag_counts[seq_len(m), , drop = FALSE], bag_counts(learner, m, 0L))
+  if (!same) {
+    cfp_abort(
+      c("{.arg clean} must be a fit of {.arg ratings} by the bagged learner: its {learner$n_bags} bag{?s}, seed {learner$seed}.",
+        i = "Give {.code fit_cf(ratings, learner)}, or leave {.arg clean} {.code NULL} to fit it here."
+      ),
+      "value",
+      call = call
+    )
+  }
+  invisible(clean)
 }
 
 # `ratings` are those the attack was computed on, recorded as a fingerprint

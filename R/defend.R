@@ -123,9 +123,32 @@ print.cf_filtered <- function(x, ...) {
 #'   `predict()`, `rmse()` and `evaluate_attack()` work as for any fit.
 #'   Nuclear-norm bags store `u diag(d)`.
 #'
-#' The attacks (`poison_pga()`, `poison_sgld()`) differentiate the base
-#' learner fitted on all users, not the bags: measure an attack on the bagged
-#' learner with `evaluate_attack()` or `evaluate_defence()`.
+#' **Attacks through the bagged learner.** Given this learner,
+#' [poison_pga()], [poison_sgld()], [attack_gradient()] and
+#' [check_gradient()] differentiate the bagged prediction: every refit fits
+#' each bag on its copies of the real and fake users (the draws of
+#' `fit_cf()`, which depend only on `seed` and the number of users), and the
+#' utility is that of the mean over the bags. With \eqn{S_b} the diagonal of
+#' each user's share (one over the number of bags holding it, 0 outside bag
+#' b), the prediction is \eqn{\sum_b S_b U_b V_b^\top}, so the utility's
+#' gradient in bag b's factors is \eqn{S_b} times its gradient in the
+#' stacked factors (spread evenly over a user's identical copies); each bag
+#' solves its own adjoint on its data, and the gradient in a fake rating is
+#' the sum over the bags of the bag's gradient at each copy of that rating.
+#' A fake user in no bag (probability \eqn{e^{-n_{bags}}}) has gradient 0
+#' and moves nothing. The bags are independent given the fake block: each
+#' keeps its index of the ratings (rebuilt only when the support changes),
+#' its warm start (the clean bag fit) and its last adjoint, so a refit costs
+#' about `n_bags` refits of the base learner. The clean model must then be
+#' a fit of this learner (`clean = NULL` fits it). Measure the attack with
+#' [evaluate_attack()] or, as an adaptive attack, [evaluate_defence()]. On
+#' `movielens_small()`, ALS rank 10, \eqn{\alpha = 3\%}, 5 bags
+#' (`inst/bench/bagged.R`): the default attack computed on plain ALS shifts
+#' the bagged model's predictions by 0.021 (RMSE), the attack computed
+#' through the bags by 0.059, in about 3 minutes on one thread. A bagged
+#' biased learner (`learner_als(biases = TRUE)`) is fitted and measured, but
+#' the attacks refuse it for now: compute the attack on the biased learner
+#' and measure it on the bagged one.
 #'
 #' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10:
 #' fitting 10 bags takes about 13 s on one thread, ten times one fit.
@@ -204,13 +227,7 @@ fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, ca
       "shape"
     )
   }
-  counts <- with_seed(learner$seed, {
-    # Real users first, so that their draws do not depend on the fake users.
-    rbind(
-      matrix(stats::rpois(m * n_bags, 1), m, n_bags),
-      matrix(stats::rpois((n_users - m) * n_bags, 1), n_users - m, n_bags)
-    )
-  })
+  counts <- bag_counts(learner, m, n_users - m)
   joint <- joint_ratings(ratings, fake)
   item <- joint$item
   rating <- joint$rating
@@ -270,6 +287,19 @@ fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, ca
     ),
     class = c("cf_fit_bagged", "cf_fit")
   )
+}
+
+# Each user's multiplicity in each bag of a bagged learner ((m + n_fake) x
+# n_bags, Poisson(1) draws from the learner's seed): real users first, so that
+# their draws do not depend on the fake users.
+bag_counts <- function(learner, m, n_fake) {
+  n_bags <- learner$n_bags
+  with_seed(learner$seed, {
+    rbind(
+      matrix(stats::rpois(m * n_bags, 1), m, n_bags),
+      matrix(stats::rpois(n_fake * n_bags, 1), n_fake, n_bags)
+    )
+  })
 }
 
 # The warm start of bag b: bag b of a bagged fit, or `init` itself.

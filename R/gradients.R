@@ -31,7 +31,16 @@
 #' moves by \eqn{1/N}: \eqn{(\partial R/\partial\mu - \sum_{(p,q)}
 #' g_{pq}) / N}, g the derivatives at fixed \eqn{\mu} at every rating.
 #'
+#' Given a [learner_bagged()], both methods differentiate the utility of
+#' the bagged prediction: each bag is refitted and differentiated on its
+#' copies of the users, and a fake rating's gradient is the sum over the
+#' bags of the gradients at its copies (see [learner_bagged()]); `clean`
+#' must then be a fit of the bagged learner. [learner_filtered()] is
+#' refused: only [poison_pga()] attacks through a filter.
+#'
 #' @inheritParams poison_pga
+#' @param learner The learner: `learner_als()`, `learner_nuclear()` or
+#'   [learner_bagged()] (see Details).
 #' @param method Gradient: `"kkt"` (the paper's Eq. 12, Appendix B for the
 #'   nuclear norm) or `"exact"` (see Details).
 #' @param attack The fake users: a `cf_attack` computed on `ratings`, or a
@@ -146,7 +155,7 @@ gradient_problem <- function(ratings, attack, learner, utility, method, tau, cle
   check_utility(utility, call = call)
   threads <- check_threads(threads, call = call)
   fake <- fake_users(attack, ratings, arg = "attack", call = call)
-  clean <- clean_fit(clean, learner, ratings, threads, call = call)
+  clean <- check_bagged_clean(clean_fit(clean, learner, ratings, threads, call = call), learner, ratings, call = call)
   refit <- refit_settings(refit_sweeps, method, tau, threads, call = call)
   refit$tol <- 0
   refit$factor_tol <- check_number(refit_tol, min = 0, call = call)

@@ -58,6 +58,9 @@
 #'   surely as \eqn{+\Lambda} does.
 #'
 #' @inheritParams poison_pga
+#' @param learner The attacked learner: `learner_als()`, `learner_nuclear()`
+#'   or [learner_bagged()] (whose clean model the blocks are read from); a
+#'   [learner_filtered()] is refused (only [poison_pga()] attacks through it).
 #' @param design `"rare_items"`, `"popular_items"` or `"anchored"` (see Details).
 #' @param group_size Fake users who share the same items (`"rare_items"`,
 #'   `"popular_items"`). `NULL` (the default) takes, for `"rare_items"`, the

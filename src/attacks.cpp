@@ -84,9 +84,17 @@ cfpoison::PoisonedLearner make_learner(const Rcpp::List& problem) {
   r.adjoint.tol = field<double>(refit, "cg_tol");
   r.adjoint.threads = r.threads;
 
-  return cfpoison::PoisonedLearner(std::move(normal.user), std::move(normal.item), std::move(normal.value), n_normal,
-                                   n_items, n_fake, spec, std::move(clean), std::move(u), r,
-                                   stealth_spec(problem["stealth"], n_items));
+  // A bagged learner (learner_bagged()): each user's copies in each bag.
+  const SEXP bags = problem.containsElementNamed("bags") ? SEXP(problem["bags"]) : R_NilValue;
+  if (Rf_isNull(bags)) {
+    return cfpoison::PoisonedLearner(std::move(normal.user), std::move(normal.item), std::move(normal.value), n_normal,
+                                     n_items, n_fake, spec, std::move(clean), std::move(u), r,
+                                     stealth_spec(problem["stealth"], n_items));
+  }
+  cfpoison::PoisonedLearner learner(normal.user, normal.item, normal.value, n_normal, n_items, n_fake, spec,
+                                    std::move(clean), std::move(u), r, stealth_spec(problem["stealth"], n_items));
+  learner.bag(normal.user, normal.item, normal.value, Rcpp::as<arma::imat>(bags));
+  return learner;
 }
 
 arma::mat item_init(const Rcpp::List& problem) { return Rcpp::as<arma::mat>(problem["item_init"]).t(); }

@@ -19,6 +19,7 @@
 
 #include "als.hpp"
 #include "gradients.hpp"
+#include "joint.hpp"
 #include "linalg.hpp"
 #include "nuclear.hpp"
 #include "observed.hpp"
@@ -51,19 +52,37 @@ struct Evaluation {
   // the gradient's values) and what prices new entries; empty without one.
   double stealth_penalty = 0.0;
   StealthTerms stealth;
+  // A bagged learner's: the bags' factors and adjoints stacked, bag b in rows
+  // bag_rows[b] .. bag_rows[b + 1] - 1 of fake_factors (a fake user's factor
+  // in the bag, 0 outside it), item_factors, gradient.zV and gradient.zU_fake
+  // (summed over the fake user's copies), and fake_copies(f, b) the copies of
+  // fake user f in bag b. Empty for an unbagged learner.
+  std::vector<arma::uword> bag_rows;
+  arma::mat fake_copies;
 };
 
 // The poisoned learner as a function of the fake block: refit, utility,
 // gradient. The joint index (normal users, then fake users) is rebuilt only
 // when the block's support changes.
+//
+// A bagged learner (bag()) refits each bag on its copies of the users and
+// takes the utility of the bagged prediction, the mean over the bags that
+// hold a user: with S_b = diag(share_i [i in bag b]) (share_i one over the
+// number of bags holding user i) its factors are the stacked
+// [S_1 U_1 | ... | S_B U_B] and [V_1 | ... | V_B], so the utility's gradient
+// in bag b's factors is S_b times its gradient in the stacked ones (spread
+// evenly over a user's copies, which are identical rows) and in V_b its block.
+// Each bag then solves its own adjoint on its joint data, and the gradient in
+// a fake rating is the sum over the bags of the bag's gradient at each copy
+// of that rating (copies share the rating); a fake user in no bag has none.
+// The bags are independent given the fake block: each keeps its index (rebuilt
+// only when the support changes) and its last adjoint (the next solve's start).
 class PoisonedLearner {
  public:
   PoisonedLearner(std::vector<int> normal_rows, std::vector<int> normal_cols, std::vector<double> normal_values,
                   const int n_normal, const int n_items, const int n_fake, const LearnerSpec& learner,
                   CleanModel clean, UtilitySpec utility, const RefitSettings& settings, StealthSpec stealth = {})
-      : normal_rows_(std::move(normal_rows)),
-        normal_cols_(std::move(normal_cols)),
-        normal_values_(std::move(normal_values)),
+      : joint_(std::move(normal_rows), std::move(normal_cols), std::move(normal_values), n_normal, n_items, n_fake),
         n_normal_(n_normal),
         n_items_(n_items),
         n_fake_(n_fake),
@@ -76,6 +95,27 @@ class PoisonedLearner {
   int n_normal() const { return n_normal_; }
   int n_items() const { return n_items_; }
   int n_fake() const { return n_fake_; }
+  int n_bags() const { return static_cast<int>(bags_.size()); }
+
+  // Makes this a bagged learner over the bags of `counts` ((m + m') x B, each
+  // user's copies in each bag, real users first): warm starts and the
+  // Evaluation's V then stack the bags' item factors (bag b in rows
+  // b k .. (b + 1) k - 1), and the real users' ratings `rows`, `cols`,
+  // `values` (by user, then item) are the ones given at construction.
+  void bag(const std::vector<int>& rows, const std::vector<int>& cols, const std::vector<double>& values,
+           const arma::imat& counts) {
+    bags_ = make_bags(rows, cols, values, n_normal_, n_items_, n_fake_, counts);
+    std::vector<std::size_t> order;
+    real_idx_ = build_index(n_normal_, n_items_, rows.data(), cols.data(), rows.size(), order);
+    for (std::size_t p = 0; p < order.size(); ++p)
+      if (order[p] != p) throw std::invalid_argument("ratings must be sorted by user, then item");
+    share_.assign(n_normal_, 0.0);
+    for (int i = 0; i < n_normal_; ++i) {
+      int holders = 0;
+      for (const Bag& b : bags_) holders += b.real_count[i] > 0;
+      share_[i] = holders > 0 ? 1.0 / holders : 0.0;
+    }
+  }
 
   Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient) {
     return evaluate(fake, V_warm, with_gradient, settings_.sweeps, settings_.tol);
@@ -85,7 +125,8 @@ class PoisonedLearner {
   // The utility is the attacker's, less the stealth penalty when there is one.
   Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
                       const double tol) {
-    Evaluation out = refit_and_differentiate(fake, V_warm, with_gradient, sweeps, tol);
+    Evaluation out = bags_.empty() ? refit_and_differentiate(fake, V_warm, with_gradient, sweeps, tol)
+                                   : refit_bags(fake, V_warm, with_gradient, sweeps, tol);
     if (stealth_.weight > 0) {
       out.stealth = stealth_terms(fake, n_fake_, stealth_);
       out.stealth_penalty = out.stealth.value;
@@ -97,13 +138,43 @@ class PoisonedLearner {
   }
 
  private:
+  AlsSettings refit_settings(const int sweeps, const double tol) const {
+    AlsSettings als = als_settings(learner_, sweeps, tol, settings_.threads);
+    als.factor_tol = settings_.factor_tol;
+    return als;
+  }
+
+  // A fit's factors whose products are its predictions, P (k x rows) and Q
+  // (k x n), and for a nuclear fit its thresholded factors U, d, V.
+  struct FitFactors {
+    arma::mat P;
+    arma::mat Q;
+    arma::mat U;
+    arma::mat V;
+    arma::vec d;
+  };
+
+  // Nuclear norm: X = U diag(d) V' after thresholding; its balanced factors
+  // sqrt(d) U, sqrt(d) V on the positive singular values carry the gradient.
+  FitFactors nuclear_factors(const ObservedIndex& idx, const std::vector<double>& values, const AlsResult& fit) const {
+    const NuclearFactors svd = nuclear_threshold(idx, values, fit.U, fit.V, learner_.lambda, settings_.threads);
+    const arma::uvec active = arma::find(svd.d > 0.0);
+    FitFactors f;
+    f.d = svd.d.elem(active);
+    f.U = svd.U.rows(active);
+    f.V = svd.V.rows(active);
+    f.P = arma::diagmat(arma::sqrt(f.d)) * f.U;
+    f.Q = arma::diagmat(arma::sqrt(f.d)) * f.V;
+    return f;
+  }
+
   Evaluation refit_and_differentiate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient,
                                      const int sweeps, const double tol) {
     if (static_cast<int>(V_warm.n_cols) != n_items_) throw std::invalid_argument("warm start: one column per item");
-    set_block(fake);
-    AlsSettings als = als_settings(learner_, sweeps, tol, settings_.threads);
-    als.factor_tol = settings_.factor_tol;
-    const AlsResult fit = fit_als(idx_, values_, V_warm, als, nullptr);
+    joint_.set_block(fake);
+    const ObservedIndex& idx = joint_.idx();
+    const std::vector<double>& values = joint_.values();
+    const AlsResult fit = fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr);
     Evaluation out;
     out.V = fit.V;
     if (learner_.biased) {
@@ -111,38 +182,30 @@ class PoisonedLearner {
       return out;
     }
     if (!learner_.nuclear) {
-      const UtilityGradient ug = utility_gradient(idx_, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads);
+      const UtilityGradient ug = utility_gradient(idx, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads);
       out.utility = ug.value;
       if (with_gradient) {
-        const JointModel model{idx_,      values_, fit.U, fit.V, learner_.lambda_u, learner_.lambda_v,
+        const JointModel model{idx,       values, fit.U, fit.V, learner_.lambda_u, learner_.lambda_v,
                                n_normal_, learner_.huber_delta};
-        out.gradient = gradient(model, ug, settings_.method);
+        out.gradient = gradient(model, ug.dP, ug.dQ, settings_.method, last_zV_);
         keep_factors(fit.U, fit.V, out);
         out.huber_delta = learner_.huber_delta;
       }
       return out;
     }
-    // Nuclear norm: X = U diag(d) V' after thresholding; its balanced factors
-    // sqrt(d) U, sqrt(d) V on the positive singular values carry the gradient.
-    const NuclearFactors svd = nuclear_threshold(idx_, values_, fit.U, fit.V, learner_.lambda, settings_.threads);
-    const arma::uvec active = arma::find(svd.d > 0.0);
-    const arma::vec d = svd.d.elem(active);
-    const arma::mat U = svd.U.rows(active);
-    const arma::mat V = svd.V.rows(active);
-    const arma::mat A = arma::diagmat(arma::sqrt(d)) * U;
-    const arma::mat B = arma::diagmat(arma::sqrt(d)) * V;
-    const UtilityGradient ug = utility_gradient(idx_, n_normal_, A, B, clean_, utility_, settings_.threads);
+    const FitFactors f = nuclear_factors(idx, values, fit);
+    const UtilityGradient ug = utility_gradient(idx, n_normal_, f.P, f.Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
     if (with_gradient) {
       if (settings_.method == GradientMethod::exact) {
-        const JointModel model{idx_, values_, A, B, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal_};
-        out.gradient = gradient(model, ug, GradientMethod::exact);
-        keep_factors(A, B, out);
+        const JointModel model{idx, values, f.P, f.Q, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal_};
+        out.gradient = gradient(model, ug.dP, ug.dQ, GradientMethod::exact, last_zV_);
+        keep_factors(f.P, f.Q, out);
       } else {
         // dR/dv_j = sqrt(d) dR/db_j for B = diag(sqrt(d)) V.
-        const arma::mat dV = arma::diagmat(arma::sqrt(d)) * ug.dQ;
-        const JointModel model{idx_, values_, U, V, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal_};
-        out.gradient = appendix_b_gradient(model, d, learner_.lambda, settings_.tau, dV, settings_.threads);
+        const arma::mat dV = arma::diagmat(arma::sqrt(f.d)) * ug.dQ;
+        const JointModel model{idx, values, f.U, f.V, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal_};
+        out.gradient = appendix_b_gradient(model, f.d, learner_.lambda, settings_.tau, dV, settings_.threads);
       }
     }
     return out;
@@ -162,20 +225,20 @@ class PoisonedLearner {
     };
     const arma::mat P = prediction_factors(fit.U, true);
     const arma::mat Q = prediction_factors(fit.V, false);
-    const UtilityGradient ug = utility_gradient(idx_, n_normal_, P, Q, clean_, utility_, settings_.threads);
+    const UtilityGradient ug = utility_gradient(joint_.idx(), n_normal_, P, Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
     if (!with_gradient) return;
-    const std::vector<double> centred_values = centred(values_, fit.mean);
+    const std::vector<double> centred_values = centred(joint_.values(), fit.mean);
     const arma::mat U = bias_design(fit.U);
     const arma::mat V = bias_design(fit.V);
     const Biases biases{fit.U.row(k), fit.V.row(k), learner_.lambda_bias};
-    const JointModel model{idx_,      centred_values, U, V, learner_.lambda_u, learner_.lambda_v,
+    const JointModel model{joint_.idx(), centred_values, U, V, learner_.lambda_u, learner_.lambda_v,
                            n_normal_, learner_.huber_delta, &biases};
     // dR/d[u_i; b_i] and dR/d[v_j; c_j] from the gradients in P and Q; mu is
     // P's last coordinate (Q's is 1).
     const arma::mat dP = ug.dP.head_rows(k + 1);
     const arma::mat dQ = arma::join_cols(ug.dQ.head_rows(k), ug.dQ.row(k + 1));
-    out.gradient = gradient(model, UtilityGradient{ug.value, dP, dQ}, settings_.method, arma::accu(ug.dP.row(k + 2)));
+    out.gradient = gradient(model, dP, dQ, settings_.method, last_zV_, arma::accu(ug.dP.row(k + 2)));
     arma::mat zU(k + 3, out.gradient.zU_fake.n_cols, arma::fill::zeros);
     zU.head_rows(k + 1) = out.gradient.zU_fake;
     arma::mat zV(k + 3, out.gradient.zV.n_cols, arma::fill::zeros);
@@ -188,35 +251,117 @@ class PoisonedLearner {
     out.mean = fit.mean;
   }
 
-  // Lays out the joint data for `fake`: the index is rebuilt when the support
-  // changed, the fake values (the tail of the by-row values) are rewritten.
-  void set_block(const Triplets& fake) {
-    if (idx_.n_rows == 0 || !fake.same_support(support_)) {
-      std::vector<int> rows(normal_rows_), cols(normal_cols_);
-      for (std::size_t e = 0; e < fake.user.size(); ++e) {
-        rows.push_back(n_normal_ + fake.user[e]);
-        cols.push_back(fake.item[e]);
+  // A bagged learner's refit (see the class comment): every bag from its rows
+  // of V_warm, the utility of the bagged prediction, and its gradient through
+  // each bag's adjoint.
+  Evaluation refit_bags(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
+                        const double tol) {
+    if (learner_.biased) throw std::invalid_argument("attacks through a bagged biased learner are not supported");
+    const arma::uword n_bags = bags_.size();
+    if (static_cast<int>(V_warm.n_cols) != n_items_ || V_warm.n_rows == 0 || V_warm.n_rows % n_bags != 0)
+      throw std::invalid_argument("warm start of a bagged learner: the bags' item factors stacked, one column per item");
+    const arma::uword k = V_warm.n_rows / n_bags;
+    const AlsSettings als = refit_settings(sweeps, tol);
+    Evaluation out;
+    out.V.set_size(V_warm.n_rows, V_warm.n_cols);
+    std::vector<FitFactors> fits(n_bags);
+    std::vector<arma::uword> rows(n_bags + 1, 0);
+    for (arma::uword b = 0; b < n_bags; ++b) {
+      Bag& bag = bags_[b];
+      bag.set_block(fake);
+      AlsResult fit = fit_als(bag.data.idx(), bag.data.values(), V_warm.rows(b * k, (b + 1) * k - 1), als, nullptr);
+      out.V.rows(b * k, (b + 1) * k - 1) = fit.V;
+      FitFactors& f = fits[b];
+      if (learner_.nuclear) {
+        f = nuclear_factors(bag.data.idx(), bag.data.values(), fit);
+      } else {
+        f.P = std::move(fit.U);
+        f.Q = std::move(fit.V);
       }
-      std::vector<std::size_t> order;
-      idx_ = build_index(n_normal_ + n_fake_, n_items_, rows.data(), cols.data(), rows.size(), order);
-      for (std::size_t p = 0; p < order.size(); ++p)
-        if (order[p] != p) throw std::invalid_argument("ratings must be sorted by user, then item");
-      values_ = normal_values_;
-      values_.resize(rows.size());
-      support_.user = fake.user;
-      support_.item = fake.item;
+      rows[b + 1] = rows[b] + f.P.n_rows;
     }
-    std::copy(fake.value.begin(), fake.value.end(), values_.begin() + static_cast<std::ptrdiff_t>(normal_values_.size()));
+    // The bagged prediction's factors: a real user's column holds, in each
+    // bag's rows, its share times its factor there (its first copy's).
+    const arma::uword K = rows.back();
+    arma::mat P(K, n_normal_, arma::fill::zeros), Q(K, n_items_, arma::fill::zeros);
+    for (arma::uword b = 0; b < n_bags; ++b) {
+      if (rows[b + 1] == rows[b]) continue;
+      Q.rows(rows[b], rows[b + 1] - 1) = fits[b].Q;
+      for (int i = 0; i < n_normal_; ++i) {
+        const int first = bags_[b].real_first[i];
+        if (first >= 0) P.submat(rows[b], i, rows[b + 1] - 1, i) = share_[i] * fits[b].P.col(first);
+      }
+    }
+    const UtilityGradient ug = utility_gradient(real_idx_, n_normal_, P, Q, clean_, utility_, settings_.threads);
+    out.utility = ug.value;
+    if (!with_gradient) return out;
+
+    out.gradient.values.assign(fake.value.size(), 0.0);
+    out.item_factors = std::move(Q);
+    out.fake_factors.zeros(K, n_fake_);
+    out.gradient.zU_fake.zeros(K, n_fake_);
+    out.gradient.zV.zeros(K, n_items_);
+    out.bag_rows = rows;
+    out.fake_copies.zeros(n_fake_, n_bags);
+    out.huber_delta = learner_.nuclear ? 0.0 : learner_.huber_delta;
+    for (arma::uword b = 0; b < n_bags; ++b) {
+      Bag& bag = bags_[b];
+      const FitFactors& f = fits[b];
+      const int n_copies = bag.data.n_normal();
+      for (int u = 0; u < n_fake_; ++u) out.fake_copies(u, b) = bag.fake_count[u];
+      // A bag with no fake user, or nothing left after thresholding, does
+      // not depend on the fake ratings.
+      if (rows[b + 1] == rows[b] || bag.data.n_fake() == 0) continue;
+      const arma::uword r0 = rows[b], r1 = rows[b + 1] - 1;
+      arma::mat dP(f.P.n_rows, n_copies);
+      for (int i = 0; i < n_normal_; ++i) {
+        const int first = bag.real_first[i];
+        if (first < 0) continue;
+        const arma::vec g = ug.dP.submat(r0, i, r1, i) * (share_[i] / bag.real_count[i]);
+        for (int q = 0; q < bag.real_count[i]; ++q) dP.col(first + q) = g;
+      }
+      const arma::mat dQ = ug.dQ.rows(r0, r1);
+      FakeGradient g;
+      if (!learner_.nuclear) {
+        const JointModel model{bag.data.idx(), bag.data.values(), f.P, f.Q, learner_.lambda_u, learner_.lambda_v,
+                               n_copies,       learner_.huber_delta};
+        g = gradient(model, dP, dQ, settings_.method, bag.last_zV);
+      } else if (settings_.method == GradientMethod::exact) {
+        const JointModel model{bag.data.idx(), bag.data.values(), f.P, f.Q, learner_.lambda / 2.0,
+                               learner_.lambda / 2.0, n_copies};
+        g = gradient(model, dP, dQ, GradientMethod::exact, bag.last_zV);
+      } else {
+        const arma::mat dV = arma::diagmat(arma::sqrt(f.d)) * dQ;
+        const JointModel model{bag.data.idx(), bag.data.values(), f.U, f.V, learner_.lambda / 2.0,
+                               learner_.lambda / 2.0, n_copies};
+        g = appendix_b_gradient(model, f.d, learner_.lambda, settings_.tau, dV, settings_.threads);
+      }
+      for (std::size_t p = 0; p < g.values.size(); ++p) out.gradient.values[bag.source[p]] += g.values[p];
+      for (int u = 0; u < n_fake_; ++u) {
+        const int first = bag.fake_first[u];
+        if (first < 0) continue;
+        out.fake_factors.submat(r0, u, r1, u) = f.P.col(static_cast<arma::uword>(n_copies + first));
+        if (g.zU_fake.n_cols != static_cast<arma::uword>(bag.data.n_fake())) continue;  // Appendix B: none
+        for (int q = 0; q < bag.fake_count[u]; ++q)
+          out.gradient.zU_fake.submat(r0, u, r1, u) += g.zU_fake.col(static_cast<arma::uword>(first + q));
+      }
+      if (!g.zV.empty()) out.gradient.zV.rows(r0, r1) = g.zV;
+      out.gradient.cg_iterations += g.cg_iterations;
+      out.gradient.cg_residual = std::max(out.gradient.cg_residual, g.cg_residual);
+      if (g.hessian == HessianModel::gauss_newton) out.gradient.hessian = HessianModel::gauss_newton;
+    }
+    return out;
   }
 
-  // The gradient, its exact adjoint warm-started from the last one computed
-  // (attacks move the fit a little per step).
-  FakeGradient gradient(const JointModel& model, const UtilityGradient& ug, const GradientMethod method,
-                        const double dR_dmean = 0.0) {
-    const bool fits = last_zV_.n_rows == model.V.n_rows && last_zV_.n_cols == model.V.n_cols;
+  // The gradient, its exact adjoint warm-started from `last_zV`, the last one
+  // computed on the same data (attacks move the fit a little per step), which
+  // it then replaces. `dR_dmean`: a biased model's utility derivative in mu.
+  FakeGradient gradient(const JointModel& model, const arma::mat& dP, const arma::mat& dQ,
+                        const GradientMethod method, arma::mat& last_zV, const double dR_dmean = 0.0) const {
+    const bool fits = last_zV.n_rows == model.V.n_rows && last_zV.n_cols == model.V.n_cols;
     FakeGradient g =
-        implicit_gradient(model, ug.dP, ug.dQ, method, fits ? last_zV_ : arma::mat(), settings_.adjoint, dR_dmean);
-    last_zV_ = g.zV;
+        implicit_gradient(model, dP, dQ, method, fits ? last_zV : arma::mat(), settings_.adjoint, dR_dmean);
+    last_zV = g.zV;
     return g;
   }
 
@@ -225,9 +370,7 @@ class PoisonedLearner {
     out.item_factors = V;
   }
 
-  std::vector<int> normal_rows_;
-  std::vector<int> normal_cols_;
-  std::vector<double> normal_values_;
+  JointData joint_;
   int n_normal_;
   int n_items_;
   int n_fake_;
@@ -236,10 +379,12 @@ class PoisonedLearner {
   UtilitySpec utility_;
   RefitSettings settings_;
   StealthSpec stealth_;
-  ObservedIndex idx_;
-  std::vector<double> values_;
-  Triplets support_;
   arma::mat last_zV_;
+  // A bagged learner's bags, the real users' ratings alone (the utility's
+  // observed entries) and each real user's share of its prediction.
+  std::vector<Bag> bags_;
+  ObservedIndex real_idx_;
+  std::vector<double> share_;
 };
 
 struct AttackTraceRow {
@@ -366,15 +511,48 @@ struct SearchSettings {
 // in the support G_j is dR/dM~_fj up to the loss's curvature there. A biased
 // fit's mu moves by (r - mu) / N per unit weight, which adds mean_term (r -
 // mu) to both (see add_mean_term()).
+//
+// Through a bagged learner the new rating enters every bag that holds f, once
+// per copy, each with its own prediction: the change is the sum over those
+// bags b of psi(r - u~_fb'v_jb) G_jb, G_jb = 2 (v_jb' z_{u~_fb} + c_fb u~_fb'
+// z_{v_jb}) with z_{u~_fb} summed over f's c_fb copies, best at r = Lambda
+// sign(sum_b G_jb) (exact for the squared loss, whose change is linear in r).
 struct EntryScores {
   arma::rowvec gradient;    // G_j
   arma::rowvec prediction;  // u~_f'v_j
+  // Bagged: one row per bag (zero for a bag without f); `gradient` is their sum.
+  arma::mat bag_gradient;
+  arma::mat bag_prediction;
+
+  // The first-order change of R when f rates item j at r.
+  double gain(const arma::uword j, const double r, const double huber_delta) const {
+    if (bag_gradient.empty()) return loss_slope(r - prediction[j], huber_delta) * gradient[j];
+    double sum = 0.0;
+    for (arma::uword b = 0; b < bag_gradient.n_rows; ++b)
+      if (bag_gradient(b, j) != 0.0) sum += loss_slope(r - bag_prediction(b, j), huber_delta) * bag_gradient(b, j);
+    return sum;
+  }
 };
 
 inline EntryScores entry_scores(const Evaluation& at, const int f) {
   const arma::vec u = at.fake_factors.col(static_cast<arma::uword>(f));
   const arma::vec zu = at.gradient.zU_fake.col(static_cast<arma::uword>(f));
-  return {2.0 * (zu.t() * at.item_factors + u.t() * at.gradient.zV), u.t() * at.item_factors};
+  if (at.bag_rows.empty()) return {2.0 * (zu.t() * at.item_factors + u.t() * at.gradient.zV), u.t() * at.item_factors};
+  const arma::uword n_bags = at.bag_rows.size() - 1;
+  EntryScores out;
+  out.bag_gradient.zeros(n_bags, at.item_factors.n_cols);
+  out.bag_prediction.zeros(n_bags, at.item_factors.n_cols);
+  for (arma::uword b = 0; b < n_bags; ++b) {
+    const double copies = at.fake_copies(static_cast<arma::uword>(f), b);
+    if (copies == 0.0 || at.bag_rows[b + 1] == at.bag_rows[b]) continue;
+    const arma::uword r0 = at.bag_rows[b], r1 = at.bag_rows[b + 1] - 1;
+    const arma::mat V = at.item_factors.rows(r0, r1);
+    const arma::vec ub = u.rows(r0, r1);
+    out.bag_gradient.row(b) = 2.0 * (zu.rows(r0, r1).t() * V + copies * ub.t() * at.gradient.zV.rows(r0, r1));
+    out.bag_prediction.row(b) = ub.t() * V;
+  }
+  out.gradient = arma::sum(out.bag_gradient, 0);
+  return out;
 }
 
 // The support search's moves, each from the adjoint of the current fit. Every
@@ -448,14 +626,14 @@ inline EntryValues entry_values(const Triplets& block, const Evaluation& at, con
     const EntryScores score = entry_scores(at, f);
     for (int j = 0; j < n; ++j) {
       out.rating(j, f) = score.gradient[j] >= 0.0 ? bound : -bound;
-      out.gain(j, f) = loss_slope(out.rating(j, f) - score.prediction[j], at.huber_delta) * score.gradient[j];
+      out.gain(j, f) = score.gain(static_cast<arma::uword>(j), out.rating(j, f), at.huber_delta);
       if (biased) out.gain(j, f) += mean_term * (out.rating(j, f) - at.mean);
       if (stealthy) out.gain(j, f) -= stealth_price(at.stealth, f, j, out.rating(j, f), true);
     }
     for (std::size_t p = start[f]; p < start[f + 1]; ++p) {
       const int j = block.item[p];
       out.rates[f][j] = 1;
-      out.worth[p] = loss_slope(block.value[p] - score.prediction[j], at.huber_delta) * score.gradient[j];
+      out.worth[p] = score.gain(static_cast<arma::uword>(j), block.value[p], at.huber_delta);
       if (biased) out.worth[p] += mean_term * (block.value[p] - at.mean);
       if (stealthy) out.worth[p] -= stealth_price(at.stealth, f, j, block.value[p], false);
     }
