@@ -143,7 +143,7 @@ print.cf_filtered <- function(x, ...) {
 #' a fit of this learner (`clean = NULL` fits it). Measure the attack with
 #' [evaluate_attack()] or, as an adaptive attack, [evaluate_defence()]. On
 #' `movielens_small()`, ALS rank 10, \eqn{\alpha = 3\%}, 5 bags
-#' (`inst/bench/bagged.R`): the default attack computed on plain ALS shifts
+#' (`inst/scripts/adaptive-attacks.R` and `inst/bench/adaptive.R`): the default attack computed on plain ALS shifts
 #' the bagged model's predictions by 0.021 (RMSE), the attack computed
 #' through the bags by 0.059, in about 3 minutes on one thread. A bagged
 #' biased learner (`learner_als(biases = TRUE)`) is fitted and measured, but

@@ -2,8 +2,10 @@
 # process: the default poison_pga() on movielens_small() (ALS rank 10, lambda
 # 5, availability, alpha = 3%, B = 25, seed 1, one thread, the clean model
 # given) computed against plain ALS, through Huber ALS, through the RDMA
-# filter (learner_filtered(n = 20)) and with stealth = 1; each with its RMSE
-# shift on the learner it was computed for.
+# filter (learner_filtered(n = 20)), through 5 bootstrap bags
+# (learner_bagged(), seed 1) and with stealth = 1; each with its RMSE shift on
+# the learner it was computed for. inst/scripts/adaptive-attacks.R measures
+# each attack on each defence against the plain attack.
 #
 #   R CMD INSTALL --preclean .
 #   Rscript inst/bench/adaptive.R
@@ -24,6 +26,7 @@ cases <- list(
   plain = list(learner = als, stealth = 0),
   huber = list(learner = learner_als(rank = 10, lambda_u = 5, loss = "huber", huber_delta = 1), stealth = 0),
   filter_rdma_20 = list(learner = learner_filtered(als, "rdma", n = 20), stealth = 0),
+  bagged_5 = list(learner = learner_bagged(als, n_bags = 5, seed = 1), stealth = 0),
   stealth_1 = list(learner = als, stealth = 1)
 )
 rows <- lapply(names(cases), function(name) {

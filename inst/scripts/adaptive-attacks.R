@@ -3,9 +3,10 @@
 #
 #   defences   evaluate_defence() on a 90/10 split of movielens_small(): the
 #              default attack computed against plain ALS (non-adaptive) and
-#              computed through each defence (adaptive): Huber ALS and the
+#              computed through each defence (adaptive): Huber ALS, the
 #              filter that drops the 20 users of highest RDMA
-#              (learner_filtered()); availability, alpha = 3%, B = 25.
+#              (learner_filtered()) and 5 bootstrap bags (learner_bagged());
+#              availability, alpha = 3%, B = 25.
 #   victims    the same on the whole of movielens_small(), measured by
 #              evaluate_attack() on each defended learner.
 #   tradeoff   the stealth trade-off on the whole of movielens_small(): the
@@ -62,7 +63,8 @@ timed <- function(expr) {
 split <- split_ratings(ratings, test_fraction = 0.1, seed = 2016)
 defences <- list(
   huber = learner_als(rank = 10, lambda_u = 5, loss = "huber", huber_delta = 1),
-  filter_rdma_20 = learner_filtered(als, "rdma", n = 20)
+  filter_rdma_20 = learner_filtered(als, "rdma", n = 20),
+  bagged_5 = learner_bagged(als, n_bags = 5, seed = 1)
 )
 attack_through <- function(learner, name) {
   cached(paste0("attack-", name), timed(poison_pga(split$train, learner, goal, budget,
