@@ -621,10 +621,12 @@ check_bagged_clean <- function(clean, learner, ratings, call = rlang::caller_env
     return(invisible(clean))
   }
   m <- length(ratings$user_ids)
-  k <- learner$rank
+  # Each bag's prediction factors: k columns, or k + 3 for a biased base ([V, 1, c, 1]).
+  width <- learner$rank + if (is_biased(learner)) 3L else 0L
   same <- inherits(clean, "cf_fit_bagged") && identical(clean$learner$n_bags, learner$n_bags) &&
     identical(inherits(clean$learner, "cf_learner_nuclear"), inherits(learner, "cf_learner_nuclear")) &&
-    ncol(clean$v) == learner$n_bags * k &&
+    identical(is_biased(clean$learner), is_biased(learner)) &&
+    ncol(clean$v) == learner$n_bags * width &&
     identical(clean$bag_counts[seq_len(m), , drop = FALSE], bag_counts(learner, m, 0L))
   if (!same) {
     cfp_abort(

@@ -228,23 +228,13 @@ print.cf_learner_external <- function(x, ...) {
 
 is_external <- function(learner) inherits(learner, "cf_learner_external")
 
-# Refuses an external learner (and, for now, a bagged biased one) where an
-# attack needs the exact fit of the package's learners (its KKT conditions
-# and adjoint).
+# Refuses an external learner where an attack needs the exact fit of the
+# package's learners (its KKT conditions and adjoint).
 check_differentiable <- function(learner, call = rlang::caller_env()) {
   if (!missing(learner) && is_external(learner)) {
     cfp_abort(
       c("{.arg learner} is an external learner ({learner$name}): attacks can't differentiate its fit.",
         i = "Craft the attack on {.fn learner_als} (a surrogate) and measure it on this victim with {.fn evaluate_attack} or {.fn transfer_matrix}."
-      ),
-      "learner",
-      call = call
-    )
-  }
-  if (!missing(learner) && inherits(learner, "cf_learner_bagged") && is_biased(learner)) {
-    cfp_abort(
-      c("{.arg learner} bags a biased learner: attacks can't yet differentiate the bags' biased fits.",
-        i = "Compute the attack on {.code learner_als(biases = TRUE)} and measure it on the bagged learner with {.fn evaluate_attack}."
       ),
       "learner",
       call = call

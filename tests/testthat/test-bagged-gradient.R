@@ -45,10 +45,13 @@ test_that("the gradient through the bagged learner matches finite differences (A
   }
 })
 
-test_that("the gradient through bagged Huber and nuclear-norm learners matches finite differences", {
+test_that("the gradient through bagged Huber, biased and nuclear-norm learners matches finite differences", {
   case <- bagged_case()
   learners <- list(
     huber = bagged_als(loss = "huber", huber_delta = 0.5),
+    # Each bag's mu is the mean of the bag's ratings, copies included, and
+    # every copy of a fake rating moves it.
+    biased = bagged_als(biases = TRUE, lambda_bias = 0.5),
     nuclear = learner_bagged(learner_nuclear(lambda = 3, rank_max = 8), n_bags = 3, seed = 142)
   )
   for (name in names(learners)) {

@@ -59,6 +59,9 @@ struct Evaluation {
   // fake user f in bag b. Empty for an unbagged learner.
   std::vector<arma::uword> bag_rows;
   arma::mat fake_copies;
+  // A bagged biased learner's: each bag's mean term (add_mean_term()) and mu.
+  arma::vec bag_mean_term;
+  arma::vec bag_mean;
 };
 
 // The poisoned learner as a function of the fake block: refit, utility,
@@ -149,9 +152,10 @@ class PoisonedLearner {
   struct FitFactors {
     arma::mat P;
     arma::mat Q;
-    arma::mat U;
-    arma::mat V;
+    arma::mat U;  // nuclear: thresholded; biased: the free parameters [U; b]
+    arma::mat V;  // nuclear: thresholded; biased: [V; c]
     arma::vec d;
+    double mean = 0.0;  // biased: mu
   };
 
   // Nuclear norm: X = U diag(d) V' after thresholding; its balanced factors
@@ -213,42 +217,60 @@ class PoisonedLearner {
 
   // A biased fit (U = [U; b], V = [V; c], als.hpp): the utility of its
   // predictions mu + b_i + c_j + u_i'v_j, through the factors [U; b; 1; mu]
-  // and [V; 1; c; 1], and the gradient on its free parameters (gradients.hpp),
-  // whose adjoint is laid out on those factors for the support search's
-  // scores (entry_scores(): zero on the coordinates that are no parameter).
+  // and [V; 1; c; 1], and the gradient on its free parameters (gradients.hpp).
   void biased_evaluation(const AlsResult& fit, const bool with_gradient, Evaluation& out) {
-    const arma::uword k = fit.V.n_rows - 1;
-    const auto prediction_factors = [&](const arma::mat& free, const bool users) {
-      arma::mat out_factors = arma::join_cols(bias_augmented(free, users), arma::ones<arma::rowvec>(free.n_cols));
-      if (users) out_factors.row(k + 2).fill(fit.mean);
-      return out_factors;
-    };
-    const arma::mat P = prediction_factors(fit.U, true);
-    const arma::mat Q = prediction_factors(fit.V, false);
-    const UtilityGradient ug = utility_gradient(joint_.idx(), n_normal_, P, Q, clean_, utility_, settings_.threads);
+    const FitFactors f = biased_factors(fit);
+    const UtilityGradient ug = utility_gradient(joint_.idx(), n_normal_, f.P, f.Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
     if (!with_gradient) return;
-    const std::vector<double> centred_values = centred(joint_.values(), fit.mean);
-    const arma::mat U = bias_design(fit.U);
-    const arma::mat V = bias_design(fit.V);
-    const Biases biases{fit.U.row(k), fit.V.row(k), learner_.lambda_bias};
-    const JointModel model{joint_.idx(), centred_values, U, V, learner_.lambda_u, learner_.lambda_v,
-                           n_normal_, learner_.huber_delta, &biases};
-    // dR/d[u_i; b_i] and dR/d[v_j; c_j] from the gradients in P and Q; mu is
-    // P's last coordinate (Q's is 1).
-    const arma::mat dP = ug.dP.head_rows(k + 1);
-    const arma::mat dQ = arma::join_cols(ug.dQ.head_rows(k), ug.dQ.row(k + 1));
-    out.gradient = gradient(model, dP, dQ, settings_.method, last_zV_, arma::accu(ug.dP.row(k + 2)));
-    arma::mat zU(k + 3, out.gradient.zU_fake.n_cols, arma::fill::zeros);
-    zU.head_rows(k + 1) = out.gradient.zU_fake;
-    arma::mat zV(k + 3, out.gradient.zV.n_cols, arma::fill::zeros);
-    zV.head_rows(k) = out.gradient.zV.head_rows(k);
-    zV.row(k + 1) = out.gradient.zV.row(k);
-    out.gradient.zU_fake = zU;
-    out.gradient.zV = zV;
-    keep_factors(P, Q, out);
+    out.gradient = biased_gradient(joint_.idx(), joint_.values(), n_normal_, f, ug.dP, ug.dQ, last_zV_);
+    keep_factors(f.P, f.Q, out);
     out.huber_delta = learner_.huber_delta;
     out.mean = fit.mean;
+  }
+
+  // A biased fit's prediction factors P = [U; b; 1; mu], Q = [V; 1; c; 1],
+  // with its free parameters U = [U; b], V = [V; c] and its mean.
+  static FitFactors biased_factors(const AlsResult& fit) {
+    const arma::uword k = fit.V.n_rows - 1;
+    FitFactors f;
+    f.P = arma::join_cols(bias_augmented(fit.U, true), arma::ones<arma::rowvec>(fit.U.n_cols));
+    f.P.row(k + 2).fill(fit.mean);
+    f.Q = arma::join_cols(bias_augmented(fit.V, false), arma::ones<arma::rowvec>(fit.V.n_cols));
+    f.U = fit.U;
+    f.V = fit.V;
+    f.mean = fit.mean;
+    return f;
+  }
+
+  // The gradient of a biased fit `f` of `values` on `idx` (its first
+  // `n_normal` rows the users the utility counts) from the utility's
+  // gradients dP, dQ in its prediction factors: on the free parameters, with
+  // mu's term, its adjoint then laid out on the prediction factors for the
+  // support search's scores (entry_scores(): zero on the coordinates that
+  // are no parameter).
+  FakeGradient biased_gradient(const ObservedIndex& idx, const std::vector<double>& values, const int n_normal,
+                               const FitFactors& f, const arma::mat& dP, const arma::mat& dQ,
+                               arma::mat& last_zV) const {
+    const arma::uword k = f.V.n_rows - 1;
+    const std::vector<double> centred_values = centred(values, f.mean);
+    const arma::mat U = bias_design(f.U);
+    const arma::mat V = bias_design(f.V);
+    const Biases biases{f.U.row(k), f.V.row(k), learner_.lambda_bias};
+    const JointModel model{idx,      centred_values, U, V, learner_.lambda_u, learner_.lambda_v,
+                           n_normal, learner_.huber_delta, &biases};
+    // dR/d[u_i; b_i] and dR/d[v_j; c_j] from the gradients in P and Q; mu is
+    // P's last coordinate (Q's is 1).
+    FakeGradient g = gradient(model, dP.head_rows(k + 1), arma::join_cols(dQ.head_rows(k), dQ.row(k + 1)),
+                              settings_.method, last_zV, arma::accu(dP.row(k + 2)));
+    arma::mat zU(k + 3, g.zU_fake.n_cols, arma::fill::zeros);
+    zU.head_rows(k + 1) = g.zU_fake;
+    arma::mat zV(k + 3, g.zV.n_cols, arma::fill::zeros);
+    zV.head_rows(k) = g.zV.head_rows(k);
+    zV.row(k + 1) = g.zV.row(k);
+    g.zU_fake = zU;
+    g.zV = zV;
+    return g;
   }
 
   // A bagged learner's refit (see the class comment): every bag from its rows
@@ -256,7 +278,6 @@ class PoisonedLearner {
   // each bag's adjoint.
   Evaluation refit_bags(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
                         const double tol) {
-    if (learner_.biased) throw std::invalid_argument("attacks through a bagged biased learner are not supported");
     const arma::uword n_bags = bags_.size();
     if (static_cast<int>(V_warm.n_cols) != n_items_ || V_warm.n_rows == 0 || V_warm.n_rows % n_bags != 0)
       throw std::invalid_argument("warm start of a bagged learner: the bags' item factors stacked, one column per item");
@@ -274,6 +295,8 @@ class PoisonedLearner {
       FitFactors& f = fits[b];
       if (learner_.nuclear) {
         f = nuclear_factors(bag.data.idx(), bag.data.values(), fit);
+      } else if (learner_.biased) {
+        f = biased_factors(fit);
       } else {
         f.P = std::move(fit.U);
         f.Q = std::move(fit.V);
@@ -303,6 +326,8 @@ class PoisonedLearner {
     out.gradient.zV.zeros(K, n_items_);
     out.bag_rows = rows;
     out.fake_copies.zeros(n_fake_, n_bags);
+    out.bag_mean_term.zeros(n_bags);
+    out.bag_mean.zeros(n_bags);
     out.huber_delta = learner_.nuclear ? 0.0 : learner_.huber_delta;
     for (arma::uword b = 0; b < n_bags; ++b) {
       Bag& bag = bags_[b];
@@ -322,7 +347,12 @@ class PoisonedLearner {
       }
       const arma::mat dQ = ug.dQ.rows(r0, r1);
       FakeGradient g;
-      if (!learner_.nuclear) {
+      if (learner_.biased) {
+        g = biased_gradient(bag.data.idx(), bag.data.values(), n_copies, f, dP, dQ, bag.last_zV);
+        // Each copy of a rating moves the bag's mu (see EntryScores).
+        out.bag_mean_term[b] = g.mean_term;
+        out.bag_mean[b] = f.mean;
+      } else if (!learner_.nuclear) {
         const JointModel model{bag.data.idx(), bag.data.values(), f.P, f.Q, learner_.lambda_u, learner_.lambda_v,
                                n_copies,       learner_.huber_delta};
         g = gradient(model, dP, dQ, settings_.method, bag.last_zV);
@@ -523,13 +553,20 @@ struct EntryScores {
   // Bagged: one row per bag (zero for a bag without f); `gradient` is their sum.
   arma::mat bag_gradient;
   arma::mat bag_prediction;
+  // Bagged biased: per bag, f's copies times the bag's mean term, and its mu
+  // (a rating r moves the bag's mu by (r - mu) / N per copy).
+  arma::vec bag_mean_weight;
+  arma::vec bag_mean;
 
-  // The first-order change of R when f rates item j at r.
+  // The first-order change of R when f rates item j at r (a biased
+  // unbagged fit's mean term is added by the caller).
   double gain(const arma::uword j, const double r, const double huber_delta) const {
     if (bag_gradient.empty()) return loss_slope(r - prediction[j], huber_delta) * gradient[j];
     double sum = 0.0;
-    for (arma::uword b = 0; b < bag_gradient.n_rows; ++b)
+    for (arma::uword b = 0; b < bag_gradient.n_rows; ++b) {
       if (bag_gradient(b, j) != 0.0) sum += loss_slope(r - bag_prediction(b, j), huber_delta) * bag_gradient(b, j);
+      if (!bag_mean_weight.empty()) sum += bag_mean_weight[b] * (r - bag_mean[b]);
+    }
     return sum;
   }
 };
@@ -550,6 +587,10 @@ inline EntryScores entry_scores(const Evaluation& at, const int f) {
     const arma::vec ub = u.rows(r0, r1);
     out.bag_gradient.row(b) = 2.0 * (zu.rows(r0, r1).t() * V + copies * ub.t() * at.gradient.zV.rows(r0, r1));
     out.bag_prediction.row(b) = ub.t() * V;
+  }
+  if (arma::any(at.bag_mean_term != 0.0)) {
+    out.bag_mean_weight = at.fake_copies.row(static_cast<arma::uword>(f)).t() % at.bag_mean_term;
+    out.bag_mean = at.bag_mean;
   }
   out.gradient = arma::sum(out.bag_gradient, 0);
   return out;
