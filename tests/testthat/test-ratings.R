@@ -483,3 +483,23 @@ test_that("movielens_small() keeps every dslabs rating, the observed zeros inclu
   expect_lt(length(heavy$user_ids), 671L)
   expect_gte(min(tabulate(heavy$user, length(heavy$user_ids))), 100L)
 })
+
+test_that("positive integer ids (counted, not hashed) give the ratings other ids give", {
+  set.seed(4)
+  df <- data.frame(user = sample(c(3L, 9L, 40L, 41L), 60, TRUE), item = sample(c(2L, 7L, 1000L), 60, TRUE))
+  df <- df[!duplicated(df), ]
+  df$rating <- seq_len(nrow(df)) / 10
+  fast <- as_ratings(df)
+  general <- as_ratings(transform(df, user = as.numeric(user), item = as.numeric(item)))
+  expect_identical(fast$user, general$user)
+  expect_identical(fast$item, general$item)
+  expect_identical(fast$rating, general$rating)
+  expect_identical(as.numeric(fast$user_ids), general$user_ids)
+  expect_identical(as.numeric(fast$item_ids), general$item_ids)
+  # Given universes, with ids the data lacks.
+  within <- as_ratings(df, users = c(1L, 3L, 9L, 40L, 41L, 50L), items = c(2L, 7L, 1000L, 5000L))
+  expect_identical(within$user_ids[within$user], df$user[order(df$user, df$item)])
+  expect_identical(within$item_ids[within$item], df$item[order(df$user, df$item)])
+  twice <- rbind(df, df[5, ])
+  expect_cfp_error(as_ratings(twice), "duplicate", c(as.character(df$user[5]), as.character(df$item[5])))
+})
