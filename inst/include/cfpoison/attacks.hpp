@@ -553,20 +553,18 @@ struct EntryScores {
   // Bagged: one row per bag (zero for a bag without f); `gradient` is their sum.
   arma::mat bag_gradient;
   arma::mat bag_prediction;
-  // Bagged biased: per bag, f's copies times the bag's mean term, and its mu
-  // (a rating r moves the bag's mu by (r - mu) / N per copy).
-  arma::vec bag_mean_weight;
-  arma::vec bag_mean;
+  // A biased fit: the mean terms (add_mean_term()) and means mu that a rating
+  // r moves by (r - mu) / N, weighted: one for an unbagged fit, one per bag
+  // (times f's copies there) for a bagged one; empty without biases.
+  arma::vec mean_weight;
+  arma::vec mean;
 
-  // The first-order change of R when f rates item j at r (a biased
-  // unbagged fit's mean term is added by the caller).
+  // The first-order change of R when f rates item j at r.
   double gain(const arma::uword j, const double r, const double huber_delta) const {
-    if (bag_gradient.empty()) return loss_slope(r - prediction[j], huber_delta) * gradient[j];
-    double sum = 0.0;
-    for (arma::uword b = 0; b < bag_gradient.n_rows; ++b) {
+    double sum = bag_gradient.empty() ? loss_slope(r - prediction[j], huber_delta) * gradient[j] : 0.0;
+    for (arma::uword b = 0; b < bag_gradient.n_rows; ++b)
       if (bag_gradient(b, j) != 0.0) sum += loss_slope(r - bag_prediction(b, j), huber_delta) * bag_gradient(b, j);
-      if (!bag_mean_weight.empty()) sum += bag_mean_weight[b] * (r - bag_mean[b]);
-    }
+    for (arma::uword b = 0; b < mean_weight.n_elem; ++b) sum += mean_weight[b] * (r - mean[b]);
     return sum;
   }
 };
@@ -574,9 +572,17 @@ struct EntryScores {
 inline EntryScores entry_scores(const Evaluation& at, const int f) {
   const arma::vec u = at.fake_factors.col(static_cast<arma::uword>(f));
   const arma::vec zu = at.gradient.zU_fake.col(static_cast<arma::uword>(f));
-  if (at.bag_rows.empty()) return {2.0 * (zu.t() * at.item_factors + u.t() * at.gradient.zV), u.t() * at.item_factors};
-  const arma::uword n_bags = at.bag_rows.size() - 1;
   EntryScores out;
+  if (at.bag_rows.empty()) {
+    out.gradient = 2.0 * (zu.t() * at.item_factors + u.t() * at.gradient.zV);
+    out.prediction = u.t() * at.item_factors;
+    if (at.gradient.mean_term != 0.0) {
+      out.mean_weight = {at.gradient.mean_term};
+      out.mean = {at.mean};
+    }
+    return out;
+  }
+  const arma::uword n_bags = at.bag_rows.size() - 1;
   out.bag_gradient.zeros(n_bags, at.item_factors.n_cols);
   out.bag_prediction.zeros(n_bags, at.item_factors.n_cols);
   for (arma::uword b = 0; b < n_bags; ++b) {
@@ -589,8 +595,8 @@ inline EntryScores entry_scores(const Evaluation& at, const int f) {
     out.bag_prediction.row(b) = ub.t() * V;
   }
   if (arma::any(at.bag_mean_term != 0.0)) {
-    out.bag_mean_weight = at.fake_copies.row(static_cast<arma::uword>(f)).t() % at.bag_mean_term;
-    out.bag_mean = at.bag_mean;
+    out.mean_weight = at.fake_copies.row(static_cast<arma::uword>(f)).t() % at.bag_mean_term;
+    out.mean = at.bag_mean;
   }
   out.gradient = arma::sum(out.bag_gradient, 0);
   return out;
@@ -661,21 +667,17 @@ inline EntryValues entry_values(const Triplets& block, const Evaluation& at, con
   out.rating.set_size(arma::size(out.gain));
   out.rates.assign(n_fake, std::vector<char>(n, 0));
   const bool stealthy = !at.stealth.count.empty();
-  const double mean_term = at.gradient.mean_term;
-  const bool biased = mean_term != 0.0;
   for (int f = 0; f < n_fake; ++f) {
     const EntryScores score = entry_scores(at, f);
     for (int j = 0; j < n; ++j) {
       out.rating(j, f) = score.gradient[j] >= 0.0 ? bound : -bound;
       out.gain(j, f) = score.gain(static_cast<arma::uword>(j), out.rating(j, f), at.huber_delta);
-      if (biased) out.gain(j, f) += mean_term * (out.rating(j, f) - at.mean);
       if (stealthy) out.gain(j, f) -= stealth_price(at.stealth, f, j, out.rating(j, f), true);
     }
     for (std::size_t p = start[f]; p < start[f + 1]; ++p) {
       const int j = block.item[p];
       out.rates[f][j] = 1;
       out.worth[p] = score.gain(static_cast<arma::uword>(j), block.value[p], at.huber_delta);
-      if (biased) out.worth[p] += mean_term * (block.value[p] - at.mean);
       if (stealthy) out.worth[p] -= stealth_price(at.stealth, f, j, block.value[p], false);
     }
   }
