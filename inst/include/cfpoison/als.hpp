@@ -121,16 +121,16 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
           for (int r = 0; r < k; ++r) target[r] += coefficient * f[r];
         }
       } else {
-        std::fill(rhs.begin(), rhs.end(), 0.0);
-        entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
-          const double* v = other.colptr(o);
-          const double weighted = weight(p) * value;
-          for (int c = 0; c < k; ++c) rhs[c] += weighted * v[c];
-        });
         if (n_t == n_other && !full_gram.empty()) {
+          std::fill(rhs.begin(), rhs.end(), 0.0);
+          entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
+            const double* v = other.colptr(o);
+            const double weighted = weight(p) * value;
+            for (int c = 0; c < k; ++c) rhs[c] += weighted * v[c];
+          });
           std::copy(full_gram.begin(), full_gram.end(), gram.begin());
         } else {
-          gram_matrix(entries, t, other, ridge, gram.data(), weight);
+          gram_matrix(entries, t, other, ridge, gram.data(), weight, rhs.data());
         }
         solved = cholesky_solve(gram.data(), rhs.data(), k);
         if (solved) std::copy(rhs.begin(), rhs.end(), target);
@@ -360,6 +360,7 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   std::vector<double> weights(huber ? values.size() : 0, 1.0);
   if (s.biased) res.mean = rating_mean(values);
   const std::vector<double> centred_values = s.biased ? centred(values, res.mean) : std::vector<double>();
+  const std::vector<double> by_column = s.biased ? std::vector<double>() : in_column_order(idx, values);
   double previous = 0.0;
   for (int it = 1; it <= s.max_iter; ++it) {
     const arma::mat V_before = s.factor_tol > 0 ? res.V : arma::mat();
@@ -369,11 +370,13 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
     } else if (huber) {
       ridge_update(RowEntries{idx, values}, EntryWeights{weights}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
       huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
-      ridge_update(ColEntries{idx, values}, EntryWeights{weights}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
+      ridge_update(ColEntries{idx, values, &by_column}, EntryWeights{weights}, res.U, 2.0 * s.lambda_v, res.V,
+                   s.threads, "item");
       data_term = huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
     } else {
       ridge_update(RowEntries{idx, values}, UnitWeights{}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
-      ridge_update(ColEntries{idx, values}, UnitWeights{}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
+      ridge_update(ColEntries{idx, values, &by_column}, UnitWeights{}, res.U, 2.0 * s.lambda_v, res.V, s.threads,
+                   "item");
       data_term = residual_sum_of_squares(idx, values, res.U, res.V, s.threads);
     }
     const double objective = als_objective(data_term, res.U, res.V, s);

@@ -136,16 +136,21 @@ struct RowEntries {
   }
 };
 
+// A column's values are gathered from the by-row vector through
+// pos_of_col_entry, one cache miss each once the ratings outgrow the cache;
+// a fit that visits every column once per sweep reads them in sequence from
+// `by_column` instead (in_column_order(), made once per fit), when given.
 struct ColEntries {
   const ObservedIndex& idx;
   const std::vector<double>& values;
+  const std::vector<double>* by_column = nullptr;
   int count() const { return idx.n_cols; }
   int size(const int j) const { return static_cast<int>(idx.col_start[j + 1] - idx.col_start[j]); }
   template <class F>
   void with_positions(const int j, F&& f) const {
     for (std::size_t q = idx.col_start[j]; q < idx.col_start[j + 1]; ++q) {
       const std::size_t p = idx.pos_of_col_entry[q];
-      f(idx.row_of_col_entry[q], values[p], p);
+      f(idx.row_of_col_entry[q], by_column != nullptr ? (*by_column)[q] : values[p], p);
     }
   }
   template <class F>
@@ -153,6 +158,14 @@ struct ColEntries {
     with_positions(j, [&](const int o, const double value, std::size_t) { f(o, value); });
   }
 };
+
+// Per-entry data of `idx` (values, loss terms), given in its by-row order,
+// in its by-column order (see ColEntries); empty stays empty.
+inline std::vector<double> in_column_order(const ObservedIndex& idx, const std::vector<double>& by_row) {
+  std::vector<double> out(by_row.size());
+  for (std::size_t q = 0; q < out.size(); ++q) out[q] = by_row[idx.pos_of_col_entry[q]];
+  return out;
+}
 
 // Per-entry weights of the ridge systems, looked up by by-row position: 1 for
 // Eq. 2's squared loss, IRLS weights for the Huber loss. The squared-loss
@@ -181,7 +194,10 @@ inline double uniform_ridge(const std::vector<double>& ridge) {
 }
 
 // gram = sum over the entries of target t of w f f' + diag(ridge), f the other
-// side's factors and w the entry's weight (k x k, column-major, full).
+// side's factors and w the entry's weight (k x k, column-major, full), and,
+// when `rhs` is given, rhs = sum of w r f over the same entries (r the rating):
+// a ridge system's both sides from one pass over the entries, whose factors
+// are scattered over memory (at MovieLens-20M's size each one a cache miss).
 //
 // The rank-one updates are bound by loads and stores of the Gram matrix, not
 // by their multiplications, so they are applied four entries per pass over it
@@ -190,9 +206,10 @@ inline double uniform_ridge(const std::vector<double>& ridge) {
 // of a pass per entry.
 template <class Entries, class Weights = UnitWeights, class Ridge = double>
 void gram_matrix(const Entries& entries, const int t, const arma::mat& other, const Ridge& ridge, double* gram,
-                 const Weights& weight = Weights{}) {
+                 const Weights& weight = Weights{}, double* rhs = nullptr) {
   const int k = static_cast<int>(other.n_rows);
   std::fill(gram, gram + static_cast<std::size_t>(k) * k, 0.0);
+  if (rhs != nullptr) std::fill(rhs, rhs + k, 0.0);
   constexpr int batch = 4;
   const double* f[batch];
   double w[batch];
@@ -220,9 +237,13 @@ void gram_matrix(const Entries& entries, const int t, const arma::mat& other, co
     }
     held = 0;
   };
-  entries.with_positions(t, [&](const int o, double, const std::size_t p) {
+  entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
     f[held] = other.colptr(o);
     w[held] = weight(p);
+    if (rhs != nullptr) {
+      const double weighted = w[held] * value;
+      for (int c = 0; c < k; ++c) rhs[c] += weighted * f[held][c];
+    }
     if (++held == batch) add_held();
   });
   add_held();
