@@ -109,3 +109,31 @@ test_that("utilities match a dense computation (Eq. 7-9)", {
   integrity <- sum(x_hat[, 2]) * 2 + sum(x_hat[, 7]) * 0.5
   expect_equal(attr(g, "utility"), 1.5 * availability - 2 * integrity, tolerance = 1e-6)
 })
+
+test_that("the exact gradient is the same for any thread count", {
+  # The adjoint's coupling products split the items among the threads by
+  # their share of the entries (Coupling::apply_transpose()); every item's
+  # terms are still added in user order, so the threads change nothing.
+  case <- gradient_case()
+  clean <- fit_cf(case$ratings, learner_als(rank = 2, lambda_u = 1, max_iter = 500, tol = 1e-10), seed = 1)
+  learners <- list(
+    squared = learner_als(rank = 2, lambda_u = 1),
+    huber = learner_als(rank = 2, lambda_u = 1, loss = "huber", huber_delta = 0.5),
+    biased = learner_als(rank = 2, lambda_u = 1, biases = TRUE)
+  )
+  for (learner in learners) {
+    start <- if (isTRUE(learner$biases)) NULL else clean
+    one <- attack_gradient(case$ratings, case$fake, learner, utility_availability(), method = "exact",
+      clean = start, threads = 1
+    )
+    expect_gt(attr(one, "cg_iterations"), 0)
+    for (threads in 2:3) {
+      expect_identical(
+        attack_gradient(case$ratings, case$fake, learner, utility_availability(), method = "exact",
+          clean = start, threads = threads
+        ),
+        one
+      )
+    }
+  }
+})
