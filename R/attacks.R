@@ -621,8 +621,8 @@ check_bagged_clean <- function(clean, learner, ratings, call = rlang::caller_env
     return(invisible(clean))
   }
   m <- length(ratings$user_ids)
-  # Each bag's prediction factors: k columns, or k + 3 for a biased base ([V, 1, c, 1]).
-  width <- learner$rank + if (is_biased(learner)) 3L else 0L
+  # Each bag's prediction factors: k columns, or a biased base's k + 3.
+  width <- if (is_biased(learner)) biased_columns(learner$rank)$width else learner$rank
   same <- inherits(clean, "cf_fit_bagged") && identical(clean$learner$n_bags, learner$n_bags) &&
     identical(inherits(clean$learner, "cf_learner_nuclear"), inherits(learner, "cf_learner_nuclear")) &&
     identical(is_biased(clean$learner), is_biased(learner)) &&

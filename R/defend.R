@@ -307,11 +307,14 @@ bag_init <- function(init, b) {
   if (!inherits(init, "cf_fit_bagged")) {
     return(init)
   }
-  # Each bag's columns: k, or k + 3 for a biased base ([V, 1, c, 1]).
+  # Each bag's columns: k, or a biased base's k + 3 (biased_columns()).
   width <- ncol(init$v) %/% length(init$bag_d)
   columns <- (b - 1L) * width + seq_len(width)
   structure(
-    list(item_ids = init$item_ids, v = init$v[, columns, drop = FALSE], d = init$bag_d[[b]], learner = init$learner),
+    list(
+      item_ids = init$item_ids, v = init$v[, columns, drop = FALSE], d = init$bag_d[[b]], rank = init$rank,
+      learner = init$learner
+    ),
     class = "cf_fit"
   )
 }

@@ -146,11 +146,11 @@ fold_in <- function(fit, ratings, users, learner) {
   offset <- numeric(nrow(items))
   biased <- is_biased(learner)
   if (biased) {
-    k <- ncol(items) - 3L
-    mean <- fit$u[1L, k + 3L]
-    offset <- items[, k + 2L] + mean
-    items <- items[, seq_len(k + 1L), drop = FALSE]
-    ridge <- c(rep(ridge, k), 2 * learner$lambda_bias)
+    columns <- biased_columns(fit$rank)
+    mean <- fit$u[1L, columns$mean]
+    offset <- items[, columns$item_bias] + mean
+    items <- items[, c(columns$latent, columns$user_bias), drop = FALSE]
+    ridge <- c(rep(ridge, fit$rank), 2 * learner$lambda_bias)
   }
   ridge <- diag(ridge, ncol(items))
   out <- matrix(0, length(users), ncol(items))

@@ -122,7 +122,8 @@ fit_model <- function(ratings, learner, attack = NULL, init = NULL, seed = NULL,
 
 # A biased fit's factors from its free parameters [U, b] and [V, c] and its
 # mean: users [U, b, 1, mu] and items [V, 1, c, 1], whose products mu + b_i +
-# c_j + u_i'v_j are the predictions (see learner_als()).
+# c_j + u_i'v_j are the predictions (see learner_als()). biased_columns()
+# names their columns for every reader of a biased fit.
 biased_factors <- function(user, item, mean) {
   k <- ncol(item) - 1L
   list(
@@ -131,14 +132,21 @@ biased_factors <- function(user, item, mean) {
   )
 }
 
+# The columns of biased_factors() at rank k: the latent factors, the user
+# biases b (in u; v holds the 1 they multiply), the item biases c (in v; u
+# holds the 1), the mean mu (in u; v holds 1), and the width k + 3.
+biased_columns <- function(k) {
+  list(latent = seq_len(k), user_bias = k + 1L, item_bias = k + 2L, mean = k + 3L, width = k + 3L)
+}
+
 # A fit's latent item factors (n_items x rank) and item biases (`NULL` for an
-# unbiased fit): v is [V, 1, c, 1] for a biased one.
+# unbiased fit).
 item_parameters <- function(fit) {
   if (!is_biased(fit$learner)) {
     return(list(v = fit$v, bias = NULL))
   }
-  k <- ncol(fit$v) - 3L
-  list(v = fit$v[, seq_len(k), drop = FALSE], bias = fit$v[, k + 2L])
+  columns <- biased_columns(fit$rank)
+  list(v = fit$v[, columns$latent, drop = FALSE], bias = fit$v[, columns$item_bias])
 }
 
 # What a fit counts as its steps, and the format of its own bar: sweeps (at

@@ -169,14 +169,15 @@ group_sizes <- function(learner, budget, n_fake, scale = 1) {
 
 # The factors through which fake ratings move predictions: the items' free
 # parameters and the users' factors they multiply. For a biased fit (u = [U,
-# b, 1, mu], v = [V, 1, c, 1]) these are [V, c] and [U, 1], columns 1..k and
-# k + 2; for the others the prediction factors.
+# b, 1, mu], v = [V, 1, c, 1]) these are [V, c] and [U, 1]; for the others
+# the prediction factors.
 item_side_factors <- function(fit) {
   factors <- prediction_factors(fit)
   if (!is_biased(fit$learner)) {
     return(factors)
   }
-  columns <- c(seq_len(fit$rank), fit$rank + 2L)
+  columns <- biased_columns(fit$rank)
+  columns <- c(columns$latent, columns$item_bias)
   list(user = factors$user[, columns, drop = FALSE], item = factors$item[, columns, drop = FALSE])
 }
 
