@@ -11,13 +11,17 @@
 #   * simulate_ratings() of MovieLens-20M's shape (138,493 x 26,744, 20M ratings);
 #   * the hit ratio at 10 of 10 targets on that data, from an ALS fit's factors;
 #   * DegSim (k = 25) of a sample of 500 users, min_corated 2 and 10;
-#   * read_movielens() of a 20M-line ratings.csv written by data.table::fwrite().
+#   * read_movielens() of a 20M-line ratings.csv written by data.table::fwrite();
+#   * the default attack (poison_pga()) on 20M-shaped data and its evaluation
+#     (about 35 minutes on 2 threads at alpha = 0.5%).
 # Set CFPOISON_BENCH_SKIP_20M=1 to run only the grid, CFPOISON_BENCH_THREADS
-# to change the thread count (default 2). The 20M parts need about 3 GB.
+# to change the thread count (default 2), CFPOISON_BENCH_20M_ATTACKS to choose
+# the attacks (goal@alpha pairs, goal availability, push or nuke; default
+# "availability@0.005", empty for none). The 20M parts need about 4 GB.
 
 library(cfpoison)
 
-goals <- list(simulate_seconds = 10, read_seconds = 20)
+goals <- list(simulate_seconds = 10, read_seconds = 20, attack_seconds = 900, attack_gb = 4)
 
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "common.R"))
 
@@ -144,4 +148,51 @@ if (requireNamespace("data.table", quietly = TRUE)) {
   unlink(csv_dir, recursive = TRUE)
 } else {
   cat("read_movielens part skipped: data.table is not installed.\n")
+}
+
+# The default attack ------------------------------------------------------------
+#
+# poison_pga() with its defaults (the support search) against ALS (rank 10,
+# lambda 5) fitted to tol 1e-8, then its converged effect (evaluate_attack()),
+# on the 20M-shaped data of inst/bench/learners.R and attacks.R (item
+# popularity Zipf with exponent 1, as MovieLens's is skewed). A push or nuke
+# targets the item select_targets() picks near a clean average prediction of
+# 0.8, as the paper's target.
+
+attack_cells <- strsplit(strsplit(Sys.getenv("CFPOISON_BENCH_20M_ATTACKS", "availability@0.005"), ",")[[1]], "@")
+if (length(attack_cells) > 0) {
+  big <- simulate_ratings(m, n, rank = 10, density = 20000263 / (m * n), zipf_exponent = 1, seed = 1, threads = threads)
+  cleaned <- measure(fit_cf(big, learner_als(rank = 10, lambda_u = 5, max_iter = 500, tol = 1e-8),
+    seed = 1, threads = threads, progress = FALSE
+  ))
+  clean <- cleaned$value
+  report_part(sprintf("clean ALS fit to tol 1e-8 (%d sweeps)", nrow(clean$trace)), cleaned)
+  target <- select_targets(clean, near = 0.8, min_ratings = 10, ratings = big, seed = 1)
+  for (cell in attack_cells) {
+    goal <- cell[1]
+    alpha <- as.numeric(cell[2])
+    utility <- switch(goal,
+      availability = utility_availability(),
+      push = utility_integrity(targets = target, weights = 2),
+      nuke = utility_integrity(targets = target, weights = -2)
+    )
+    attacked <- measure(poison_pga(big, learner_als(rank = 10, lambda_u = 5), utility, attack_budget(alpha = alpha),
+      clean = clean, seed = 1, threads = threads, progress = FALSE
+    ))
+    cat(sprintf("default attack, %s at alpha = %g: %d fake users, best from the search from %s\n", goal, alpha,
+      length(attacked$value$fake$user_ids), attacked$value$settings$start))
+    report("  attack (elapsed)", attacked$elapsed, "s", goals$attack_seconds)
+    report("  attack (CPU)", attacked$cpu, "s")
+    report("  attack (peak memory)", attacked$peak_gb, "GB", goals$attack_gb)
+    evaluated <- measure(evaluate_attack(big, attacked$value, threads = threads, progress = FALSE))
+    report_part("  evaluate_attack", evaluated)
+    effect <- evaluated$value
+    if (goal == "availability") {
+      report("  RMSE shift (its floor below)", effect$rmse_shift, "")
+      report("  RMSE shift of the refit alone", effect$rmse_shift_floor, "")
+    } else {
+      report("  target's average prediction, poisoned - clean", effect$target_rating_poisoned - effect$target_rating_clean, "")
+    }
+  }
+  rm(big, clean, cleaned, attacked, evaluated)
 }
