@@ -221,8 +221,9 @@ class BlockJacobi {
 //   (C x)_i  = 2 sum_{j in Omega_i} [w_ij (u_i'x_j) v_j - psi_ij x_j]   (items -> users)
 //   (C'y)_j  = 2 sum_{i in Omega'_j} [w_ij (y_i'v_j) u_i - psi_ij y_i]  (users -> items)
 // with the slope psi_ij = psi(r_ij - u_i'v_j) and curvature w_ij of the loss
-// (e_ij and 1 for the squared loss), fixed during a solve. Each product is one
-// pass that writes its own columns (deterministic). The Gauss-Newton model
+// (e_ij and 1 for the squared loss), fixed during a solve. In each product one
+// thread writes each output column, adding its terms in a fixed order
+// (deterministic for any thread count). The Gauss-Newton model
 // drops the slope terms (`loss.slope` empty): H then is 2 J'WJ plus the ridge,
 // positive definite wherever the fit is, minimum or not.
 class Coupling {
