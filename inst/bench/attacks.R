@@ -127,5 +127,21 @@ if (!identical(Sys.getenv("CFPOISON_BENCH_SKIP_20M"), "1")) {
   )[["elapsed"]]
   report(sprintf("5 PGA iterations at alpha = 0.5%% (%d fake users)", length(big_pga$fake$user_ids)), seconds, "s")
   report("PGA iteration", stats::median(diff(big_pga$trace$seconds)), "s")
+  # One CG step of the exact gradient's adjoint at this size: the exact
+  # gradient less the KKT one (the same 3-sweep refit from the clean model),
+  # per CG step, at the rare-items block.
+  block <- poison_structured(big, big_learner, utility_availability(), attack_budget(alpha = 0.005), "rare_items",
+    clean = big_clean, seed = 1, threads = 2
+  )
+  timed_gradient <- function(method) {
+    seconds <- system.time(gradient <- attack_gradient(big, block, big_learner, utility_availability(),
+      method = method, clean = big_clean, refit_sweeps = 3, refit_tol = 0, threads = 2
+    ))[["elapsed"]]
+    list(gradient = gradient, seconds = seconds)
+  }
+  kkt <- timed_gradient("kkt")
+  exact <- timed_gradient("exact")
+  steps <- attr(exact$gradient, "cg_iterations")
+  report(sprintf("exact gradient's adjoint, per CG step (%d steps)", steps), (exact$seconds - kkt$seconds) / steps, "s")
   report("peak memory of the process", peak_memory_gb(), "GB", goals$ml20m_peak_gb)
 }
