@@ -124,9 +124,7 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
         if (n_t == n_other && !full_gram.empty()) {
           std::fill(rhs.begin(), rhs.end(), 0.0);
           entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
-            const double* v = other.colptr(o);
-            const double weighted = weight(p) * value;
-            for (int c = 0; c < k; ++c) rhs[c] += weighted * v[c];
+            add_rhs_term(rhs.data(), weight(p) * value, other.colptr(o), k);
           });
           std::copy(full_gram.begin(), full_gram.end(), gram.begin());
         } else {

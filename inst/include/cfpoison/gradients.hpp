@@ -229,7 +229,7 @@ class BlockJacobi {
 class Coupling {
  public:
   Coupling(const JointModel& model, const EntryLoss& loss, const int threads)
-      : model_(model), loss_(loss), threads_(threads) {}
+      : model_(model), loss_(loss), threads_(threads), first_item_(item_shares(model.idx, threads)) {}
 
   arma::mat apply(const arma::mat& x) const {
     const ObservedIndex& idx = model_.idx;
@@ -265,17 +265,11 @@ class Coupling {
     const int k = static_cast<int>(model_.U.n_rows);
     const int latent = model_.latent();
     arma::mat out(k, idx.n_cols, arma::fill::zeros);
-    const int parts = std::max(1, threads_);
-    std::vector<int> first_item(static_cast<std::size_t>(parts) + 1, idx.n_cols);
-    for (int part = 0; part < parts; ++part) {
-      const std::size_t share = idx.n_observed() * static_cast<std::size_t>(part) / static_cast<std::size_t>(parts);
-      first_item[part] = static_cast<int>(std::lower_bound(idx.col_start.begin(), idx.col_start.end() - 1, share) -
-                                          idx.col_start.begin());
-    }
+    const int parts = static_cast<int>(first_item_.size()) - 1;
 #pragma omp parallel for num_threads(threads_) schedule(static, 1)
     for (int part = 0; part < parts; ++part) {
-      const int lo = first_item[part];
-      const int hi = first_item[part + 1];
+      const int lo = first_item_[part];
+      const int hi = first_item_[part + 1];
       for (int i = 0; i < idx.n_rows; ++i) {
         const double* u = model_.U.colptr(i);
         const double* yi = y.colptr(i);
@@ -297,9 +291,23 @@ class Coupling {
   double slope(const std::size_t p) const { return loss_.slope.empty() ? 0.0 : loss_.slope[p]; }
   double curvature(const std::size_t p) const { return loss_.curvature.empty() ? 1.0 : loss_.curvature[p]; }
 
+  // apply_transpose()'s parts: part t owns items first[t] .. first[t + 1] - 1,
+  // the items of the t-th equal share of the entries.
+  static std::vector<int> item_shares(const ObservedIndex& idx, const int threads) {
+    const int parts = std::max(1, threads);
+    std::vector<int> first(static_cast<std::size_t>(parts) + 1, idx.n_cols);
+    for (int part = 0; part < parts; ++part) {
+      const std::size_t share = idx.n_observed() * static_cast<std::size_t>(part) / static_cast<std::size_t>(parts);
+      first[part] = static_cast<int>(std::lower_bound(idx.col_start.begin(), idx.col_start.end() - 1, share) -
+                                     idx.col_start.begin());
+    }
+    return first;
+  }
+
   const JointModel& model_;
   const EntryLoss& loss_;
   int threads_;
+  const std::vector<int> first_item_;
 };
 
 // The Schur complement's null space: (Omega V), Omega skew-symmetric.

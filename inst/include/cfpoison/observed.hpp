@@ -193,6 +193,12 @@ inline double uniform_ridge(const std::vector<double>& ridge) {
   return ridge.empty() ? -1.0 : ridge.front();
 }
 
+// rhs += w r f: one entry's term of a ridge system's right-hand side, `weighted`
+// = w r and f the other side's factor (k values).
+inline void add_rhs_term(double* rhs, const double weighted, const double* f, const int k) {
+  for (int c = 0; c < k; ++c) rhs[c] += weighted * f[c];
+}
+
 // gram = sum over the entries of target t of w f f' + diag(ridge), f the other
 // side's factors and w the entry's weight (k x k, column-major, full), and,
 // when `rhs` is given, rhs = sum of w r f over the same entries (r the rating):
@@ -240,10 +246,7 @@ void gram_matrix(const Entries& entries, const int t, const arma::mat& other, co
   entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
     f[held] = other.colptr(o);
     w[held] = weight(p);
-    if (rhs != nullptr) {
-      const double weighted = w[held] * value;
-      for (int c = 0; c < k; ++c) rhs[c] += weighted * f[held][c];
-    }
+    if (rhs != nullptr) add_rhs_term(rhs, w[held] * value, f[held], k);
     if (++held == batch) add_held();
   });
   add_held();
