@@ -190,7 +190,7 @@ glance.cf_attack <- function(x, ...) {
   )
   overview <- tibble::add_column(overview,
     utility_best = if (is.null(trace) || nrow(trace) == 0L) NA_real_ else max(trace$utility),
-    converged_utility = if (is.null(outcome)) NA_real_ else max(outcome$converged_utility),
+    converged_utility = if (is.null(outcome)) NA_real_ else max(outcome$converged_utility, na.rm = TRUE),
     .after = "utility_end"
   )
   overview$seed <- as.integer(x[["seed"]] %||% NA_integer_)

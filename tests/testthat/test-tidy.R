@@ -164,7 +164,7 @@ test_that("tidy() of an attack is its fake ratings, glance() its settings and tr
   expect_identical(summary$utility_start, trace$utility[1])
   expect_identical(summary$utility_end, trace$utility[nrow(trace)])
   expect_identical(summary$utility_best, max(trace$utility))
-  expect_identical(summary$converged_utility, max(attack$settings$outcome$converged_utility))
+  expect_identical(summary$converged_utility, max(attack$settings$outcome$converged_utility, na.rm = TRUE))
   expect_identical(summary$seconds, trace$seconds[nrow(trace)])
   expect_identical(summary$seed, 1L)
 
