@@ -66,11 +66,20 @@ class SingularSolve : public std::runtime_error {
 // x = F W^{1/2} (W^{1/2} F' F W^{1/2} + ridge I)^{-1} W^{1/2} r gives the same x
 // from an n_t x n_t system: on MovieLens most items have fewer ratings than the rank.
 // Targets are independent, so the result does not depend on `threads`.
+//
+// With `squares` (the squared loss and one ridge value only) each target's sum
+// of squared residuals at its new factor, sum (r - f'x)^2, is stored there,
+// from what the solve has at hand instead of a pass over the ratings: at the
+// solution of (F F' + rho I) x = b = F r it is r'r - x'b - rho x'x, and in the
+// push-through form, whose solution a of (F'F + rho I) a = r gives x = F a and
+// residuals r - F'x = rho a, it is rho^2 a'a.
 template <class Entries, class Weights, class Ridge>
 void ridge_update(const Entries& entries, const Weights& weight, const arma::mat& other, const Ridge& ridge,
-                  arma::mat& out, const int threads, const char* side) {
+                  arma::mat& out, const int threads, const char* side, double* squares = nullptr) {
   const int k = static_cast<int>(other.n_rows);
   const double uniform = uniform_ridge(ridge);
+  if (squares != nullptr && !(std::is_same_v<Weights, UnitWeights> && uniform > 0))
+    throw std::logic_error("residual sums come from unweighted solves with one positive ridge");
   const int n = entries.count();
   const int n_other = static_cast<int>(other.n_cols);
   // Targets with an entry for every column of `other` (SGLD's fake users,
@@ -92,6 +101,7 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
   {
     std::vector<double> gram(static_cast<std::size_t>(k) * k);
     std::vector<double> rhs(k);
+    std::vector<double> projection(squares != nullptr ? k : 0);  // b = F r, kept for `squares`
     std::vector<const double*> factors(k);
     std::vector<std::size_t> positions(k);
 #pragma omp for schedule(dynamic, 64)
@@ -113,6 +123,7 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
             gram[r + c * n_t] =
                 root_weight(r) * root_weight(c) * dot(factors[r], factors[c], k) + (r == c ? uniform : 0.0);
         solved = cholesky_solve(gram.data(), rhs.data(), n_t);
+        if (squares != nullptr) squares[t] = uniform * uniform * dot(rhs.data(), rhs.data(), n_t);
         std::fill(target, target + k, 0.0);
         for (int c = 0; c < n_t; ++c) {
           const double* f = factors[c];
@@ -130,7 +141,15 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
         } else {
           gram_matrix(entries, t, other, ridge, gram.data(), weight, rhs.data());
         }
-        solved = cholesky_solve(gram.data(), rhs.data(), k);
+        if (squares != nullptr) {
+          double rating_squares = 0.0;
+          entries(t, [&](int, const double value) { rating_squares += value * value; });
+          std::copy(rhs.begin(), rhs.end(), projection.begin());
+          solved = cholesky_solve(gram.data(), rhs.data(), k);
+          squares[t] = rating_squares - dot(rhs.data(), projection.data(), k) - uniform * dot(rhs.data(), rhs.data(), k);
+        } else {
+          solved = cholesky_solve(gram.data(), rhs.data(), k);
+        }
         if (solved) std::copy(rhs.begin(), rhs.end(), target);
       }
       if (!solved) {
@@ -359,6 +378,9 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   if (s.biased) res.mean = rating_mean(values);
   const std::vector<double> centred_values = s.biased ? centred(values, res.mean) : std::vector<double>();
   const std::vector<double> by_column = s.biased ? std::vector<double>() : in_column_order(idx, values);
+  // Eq. 2's data term from the item step's solves (see ridge_update()).
+  const bool item_sums = !s.biased && !huber && s.lambda_v > 0;
+  std::vector<double> item_squares(item_sums ? static_cast<std::size_t>(idx.n_cols) : 0);
   double previous = 0.0;
   for (int it = 1; it <= s.max_iter; ++it) {
     const arma::mat V_before = s.factor_tol > 0 ? res.V : arma::mat();
@@ -372,10 +394,16 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
                    s.threads, "item");
       data_term = huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
     } else {
+      // The item step leaves each item's sum of squared residuals, which
+      // add up to the data term (in item order, for any thread count).
       ridge_update(RowEntries{idx, values}, UnitWeights{}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
       ridge_update(ColEntries{idx, values, &by_column}, UnitWeights{}, res.U, 2.0 * s.lambda_v, res.V, s.threads,
-                   "item");
-      data_term = residual_sum_of_squares(idx, values, res.U, res.V, s.threads);
+                   "item", item_sums ? item_squares.data() : nullptr);
+      if (item_sums) {
+        for (const double sum : item_squares) data_term += sum;
+      } else {
+        data_term = residual_sum_of_squares(idx, values, res.U, res.V, s.threads);
+      }
     }
     const double objective = als_objective(data_term, res.U, res.V, s);
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
