@@ -211,6 +211,32 @@ test_that("on ALS the search climbs the settled utility, the one evaluate_attack
   )
 })
 
+test_that("a settled refit still far behind at its check is cut, and its step rejected", {
+  case <- search_case()
+  utility <- utility_availability()
+  attack <- poison_pga(case$ratings, case$learner, utility, case$budget, max_iter = 6, clean = case$clean, seed = 1)
+  expect_identical(attack$settings$settle_check, 200L)
+  expect_equal(attack$settings$settle_gap, 0.15 * max(abs(attack$settings$starts$utility)))
+  n_fake <- length(attack$fake$user_ids)
+  start <- cfpoison:::structured_starts(case$ratings, case$learner, utility, case$budget, case$clean, n_fake, 1)[[1]]
+  refit <- utils::modifyList(cfpoison:::refit_settings(30L, "exact", 1, 1L), list(tol = 1e-8, cg_tol = 1e-2))
+  search <- function(...) {
+    problem <- cfpoison:::attack_problem(case$ratings, case$learner, case$clean, start, utility, refit)
+    settings <- utils::modifyList(attack$settings, list(...))
+    cfpoison:::.attack_search(problem, list(cfpoison:::core_ratings(start)), settings, NULL)[[1]]
+  }
+  plain <- search(settle_check = 0L)
+  # A check no refit fails changes nothing, bit for bit.
+  never <- search(settle_check = 1L, settle_gap = Inf)
+  expect_identical(never$fake, plain$fake)
+  expect_identical(never$trace$utility, plain$trace$utility)
+  # A check every refit fails: the screen still proposes, nothing is accepted.
+  expect_true(any(plain$trace$accepted[-1]))
+  always <- search(settle_check = 1L, settle_gap = -Inf)
+  expect_false(any(always$trace$accepted[-1]))
+  expect_identical(always$fake, cfpoison:::core_ratings(start)[c("user", "item", "rating")], ignore_attr = TRUE)
+})
+
 test_that("the searches take turns: each keeps its own path, one left behind is dropped, and what they measured is reused", {
   case <- search_case()
   settled_utility <- function(block, utility) {
@@ -289,7 +315,8 @@ test_that("the searches take turns: each keeps its own path, one left behind is 
   problem <- cfpoison:::attack_problem(case$ratings, case$learner, case$clean, starts$rare, utility, refit)
   settings <- list(
     max_iter = 8L, step = 2, min_step = 0.25, tol = 1e-4, patience = 3L, max_rating = 2, max_swaps = 4L,
-    max_columns = 4L, kept_items = integer(0), warm_start = FALSE, settle_sweeps = 500L, settle_tol = 1e-8
+    max_columns = 4L, kept_items = integer(0), warm_start = FALSE, settle_sweeps = 500L, settle_tol = 1e-8,
+    settle_check = 200L, settle_gap = 10
   )
   core <- lapply(starts, cfpoison:::core_ratings)
   alone <- cfpoison:::.attack_search(problem, core["rare"], settings, NULL)[[1]]

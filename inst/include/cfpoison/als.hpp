@@ -349,16 +349,21 @@ struct AlsResult {
   double mean = 0.0;  // mu of a biased model
   std::vector<SweepRecord> trace;
   bool converged = false;
+  bool cut = false;  // a SweepCheck stopped it
 };
+
+// Runs after each sweep on the calling thread with the fit so far; false
+// stops the fit there (AlsResult::cut).
+using SweepCheck = std::function<bool(const AlsResult&)>;
 
 // Alternating minimization from item factors V0 (k x n_cols; for a biased
 // model [V; c], (k+1) x n_cols). A sweep solves
 // every user given V, then every item given U, so each sweep cannot increase
 // Eq. 2's objective. With the Huber loss the weights are recomputed from the
 // residuals after each half-sweep. `on_sweep` runs after each sweep on the
-// calling thread (the R glue checks for user interrupts there).
+// calling thread (the R glue checks for user interrupts there), then `check`.
 inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& V0,
-                         const AlsSettings& s, const SweepCallback& on_sweep) {
+                         const AlsSettings& s, const SweepCallback& on_sweep, const SweepCheck& check = nullptr) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   AlsResult res;
@@ -409,6 +414,10 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
     res.trace.push_back({it, objective, seconds});
     if (on_sweep) on_sweep(res.trace.back());
+    if (check && !check(res)) {
+      res.cut = true;
+      break;
+    }
     // Near a minimum the objective is flat (it changes with the square of the
     // factors' change), so a tight fit judges convergence by the factors alone.
     const bool settled = s.factor_tol > 0

@@ -41,6 +41,7 @@ struct RefitSettings {
 struct Evaluation {
   arma::mat V;           // item factors of the factored fit: the next warm start
   double utility = 0.0;
+  bool cut = false;      // the refit was cut short (RefitCut): utility is its last sweep's, no gradient
   FakeGradient gradient;
   // The factors the gradient was taken at (balanced ones for a nuclear fit),
   // whose products are the predictions: fake users' (k x m') and items' (k x n).
@@ -62,6 +63,13 @@ struct Evaluation {
   // A bagged biased learner's: each bag's mean term (add_mean_term()) and mu.
   arma::vec bag_mean_term;
   arma::vec bag_mean;
+};
+
+// A refit cut short: after sweep `at` it stops when the utility is below
+// `floor` (see SupportSearch::settled()).
+struct RefitCut {
+  int at = 0;
+  double floor = 0.0;
 };
 
 // The poisoned learner as a function of the fake block: refit, utility,
@@ -124,17 +132,24 @@ class PoisonedLearner {
     return evaluate(fake, V_warm, with_gradient, settings_.sweeps, settings_.tol);
   }
 
-  // The same with a stopping rule of its own (`sweeps`, `tol`) for the refit.
-  // The utility is the attacker's, less the stealth penalty when there is one.
+  // The same with a stopping rule of its own (`sweeps`, `tol`) for the refit,
+  // and optionally a `cut` (an unbagged ALS fit; ignored otherwise). The
+  // utility is the attacker's, less the stealth penalty when there is one.
   Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
-                      const double tol) {
-    Evaluation out = bags_.empty() ? refit_and_differentiate(fake, V_warm, with_gradient, sweeps, tol)
-                                   : refit_bags(fake, V_warm, with_gradient, sweeps, tol);
+                      const double tol, const RefitCut* cut = nullptr) {
+    // The penalty depends on the block alone: the cut's floor on the
+    // utility before it is the floor plus the penalty.
+    const StealthTerms terms = stealth_.weight > 0 ? stealth_terms(fake, n_fake_, stealth_) : StealthTerms{};
+    RefitCut raw_cut;
+    if (cut != nullptr) raw_cut = {cut->at, cut->floor + terms.value};
+    Evaluation out = bags_.empty()
+                         ? refit_and_differentiate(fake, V_warm, with_gradient, sweeps, tol, cut ? &raw_cut : nullptr)
+                         : refit_bags(fake, V_warm, with_gradient, sweeps, tol);
     if (stealth_.weight > 0) {
-      out.stealth = stealth_terms(fake, n_fake_, stealth_);
+      out.stealth = terms;
       out.stealth_penalty = out.stealth.value;
       out.utility -= out.stealth.value;
-      if (with_gradient)
+      if (with_gradient && !out.cut)
         for (std::size_t e = 0; e < out.gradient.values.size(); ++e) out.gradient.values[e] -= out.stealth.gradient[e];
     }
     return out;
@@ -173,14 +188,36 @@ class PoisonedLearner {
   }
 
   Evaluation refit_and_differentiate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient,
-                                     const int sweeps, const double tol) {
+                                     const int sweeps, const double tol, const RefitCut* cut) {
     if (static_cast<int>(V_warm.n_cols) != n_items_) throw std::invalid_argument("warm start: one column per item");
     joint_.set_block(fake);
     const ObservedIndex& idx = joint_.idx();
     const std::vector<double>& values = joint_.values();
-    const AlsResult fit = fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr);
+    // The utility of an ALS fit so far (a nuclear fit's needs its thresholding).
+    const auto utility_of = [&](const AlsResult& fit) {
+      if (learner_.biased) {
+        const FitFactors f = biased_factors(fit);
+        return utility_gradient(idx, n_normal_, f.P, f.Q, clean_, utility_, settings_.threads).value;
+      }
+      return utility_gradient(idx, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads).value;
+    };
+    double cut_utility = 0.0;
+    SweepCheck check;
+    if (cut != nullptr && !learner_.nuclear) {
+      check = [&](const AlsResult& fit) {
+        if (static_cast<int>(fit.trace.size()) != cut->at) return true;
+        cut_utility = utility_of(fit);
+        return cut_utility >= cut->floor;
+      };
+    }
+    const AlsResult fit = fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr, check);
     Evaluation out;
     out.V = fit.V;
+    if (fit.cut) {
+      out.utility = cut_utility;
+      out.cut = true;
+      return out;
+    }
     if (learner_.biased) {
       biased_evaluation(fit, with_gradient, out);
       return out;
@@ -530,6 +567,8 @@ struct SearchSettings {
   int settle_sweeps = 0;         // if > 0: accept by the utility settled from V0 (see run_search());
                                  // the caller leaves it 0 with warm_start
   double settle_tol = 1e-8;
+  int settle_check = 0;          // if > 0: a proposal's settled refit stops after this sweep when its
+  double settle_gap = 0.0;       // utility is more than settle_gap below the current one
 };
 
 // First-order scores of fake user `f`'s possible ratings, from the adjoint z
@@ -797,7 +836,12 @@ inline Triplets move_columns(const Triplets& block, const Evaluation& at, const 
 // and a proposal that passes is accepted only if its settled utility is
 // larger. Short refits from V0 alone misjudge nukes: at alpha = 10% on
 // MovieLens the search climbed their utility while the settled one fell from
-// 476 to 357.
+// 476 to 357. A proposal's settled refit is cut at sweep `settle_check` when
+// its utility lies more than `settle_gap` below the current one: on
+// MovieLens such refits crawl from a plateau to the sweep cap and end below
+// it (at alpha = 3%, availability: eight of eight, each 23% or more of the
+// utility's scale below at sweep 200), while every accepted step of the
+// strength table lay within 7.5% of that scale by then.
 //
 // One search, one counted step at a time (advance()), so that several
 // searches can take turns (run_searches()). A search's path does not depend
@@ -852,7 +896,17 @@ class SupportSearch {
       }
       const bool settle = settles();
       Evaluation next = learner_.evaluate(candidate, s_.warm_start || settle ? current_.V : V0_, true);
-      if (settle && next.utility > current_.utility) next = settled(candidate);
+      if (settle && next.utility > current_.utility) {
+        // A settled refit still far below the current utility at the check
+        // is rejected there (the trace then keeps the short refit's adjoint).
+        const RefitCut cut{s_.settle_check, current_.utility - s_.settle_gap};
+        Evaluation full = settled(candidate, s_.settle_check > 0 ? &cut : nullptr);
+        if (full.cut) {
+          next.utility = full.utility;
+        } else {
+          next = std::move(full);
+        }
+      }
       const bool accepted = next.utility > current_.utility;
       if (accepted) {
         stalls_ = stalls_after(current_.utility, next.utility, s_.tol, stalls_);
@@ -893,8 +947,8 @@ class SupportSearch {
   }
 
  private:
-  Evaluation settled(const Triplets& block) {
-    return learner_.evaluate(block, V0_, true, s_.settle_sweeps, s_.settle_tol);
+  Evaluation settled(const Triplets& block, const RefitCut* cut = nullptr) {
+    return learner_.evaluate(block, V0_, true, s_.settle_sweeps, s_.settle_tol, cut);
   }
 
   PoisonedLearner& learner_;
