@@ -142,6 +142,8 @@ class BlockJacobi {
   // x <- A^{-1} x (users) or B^{-1} x (items), column by column.
   void apply_users(arma::mat& x, const int threads) const { apply(users_, x, threads); }
   void apply_items(arma::mat& x, const int threads) const { apply(items_, x, threads); }
+  // x <- A_i^{-1} x for user i alone (k values).
+  void apply_user(const int i, double* x) const { cholesky_substitute(users_.colptr(i), x, k_); }
 
   // B x, from B's Cholesky factors: L (L' x).
   arma::mat multiply_items(const arma::mat& x, const int threads) const {
@@ -233,22 +235,30 @@ class Coupling {
 
   arma::mat apply(const arma::mat& x) const {
     const ObservedIndex& idx = model_.idx;
-    const int k = static_cast<int>(model_.U.n_rows);
-    const int latent = model_.latent();
-    arma::mat out(k, idx.n_rows, arma::fill::zeros);
+    arma::mat out(model_.U.n_rows, idx.n_rows, arma::fill::zeros);
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 64)
+    for (int i = 0; i < idx.n_rows; ++i) add_user_term(i, x, out.colptr(i));
+    return out;
+  }
+
+  // C' A^{-1} C x, the coupling's part of the Schur complement. On one thread
+  // in one pass over the users: each user's (C x)_i, A_i^{-1} of it, and its
+  // terms of C'y, read while its ratings and factors are at hand; the same
+  // sums in the same order as apply(), apply_users() and apply_transpose().
+  arma::mat through_users(const arma::mat& x, const BlockJacobi& blocks) const {
+    if (threads_ > 1) {
+      arma::mat y = apply(x);
+      blocks.apply_users(y, threads_);
+      return apply_transpose(y);
+    }
+    const ObservedIndex& idx = model_.idx;
+    arma::mat out(model_.U.n_rows, idx.n_cols, arma::fill::zeros);
+    std::vector<double> y(model_.U.n_rows);
     for (int i = 0; i < idx.n_rows; ++i) {
-      const double* u = model_.U.colptr(i);
-      double* o = out.colptr(i);
-      for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
-        const int j = idx.col_of[p];
-        const double* v = model_.V.colptr(j);
-        const double* xj = x.colptr(j);
-        const double along = curvature(p) * dot(u, xj, k);
-        const double e = slope(p);
-        for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * v[c] - e * xj[c]);
-        for (int c = latent; c < k; ++c) o[c] += 2.0 * along * v[c];  // a bias: no slope term
-      }
+      std::fill(y.begin(), y.end(), 0.0);
+      add_user_term(i, x, y.data());
+      blocks.apply_user(i, y.data());
+      add_item_terms(i, y.data(), 0, idx.n_cols, out);
     }
     return out;
   }
@@ -262,32 +272,49 @@ class Coupling {
   // so the result is the same for any thread count.
   arma::mat apply_transpose(const arma::mat& y) const {
     const ObservedIndex& idx = model_.idx;
-    const int k = static_cast<int>(model_.U.n_rows);
-    const int latent = model_.latent();
-    arma::mat out(k, idx.n_cols, arma::fill::zeros);
+    arma::mat out(model_.U.n_rows, idx.n_cols, arma::fill::zeros);
     const int parts = static_cast<int>(first_item_.size()) - 1;
 #pragma omp parallel for num_threads(threads_) schedule(static, 1)
-    for (int part = 0; part < parts; ++part) {
-      const int lo = first_item_[part];
-      const int hi = first_item_[part + 1];
-      for (int i = 0; i < idx.n_rows; ++i) {
-        const double* u = model_.U.colptr(i);
-        const double* yi = y.colptr(i);
-        for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
-          const int j = idx.col_of[p];
-          if (j < lo || j >= hi) continue;
-          double* o = out.colptr(j);
-          const double along = curvature(p) * dot(yi, model_.V.colptr(j), k);
-          const double e = slope(p);
-          for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * u[c] - e * yi[c]);
-          for (int c = latent; c < k; ++c) o[c] += 2.0 * along * u[c];  // a bias: no slope term
-        }
-      }
-    }
+    for (int part = 0; part < parts; ++part)
+      for (int i = 0; i < idx.n_rows; ++i) add_item_terms(i, y.colptr(i), first_item_[part], first_item_[part + 1], out);
     return out;
   }
 
  private:
+  // (C x)_i += user i's terms, in its ratings' order.
+  void add_user_term(const int i, const arma::mat& x, double* o) const {
+    const ObservedIndex& idx = model_.idx;
+    const int k = static_cast<int>(model_.U.n_rows);
+    const int latent = model_.latent();
+    const double* u = model_.U.colptr(i);
+    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
+      const int j = idx.col_of[p];
+      const double* v = model_.V.colptr(j);
+      const double* xj = x.colptr(j);
+      const double along = curvature(p) * dot(u, xj, k);
+      const double e = slope(p);
+      for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * v[c] - e * xj[c]);
+      for (int c = latent; c < k; ++c) o[c] += 2.0 * along * v[c];  // a bias: no slope term
+    }
+  }
+
+  // (C'y)_j += user i's terms (y_i = `yi`) for its items j in lo .. hi - 1.
+  void add_item_terms(const int i, const double* yi, const int lo, const int hi, arma::mat& out) const {
+    const ObservedIndex& idx = model_.idx;
+    const int k = static_cast<int>(model_.U.n_rows);
+    const int latent = model_.latent();
+    const double* u = model_.U.colptr(i);
+    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
+      const int j = idx.col_of[p];
+      if (j < lo || j >= hi) continue;
+      double* o = out.colptr(j);
+      const double along = curvature(p) * dot(yi, model_.V.colptr(j), k);
+      const double e = slope(p);
+      for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * u[c] - e * yi[c]);
+      for (int c = latent; c < k; ++c) o[c] += 2.0 * along * u[c];  // a bias: no slope term
+    }
+  }
+
   double slope(const std::size_t p) const { return loss_.slope.empty() ? 0.0 : loss_.slope[p]; }
   double curvature(const std::size_t p) const { return loss_.curvature.empty() ? 1.0 : loss_.curvature[p]; }
 
@@ -383,7 +410,7 @@ inline bool schur_cg(const JointModel& model, const BlockJacobi& blocks, const C
     return x;
   };
   const auto schur = [&](const arma::mat& x) {
-    return arma::mat(blocks.multiply_items(x, s.threads) - coupling.apply_transpose(solve_users(coupling.apply(x))));
+    return arma::mat(blocks.multiply_items(x, s.threads) - coupling.through_users(x, blocks));
   };
   const auto precondition = [&](arma::mat y) {
     blocks.apply_items(y, s.threads);
