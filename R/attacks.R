@@ -52,8 +52,8 @@
 #'      utility lies more than 15% below the best converged one: settling
 #'      raised a start's utility by at most 5.7% on MovieLens
 #'      (`inst/bench/strength.R`) and 12% on small simulated data, and each
-#'      such refit costs about 300 sweeps on MovieLens (on ALS at
-#'      \eqn{\alpha = 3\%} availability skips eight of them).
+#'      such refit costs about 300 sweeps on MovieLens (ALS availability at
+#'      \eqn{\alpha = 3\%} skips eight of them).
 #'
 #'   Integrity targets stay in every fake user's support (unless
 #'   `targets_in_support = FALSE`). The search needs `method = "exact"`.
@@ -106,7 +106,8 @@
 #'   utility rises, so the search climbs the utility that is measured; the
 #'   next short refits start from that settled fit. Short refits alone
 #'   misjudge slow directions: at \eqn{\alpha = 10\%} a nuke's search
-#'   climbed their utility while the settled one fell. A settled refit that
+#'   climbed their utility while the settled one fell. A settled refit (not
+#'   a bagged learner's) that
 #'   after 200 of its 500 sweeps still lies more than 15% of the utility's
 #'   scale (the largest |utility| among the starts) below the current
 #'   utility is cut there and its step rejected: on MovieLens such refits
