@@ -284,35 +284,34 @@ class Coupling {
   // (C x)_i += user i's terms, in its ratings' order.
   void add_user_term(const int i, const arma::mat& x, double* o) const {
     const ObservedIndex& idx = model_.idx;
-    const int k = static_cast<int>(model_.U.n_rows);
-    const int latent = model_.latent();
     const double* u = model_.U.colptr(i);
     for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
       const int j = idx.col_of[p];
-      const double* v = model_.V.colptr(j);
-      const double* xj = x.colptr(j);
-      const double along = curvature(p) * dot(u, xj, k);
-      const double e = slope(p);
-      for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * v[c] - e * xj[c]);
-      for (int c = latent; c < k; ++c) o[c] += 2.0 * along * v[c];  // a bias: no slope term
+      add_term(o, u, x.colptr(j), model_.V.colptr(j), p);
     }
   }
 
   // (C'y)_j += user i's terms (y_i = `yi`) for its items j in lo .. hi - 1.
   void add_item_terms(const int i, const double* yi, const int lo, const int hi, arma::mat& out) const {
     const ObservedIndex& idx = model_.idx;
-    const int k = static_cast<int>(model_.U.n_rows);
-    const int latent = model_.latent();
     const double* u = model_.U.colptr(i);
     for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
       const int j = idx.col_of[p];
       if (j < lo || j >= hi) continue;
-      double* o = out.colptr(j);
-      const double along = curvature(p) * dot(yi, model_.V.colptr(j), k);
-      const double e = slope(p);
-      for (int c = 0; c < latent; ++c) o[c] += 2.0 * (along * u[c] - e * yi[c]);
-      for (int c = latent; c < k; ++c) o[c] += 2.0 * along * u[c];  // a bias: no slope term
+      add_term(out.colptr(j), model_.V.colptr(j), yi, u, p);
     }
+  }
+
+  // One rating p's term, o += 2 (w_p (a'b) c - psi_p b), with no slope term
+  // on a bias coordinate: of (C x)_i with a = u_i, b = x_j, c = v_j, and of
+  // (C'y)_j with a = v_j, b = y_i, c = u_i.
+  void add_term(double* o, const double* a, const double* b, const double* c, const std::size_t p) const {
+    const int k = static_cast<int>(model_.U.n_rows);
+    const int latent = model_.latent();
+    const double along = curvature(p) * dot(a, b, k);
+    const double e = slope(p);
+    for (int r = 0; r < latent; ++r) o[r] += 2.0 * (along * c[r] - e * b[r]);
+    for (int r = latent; r < k; ++r) o[r] += 2.0 * along * c[r];
   }
 
   double slope(const std::size_t p) const { return loss_.slope.empty() ? 0.0 : loss_.slope[p]; }
