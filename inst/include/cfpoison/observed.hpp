@@ -202,11 +202,11 @@ inline void add_rhs_term(double* rhs, const double weighted, const double* f, co
 }
 
 // gram = sum over the entries of target t of w f f' + diag(ridge), f the other
-// side's factors and w the entry's weight (k x k, column-major; its lower
-// triangle, the entries above it are not all set), and,
-// when `rhs` is given, rhs = sum of w r f over the same entries (r the rating):
-// a ridge system's both sides from one pass over the entries, whose factors
-// are scattered over memory (at MovieLens-20M's size each one a cache miss).
+// side's factors and w the entry's weight (k x k, column-major; only its
+// lower triangle is meaningful), and, when `rhs` is given, rhs = sum of w r f
+// over the same entries (r the rating): a ridge system's both sides from one
+// pass over the entries, whose factors are scattered over memory (at
+// MovieLens-20M's size each one a cache miss).
 //
 // The rank-one updates are bound by loads and stores of the Gram matrix, not
 // by their multiplications, so they are applied four entries per pass over it
