@@ -68,14 +68,29 @@ class SingularSolve : public std::runtime_error {
 // Targets are independent, so the result does not depend on `threads`.
 //
 // With `squares` (the squared loss and one ridge value only) each target's sum
-// of squared residuals at its new factor, sum (r - f'x)^2, is stored there,
-// from what the solve has at hand instead of a pass over the ratings: at the
-// solution of (F F' + rho I) x = b = F r it is r'r - x'b - rho x'x, and in the
-// push-through form, whose solution a of (F'F + rho I) a = r gives x = F a and
-// residuals r - F'x = rho a, it is rho^2 a'a.
+// of squared residuals at its new factor, sum (r - f'x)^2, is stored in
+// squares->residuals, from what the solve has at hand instead of a pass over
+// the ratings: at the solution of (F F' + rho I) x = b = F r it is
+// r'r - x'b - rho x'x (r'r from squares->ratings), and in the push-through
+// form, whose solution a of (F'F + rho I) a = r gives x = F a and residuals
+// r - F'x = rho a, it is rho^2 a'a.
+struct ResidualSquares {
+  std::vector<double> ratings;    // per target: r'r, fixed during a fit (rating_squares())
+  std::vector<double> residuals;  // per target: sum (r - f'x)^2 after the update
+};
+
+// Per target of `entries`: r'r, its ratings' sum of squares, added in the
+// order ridge_update() visits them.
+template <class Entries>
+std::vector<double> rating_squares(const Entries& entries) {
+  std::vector<double> out(static_cast<std::size_t>(entries.count()), 0.0);
+  for (int t = 0; t < entries.count(); ++t) entries(t, [&](int, const double value) { out[t] += value * value; });
+  return out;
+}
+
 template <class Entries, class Weights, class Ridge>
 void ridge_update(const Entries& entries, const Weights& weight, const arma::mat& other, const Ridge& ridge,
-                  arma::mat& out, const int threads, const char* side, double* squares = nullptr) {
+                  arma::mat& out, const int threads, const char* side, ResidualSquares* squares = nullptr) {
   const int k = static_cast<int>(other.n_rows);
   const double uniform = uniform_ridge(ridge);
   if (squares != nullptr && !(std::is_same_v<Weights, UnitWeights> && uniform > 0))
@@ -123,7 +138,7 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
             gram[r + c * n_t] =
                 root_weight(r) * root_weight(c) * dot(factors[r], factors[c], k) + (r == c ? uniform : 0.0);
         solved = cholesky_solve(gram.data(), rhs.data(), n_t);
-        if (squares != nullptr) squares[t] = uniform * uniform * dot(rhs.data(), rhs.data(), n_t);
+        if (squares != nullptr) squares->residuals[t] = uniform * uniform * dot(rhs.data(), rhs.data(), n_t);
         std::fill(target, target + k, 0.0);
         for (int c = 0; c < n_t; ++c) {
           const double* f = factors[c];
@@ -142,11 +157,10 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
           gram_matrix(entries, t, other, ridge, gram.data(), weight, rhs.data());
         }
         if (squares != nullptr) {
-          double rating_squares = 0.0;
-          entries(t, [&](int, const double value) { rating_squares += value * value; });
           std::copy(rhs.begin(), rhs.end(), projection.begin());
           solved = cholesky_solve(gram.data(), rhs.data(), k);
-          squares[t] = rating_squares - dot(rhs.data(), projection.data(), k) - uniform * dot(rhs.data(), rhs.data(), k);
+          squares->residuals[t] = squares->ratings[t] - dot(rhs.data(), projection.data(), k) -
+                                  uniform * dot(rhs.data(), rhs.data(), k);
         } else {
           solved = cholesky_solve(gram.data(), rhs.data(), k);
         }
@@ -384,8 +398,13 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   const std::vector<double> centred_values = s.biased ? centred(values, res.mean) : std::vector<double>();
   const std::vector<double> by_column = s.biased ? std::vector<double>() : in_column_order(idx, values);
   // Eq. 2's data term from the item step's solves (see ridge_update()).
+  const ColEntries items{idx, values, &by_column};
   const bool item_sums = !s.biased && !huber && s.lambda_v > 0;
-  std::vector<double> item_squares(item_sums ? static_cast<std::size_t>(idx.n_cols) : 0);
+  ResidualSquares item_squares;
+  if (item_sums) {
+    item_squares.ratings = rating_squares(items);
+    item_squares.residuals.resize(static_cast<std::size_t>(idx.n_cols));
+  }
   double previous = 0.0;
   for (int it = 1; it <= s.max_iter; ++it) {
     const arma::mat V_before = s.factor_tol > 0 ? res.V : arma::mat();
@@ -395,17 +414,16 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
     } else if (huber) {
       ridge_update(RowEntries{idx, values}, EntryWeights{weights}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
       huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
-      ridge_update(ColEntries{idx, values, &by_column}, EntryWeights{weights}, res.U, 2.0 * s.lambda_v, res.V,
-                   s.threads, "item");
+      ridge_update(items, EntryWeights{weights}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item");
       data_term = huber_reweight(idx, values, res.U, res.V, s.huber_delta, s.threads, weights);
     } else {
       // The item step leaves each item's sum of squared residuals, which
       // add up to the data term (in item order, for any thread count).
       ridge_update(RowEntries{idx, values}, UnitWeights{}, res.V, 2.0 * s.lambda_u, res.U, s.threads, "user");
-      ridge_update(ColEntries{idx, values, &by_column}, UnitWeights{}, res.U, 2.0 * s.lambda_v, res.V, s.threads,
-                   "item", item_sums ? item_squares.data() : nullptr);
+      ridge_update(items, UnitWeights{}, res.U, 2.0 * s.lambda_v, res.V, s.threads, "item",
+                   item_sums ? &item_squares : nullptr);
       if (item_sums) {
-        for (const double sum : item_squares) data_term += sum;
+        for (const double sum : item_squares.residuals) data_term += sum;
       } else {
         data_term = residual_sum_of_squares(idx, values, res.U, res.V, s.threads);
       }
