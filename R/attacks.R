@@ -82,13 +82,15 @@
 #'   the adjoint by conjugate gradients to a relative residual of 1e-2 in the
 #'   search (its direction then agrees with a tight solve to a cosine of
 #'   0.9998 on MovieLens) and 1e-4 with the random support, warm started from
-#'   the previous step's adjoint, and stop early once the residual stalls (at
+#'   the last adjoint solved, and stop early once the residual stalls (at
 #'   a refit that is no stationary point it cannot reach 0). Where a refit is
 #'   no minimum and the learner's Hessian there has a direction of
 #'   non-positive curvature, that step's adjoint uses the Gauss-Newton part of
 #'   the Hessian instead (positive definite); the trace's `hessian` column
 #'   says which one each step used. An attack never stops on an indefinite
-#'   Hessian.
+#'   Hessian. The search differentiates only a proposal it accepts (the next
+#'   move needs that gradient; a rejected proposal's would never be used), so
+#'   its rejected steps solve no adjoint.
 #' * **Refits** run at most `refit_sweeps` alternating sweeps (nuclear:
 #'   followed by the exact thresholding step). The random support's are
 #'   warm-started from the previous iterate's item factors (five sweeps, as
@@ -203,7 +205,8 @@
 #'   start, the largest of which is returned, and whether each search was
 #'   `dropped` behind the leader), a `trace` data frame
 #'   (`iteration`, `utility` in the loop, `step`, `accepted`, `swaps`
-#'   proposed, `cg_iterations` of the adjoint, `hessian` it used, `seconds`), `seed`, the `clean` fit and a
+#'   proposed, `cg_iterations` of the adjoint, `hessian` it used, both `NA` for
+#'   a step that solved none, `seconds`), `seed`, the `clean` fit and a
 #'   `fingerprint` of `ratings` (the measuring functions refuse other ratings).
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)

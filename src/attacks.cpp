@@ -115,8 +115,9 @@ Rcpp::DataFrame trace_frame(const std::vector<cfpoison::AttackTraceRow>& trace) 
     step[t] = trace[t].step;
     accepted[t] = trace[t].accepted;
     swaps[t] = trace[t].swaps;
-    cg[t] = trace[t].cg_iterations;
-    hessian[t] = hessian_name(trace[t].hessian);
+    // A step whose proposal was not differentiated (rejected) solved no adjoint.
+    cg[t] = trace[t].differentiated ? trace[t].cg_iterations : NA_INTEGER;
+    hessian[t] = trace[t].differentiated ? Rcpp::String(hessian_name(trace[t].hessian)) : Rcpp::String(NA_STRING);
     seconds[t] = trace[t].seconds;
   }
   return Rcpp::DataFrame::create(Rcpp::Named("iteration") = iteration, Rcpp::Named("utility") = utility,

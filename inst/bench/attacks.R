@@ -93,9 +93,11 @@ search_seconds <- system.time(
   search <- poison_pga(ratings, learner, utility_availability(), budget, clean = clean, seed = 1, threads = 1)
 )[["elapsed"]]
 report("default attack at alpha = 3%, wall time", search_seconds, "s", goals$default_attack_seconds)
-warm_steps <- as.integer(stats::median(search$trace$cg_iterations[search$trace$cg_iterations > 0]))
+# (Only accepted steps solve an adjoint; a rejected one's columns are NA.)
+solved <- which(search$trace$cg_iterations > 0)
+warm_steps <- as.integer(stats::median(search$trace$cg_iterations[solved]))
 report("CG steps per exact gradient in the attack (median, warm-started)", warm_steps, "steps")
-report("steps whose adjoint used the Gauss-Newton Hessian", sum(search$trace$hessian == "gauss_newton"), "steps")
+report("steps whose adjoint used the Gauss-Newton Hessian", sum(search$trace$hessian == "gauss_newton", na.rm = TRUE), "steps")
 inside <- cfpoison:::gradient_problem(ratings, search$fake, learner, utility_availability(), "exact", 1, clean,
   refit_sweeps = 2000, refit_tol = 1e-10, threads = 1
 )

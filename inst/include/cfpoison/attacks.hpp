@@ -42,7 +42,7 @@ struct Evaluation {
   arma::mat V;           // item factors of the factored fit: the next warm start
   double utility = 0.0;
   bool cut = false;      // the refit was cut short (RefitCut): utility is its last sweep's, no gradient
-  FakeGradient gradient;
+  FakeGradient gradient;  // empty values: not differentiated (see differentiated())
   // The factors the gradient was taken at (balanced ones for a nuclear fit),
   // whose products are the predictions: fake users' (k x m') and items' (k x n).
   arma::mat fake_factors;
@@ -63,6 +63,9 @@ struct Evaluation {
   // A bagged biased learner's: each bag's mean term (add_mean_term()) and mu.
   arma::vec bag_mean_term;
   arma::vec bag_mean;
+
+  // Whether the gradient was taken (every fake block has entries).
+  bool differentiated() const { return !gradient.values.empty(); }
 };
 
 // A refit cut short: after sweep `at` it stops when the utility is below
@@ -128,34 +131,45 @@ class PoisonedLearner {
     }
   }
 
-  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient) {
-    return evaluate(fake, V_warm, with_gradient, settings_.sweeps, settings_.tol);
+  // With `with_gradient`, the gradient is taken only when the utility
+  // exceeds `gradient_floor`: a search uses a proposal's gradient only if it
+  // accepts the proposal, and each adjoint solve costs a dozen sweeps or more.
+  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient,
+                      const double gradient_floor = -std::numeric_limits<double>::infinity()) {
+    return evaluate(fake, V_warm, with_gradient, settings_.sweeps, settings_.tol, nullptr, gradient_floor);
   }
 
   // The same with a stopping rule of its own (`sweeps`, `tol`) for the refit,
   // and optionally a `cut` (an unbagged ALS fit; ignored otherwise). The
   // utility is the attacker's, less the stealth penalty when there is one.
   Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
-                      const double tol, const RefitCut* cut = nullptr) {
-    // The penalty depends on the block alone: the cut's floor on the
-    // utility before it is the floor plus the penalty.
+                      const double tol, const RefitCut* cut = nullptr,
+                      const double gradient_floor = -std::numeric_limits<double>::infinity()) {
+    // The penalty depends on the block alone: the floors on the utility
+    // before it are the floors plus the penalty.
     const StealthTerms terms = stealth_.weight > 0 ? stealth_terms(fake, n_fake_, stealth_) : StealthTerms{};
     RefitCut raw_cut;
     if (cut != nullptr) raw_cut = {cut->at, cut->floor + terms.value};
-    Evaluation out = bags_.empty()
-                         ? refit_and_differentiate(fake, V_warm, with_gradient, sweeps, tol, cut ? &raw_cut : nullptr)
-                         : refit_bags(fake, V_warm, with_gradient, sweeps, tol);
+    const double raw_floor = with_gradient ? gradient_floor + terms.value : std::numeric_limits<double>::infinity();
+    Evaluation out = bags_.empty() ? refit_and_differentiate(fake, V_warm, raw_floor, sweeps, tol, cut ? &raw_cut : nullptr)
+                                   : refit_bags(fake, V_warm, raw_floor, sweeps, tol);
     if (stealth_.weight > 0) {
       out.stealth = terms;
       out.stealth_penalty = out.stealth.value;
       out.utility -= out.stealth.value;
-      if (with_gradient && !out.cut)
+      if (out.differentiated())
         for (std::size_t e = 0; e < out.gradient.values.size(); ++e) out.gradient.values[e] -= out.stealth.gradient[e];
     }
     return out;
   }
 
  private:
+  // Whether an evaluation of `utility` takes its gradient: always without a
+  // floor (-infinity, whatever the utility), else above it.
+  static bool takes_gradient(const double utility, const double gradient_floor) {
+    return gradient_floor == -std::numeric_limits<double>::infinity() || utility > gradient_floor;
+  }
+
   AlsSettings refit_settings(const int sweeps, const double tol) const {
     AlsSettings als = als_settings(learner_, sweeps, tol, settings_.threads);
     als.factor_tol = settings_.factor_tol;
@@ -187,7 +201,9 @@ class PoisonedLearner {
     return f;
   }
 
-  Evaluation refit_and_differentiate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient,
+  // The refit, its utility and, when the utility exceeds `gradient_floor`,
+  // its gradient.
+  Evaluation refit_and_differentiate(const Triplets& fake, const arma::mat& V_warm, const double gradient_floor,
                                      const int sweeps, const double tol, const RefitCut* cut) {
     if (static_cast<int>(V_warm.n_cols) != n_items_) throw std::invalid_argument("warm start: one column per item");
     joint_.set_block(fake);
@@ -219,13 +235,13 @@ class PoisonedLearner {
       return out;
     }
     if (learner_.biased) {
-      biased_evaluation(fit, with_gradient, out);
+      biased_evaluation(fit, gradient_floor, out);
       return out;
     }
     if (!learner_.nuclear) {
       const UtilityGradient ug = utility_gradient(idx, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads);
       out.utility = ug.value;
-      if (with_gradient) {
+      if (takes_gradient(out.utility, gradient_floor)) {
         const JointModel model{idx,       values, fit.U, fit.V, learner_.lambda_u, learner_.lambda_v,
                                n_normal_, learner_.huber_delta};
         out.gradient = gradient(model, ug.dP, ug.dQ, settings_.method, last_zV_);
@@ -237,7 +253,7 @@ class PoisonedLearner {
     const FitFactors f = nuclear_factors(idx, values, fit);
     const UtilityGradient ug = utility_gradient(idx, n_normal_, f.P, f.Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
-    if (with_gradient) {
+    if (takes_gradient(out.utility, gradient_floor)) {
       if (settings_.method == GradientMethod::exact) {
         const JointModel model{idx, values, f.P, f.Q, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal_};
         out.gradient = gradient(model, ug.dP, ug.dQ, GradientMethod::exact, last_zV_);
@@ -255,11 +271,11 @@ class PoisonedLearner {
   // A biased fit (U = [U; b], V = [V; c], als.hpp): the utility of its
   // predictions mu + b_i + c_j + u_i'v_j, through the factors [U; b; 1; mu]
   // and [V; 1; c; 1], and the gradient on its free parameters (gradients.hpp).
-  void biased_evaluation(const AlsResult& fit, const bool with_gradient, Evaluation& out) {
+  void biased_evaluation(const AlsResult& fit, const double gradient_floor, Evaluation& out) {
     const FitFactors f = biased_factors(fit);
     const UtilityGradient ug = utility_gradient(joint_.idx(), n_normal_, f.P, f.Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
-    if (!with_gradient) return;
+    if (!takes_gradient(out.utility, gradient_floor)) return;
     out.gradient = biased_gradient(joint_.idx(), joint_.values(), n_normal_, f, ug.dP, ug.dQ, last_zV_);
     keep_factors(f.P, f.Q, out);
     out.huber_delta = learner_.huber_delta;
@@ -311,9 +327,9 @@ class PoisonedLearner {
   }
 
   // A bagged learner's refit (see the class comment): every bag from its rows
-  // of V_warm, the utility of the bagged prediction, and its gradient through
-  // each bag's adjoint.
-  Evaluation refit_bags(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
+  // of V_warm, the utility of the bagged prediction, and, when it exceeds
+  // `gradient_floor`, its gradient through each bag's adjoint.
+  Evaluation refit_bags(const Triplets& fake, const arma::mat& V_warm, const double gradient_floor, const int sweeps,
                         const double tol) {
     const arma::uword n_bags = bags_.size();
     if (static_cast<int>(V_warm.n_cols) != n_items_ || V_warm.n_rows == 0 || V_warm.n_rows % n_bags != 0)
@@ -354,7 +370,7 @@ class PoisonedLearner {
     }
     const UtilityGradient ug = utility_gradient(real_idx_, n_normal_, P, Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
-    if (!with_gradient) return out;
+    if (!takes_gradient(out.utility, gradient_floor)) return out;
 
     out.gradient.values.assign(fake.value.size(), 0.0);
     out.item_factors = std::move(Q);
@@ -460,6 +476,7 @@ struct AttackTraceRow {
   double step;
   bool accepted;
   int swaps;  // support changes the step proposed (0 for a fixed support)
+  bool differentiated;  // whether the step's adjoint was solved (cg_iterations, hessian)
   int cg_iterations;
   HessianModel hessian;
   double seconds;
@@ -488,7 +505,14 @@ class Stopwatch {
 
 inline AttackTraceRow trace_row(const int iteration, const Evaluation& at, const double step, const bool accepted,
                                 const int swaps, const Evaluation& evaluated, const double seconds) {
-  return {iteration, at.utility, step, accepted, swaps, evaluated.gradient.cg_iterations, evaluated.gradient.hessian,
+  return {iteration,
+          at.utility,
+          step,
+          accepted,
+          swaps,
+          evaluated.differentiated(),
+          evaluated.gradient.cg_iterations,
+          evaluated.gradient.hessian,
           seconds};
 }
 
@@ -894,13 +918,17 @@ class SupportSearch {
         }
         continue;
       }
+      // Only an accepted proposal's gradient is used (by the next move), so
+      // a proposal is differentiated only when it beats the current utility,
+      // and a settling search's short refit (its screen) never is.
       const bool settle = settles();
-      Evaluation next = learner_.evaluate(candidate, s_.warm_start || settle ? current_.V : V0_, true);
+      Evaluation next = learner_.evaluate(candidate, s_.warm_start || settle ? current_.V : V0_, !settle,
+                                          current_.utility);
       if (settle && next.utility > current_.utility) {
         // A settled refit still far below the current utility at the check
-        // is rejected there (the trace then keeps the short refit's adjoint).
+        // is rejected there.
         const RefitCut cut{s_.settle_check, current_.utility - s_.settle_gap};
-        Evaluation full = settled(candidate, s_.settle_check > 0 ? &cut : nullptr);
+        Evaluation full = settled(candidate, s_.settle_check > 0 ? &cut : nullptr, current_.utility);
         if (full.cut) {
           next.utility = full.utility;
         } else {
@@ -947,8 +975,9 @@ class SupportSearch {
   }
 
  private:
-  Evaluation settled(const Triplets& block, const RefitCut* cut = nullptr) {
-    return learner_.evaluate(block, V0_, true, s_.settle_sweeps, s_.settle_tol, cut);
+  Evaluation settled(const Triplets& block, const RefitCut* cut = nullptr,
+                     const double gradient_floor = -std::numeric_limits<double>::infinity()) {
+    return learner_.evaluate(block, V0_, true, s_.settle_sweeps, s_.settle_tol, cut, gradient_floor);
   }
 
   PoisonedLearner& learner_;
