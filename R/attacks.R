@@ -47,8 +47,10 @@
 #'      block it starts from (the loop's refits, which rank the starts for
 #'      the search, can rank them otherwise). A settling search (ALS,
 #'      `settle = TRUE`) has measured this utility of its start and of its
-#'      result already, by the same refit: only the starts it did not
-#'      search are refitted for it, best first, and not those whose loop
+#'      result already, by the same refit, and so has the loop for a start
+#'      whose refit there stopped at that rule's tolerance (the same refit,
+#'      sweep for sweep; every start at MovieLens-20M's scale). Only the
+#'      other starts are refitted for it, best first, and not those whose loop
 #'      utility lies more than 15% below the best converged one: settling
 #'      raised a start's utility by at most 5.7% on MovieLens
 #'      (`inst/bench/strength.R`) and 12% on small simulated data, and each
@@ -200,7 +202,8 @@
 #'   `settings` (for the search also `start`, the block the returned
 #'   trace's search started from, `starts`, a data frame of every candidate
 #'   `start` with its `utility` at a refit and its `converged_utility` (`NA`
-#'   for a start too far behind to be settled, see *Result*), and
+#'   for a start too far behind to be settled and not settled by its loop
+#'   refit, see *Result*), and
 #'   `outcome`, the converged utility of each search's result and of each
 #'   start, the largest of which is returned, and whether each search was
 #'   `dropped` behind the leader), a `trace` data frame
@@ -347,6 +350,10 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       vapply(results, utility_at, numeric(1), settled)
     }
     start_utility <- rep(NA_real_, length(starts))
+    # A start whose loop refit stopped at the settled refit's tolerance was
+    # settled already: both refit from the clean model under that tolerance,
+    # sweep for sweep the same (on MovieLens-20M's scale every start does).
+    if (identical(refit$tol, settled$tol)) start_utility[penalty$converged] <- in_loop[penalty$converged]
     if (settles) start_utility[match(searched, names(starts))] <- vapply(runs, `[[`, numeric(1), "start_utility")
     leader <- max(result_utility, start_utility, na.rm = TRUE)
     for (s in order(in_loop, decreasing = TRUE)) {

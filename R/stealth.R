@@ -73,13 +73,19 @@ stealth_spec <- function(ratings, weight, threshold = NULL) {
 # unitless: at 1, every fake user one spread beyond the normal users' median
 # on one statistic costs as much as the best start's whole utility. The
 # penalty is linear in its weight, so one refit at weight 1 gives both parts.
-# Without stealth: no spec (NULL) and the plain utilities. Through a filter
+# Without stealth: no spec (NULL), the plain utilities and whether each
+# start's refit `converged` (stopped at its tolerance; with a penalty the
+# utilities are rescaled, and none counts as converged). Through a filter
 # (`filter`, from filter_route()) the penalty holds the filter's statistic
 # below its cut-off (weight 100) unless the stealth penalty, whose
 # thresholds are lower, is asked for.
 stealth_penalty <- function(stealth, ratings, starts, evaluate, filter = NULL) {
   if (stealth == 0 && is.null(filter)) {
-    return(list(spec = NULL, utility = vapply(starts, function(block) evaluate(block, NULL)$utility, numeric(1))))
+    at <- lapply(starts, evaluate, NULL)
+    return(list(
+      spec = NULL, utility = vapply(at, `[[`, numeric(1), "utility"),
+      converged = vapply(at, `[[`, logical(1), "converged")
+    ))
   }
   # A filter alone: its cut-off, at a weight that makes crossing it a loss.
   level <- if (stealth > 0) stealth else 100
@@ -88,5 +94,8 @@ stealth_penalty <- function(stealth, ratings, starts, evaluate, filter = NULL) {
   cost <- vapply(at, `[[`, numeric(1), "stealth_penalty")
   plain <- vapply(at, `[[`, numeric(1), "utility") + cost
   scale <- max(abs(plain))
-  list(spec = utils::modifyList(unit, list(weight = level * scale)), utility = plain - level * scale * cost, scale = scale)
+  list(
+    spec = utils::modifyList(unit, list(weight = level * scale)), utility = plain - level * scale * cost,
+    converged = rep(FALSE, length(starts)), scale = scale
+  )
 }

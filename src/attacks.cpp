@@ -146,7 +146,7 @@ Rcpp::List attack_evaluate(const Rcpp::List& problem, const bool with_gradient) 
   cfpoison::PoisonedLearner learner = make_learner(problem);
   const cfpoison::Evaluation e = learner.evaluate(boundary::read_triplets(problem["fake"]), item_init(problem), with_gradient);
   return Rcpp::List::create(Rcpp::Named("utility") = e.utility, Rcpp::Named("stealth_penalty") = e.stealth_penalty,
-                            Rcpp::Named("gradient") = e.gradient.values,
+                            Rcpp::Named("converged") = e.converged, Rcpp::Named("gradient") = e.gradient.values,
                             Rcpp::Named("cg_iterations") = e.gradient.cg_iterations,
                             Rcpp::Named("cg_residual") = e.gradient.cg_residual,
                             Rcpp::Named("hessian") = hessian_name(e.gradient.hessian),

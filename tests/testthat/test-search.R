@@ -241,6 +241,34 @@ test_that("a settled refit still far behind at its check is cut, and its step re
   expect_identical(always$fake, cfpoison:::core_ratings(start)[c("user", "item", "rating")], ignore_attr = TRUE)
 })
 
+test_that("a start whose loop refit converged is measured by it, not refitted", {
+  case <- search_case()
+  utility <- utility_availability()
+  attack <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 1)
+  starts <- attack$settings$starts
+  n_fake <- length(attack$fake$user_ids)
+  blocks <- cfpoison:::structured_starts(case$ratings, case$learner, utility, case$budget, case$clean, n_fake, 1)
+  # The loop's refit (30 sweeps from the clean model) and the settled one
+  # (500) stop at the same tolerance.
+  loop <- utils::modifyList(cfpoison:::refit_settings(30L, "exact", 1, 1L), list(tol = 1e-8))
+  refit_at <- function(block, refit) {
+    cfpoison:::.attack_evaluate(cfpoison:::attack_problem(case$ratings, case$learner, case$clean, block, utility, refit), FALSE)
+  }
+  converged <- vapply(blocks, function(block) refit_at(block, loop)$converged, logical(1))
+  rows <- match(names(blocks), starts$start)
+  best <- max(attack$settings$outcome$converged_utility, na.rm = TRUE)
+  hopeless <- starts$utility[rows] < best - 0.15 * pmax(abs(best), abs(starts$utility[rows]))
+  # Here a start far behind the best converged in the loop: it is measured
+  # all the same (were its loop refit not converged, it would not be).
+  expect_true(any(converged & hopeless))
+  expect_false(anyNA(starts$converged_utility[rows][converged]))
+  # Its measure is the settled refit's utility, bit for bit.
+  settled <- utils::modifyList(loop, list(sweeps = 500L))
+  for (b in which(converged)) {
+    expect_identical(starts$converged_utility[rows[b]], refit_at(blocks[[b]], settled)$utility)
+  }
+})
+
 test_that("the searches take turns: each keeps its own path, one left behind is dropped, and what they measured is reused", {
   case <- search_case()
   settled_utility <- function(block, utility) {

@@ -42,6 +42,7 @@ struct Evaluation {
   arma::mat V;           // item factors of the factored fit: the next warm start
   double utility = 0.0;
   bool cut = false;      // the refit was cut short (RefitCut): utility is its last sweep's, no gradient
+  bool converged = false;  // the refit (every bag's) stopped at its tolerance, before its sweep cap
   FakeGradient gradient;  // empty values: not differentiated (see differentiated())
   // The factors the gradient was taken at (balanced ones for a nuclear fit),
   // whose products are the predictions: fake users' (k x m') and items' (k x n).
@@ -229,6 +230,7 @@ class PoisonedLearner {
     const AlsResult fit = fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr, check);
     Evaluation out;
     out.V = fit.V;
+    out.converged = fit.converged;
     if (fit.cut) {
       out.utility = cut_utility;
       out.cut = true;
@@ -338,6 +340,7 @@ class PoisonedLearner {
     const AlsSettings als = refit_settings(sweeps, tol);
     Evaluation out;
     out.V.set_size(V_warm.n_rows, V_warm.n_cols);
+    out.converged = true;
     std::vector<FitFactors> fits(n_bags);
     std::vector<arma::uword> rows(n_bags + 1, 0);
     for (arma::uword b = 0; b < n_bags; ++b) {
@@ -345,6 +348,7 @@ class PoisonedLearner {
       bag.set_block(fake);
       AlsResult fit = fit_als(bag.data.idx(), bag.data.values(), V_warm.rows(b * k, (b + 1) * k - 1), als, nullptr);
       out.V.rows(b * k, (b + 1) * k - 1) = fit.V;
+      out.converged = out.converged && fit.converged;
       FitFactors& f = fits[b];
       if (learner_.nuclear) {
         f = nuclear_factors(bag.data.idx(), bag.data.values(), fit);
