@@ -227,6 +227,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
                        refit_sweeps = NULL, settle = TRUE, max_swaps = 4, max_columns = 4, targets_in_support = TRUE,
                        stealth = 0, tau = 1, clean = NULL,
                        seed = NULL, threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
+  started <- proc.time()[["elapsed"]]
   check_differentiable(learner)
   support <- cfp_arg_match(support)
   method <- cfp_arg_match(method)
@@ -395,7 +396,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     fake <- fake_from_core(res$fake, fake)
   }
   new_cf_attack("pga", fake, attacked$ratings, utility, budget, attacked$learner, clean, res$trace, seed,
-    settings = settings
+    settings = settings, seconds = proc.time()[["elapsed"]] - started
   )
 }
 
@@ -455,6 +456,7 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
                         max_iter = 100, step = 0.03, support = c("dense", "sparse"), support_size = NULL,
                         min_var = 0.01, refit_sweeps = 5, tau = 1, clean = NULL, seed = NULL,
                         threads = getOption("cfpoison.threads", 1L), progress = interactive()) {
+  started <- proc.time()[["elapsed"]]
   check_differentiable(learner)
   check_not_filtered(learner)
   method <- cfp_arg_match(method)
@@ -499,7 +501,8 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
     settings = c(settings, list(
       method = method, support = support, support_size = support_size, min_var = min_var,
       refit_sweeps = refit$sweeps, tau = tau
-    ))
+    )),
+    seconds = proc.time()[["elapsed"]] - started
   )
 }
 
@@ -693,8 +696,10 @@ check_bagged_clean <- function(clean, learner, ratings, call = rlang::caller_env
 
 # `ratings` are those the attack was computed on, recorded as a fingerprint
 # that the measuring functions check; NULL for fake users built by hand.
+# `seconds`: the whole call's (the default search's trace times one search's
+# own steps).
 new_cf_attack <- function(method, fake, ratings, utility = NULL, budget = NULL, learner = NULL, clean = NULL,
-                          trace = NULL, seed = NULL, settings = list()) {
+                          trace = NULL, seed = NULL, settings = list(), seconds = NA_real_) {
   structure(
     list(
       fake = fake,
@@ -706,10 +711,18 @@ new_cf_attack <- function(method, fake, ratings, utility = NULL, budget = NULL, 
       settings = settings,
       trace = trace,
       seed = seed,
-      clean = clean
+      clean = clean,
+      seconds = seconds
     ),
     class = "cf_attack"
   )
+}
+
+# Seconds the attack took: the whole call's, or for an attack that did not
+# record them (saved before they were) its trace's last; NA without either.
+attack_seconds <- function(attack) {
+  if (!is.null(attack$seconds)) return(attack$seconds)
+  if (is.null(attack$trace)) NA_real_ else attack$trace$seconds[nrow(attack$trace)]
 }
 
 #' @export
@@ -721,7 +734,7 @@ print.cf_attack <- function(x, ...) {
   if (!is.null(trace) && nrow(trace) > 0) {
     cat_line(
       "  utility in the loop {format(signif(trace$utility[1], 6))} -> {format(signif(trace$utility[nrow(trace)], 6))} ",
-      "over {nrow(trace) - 1} iteration{?s} ({format(signif(trace$seconds[nrow(trace)], 3))} s)"
+      "over {nrow(trace) - 1} iteration{?s} ({format(signif(attack_seconds(x), 3))} s)"
     )
   }
   invisible(x)
@@ -743,7 +756,7 @@ summary.cf_attack <- function(object, ...) {
     iterations = if (is.null(trace)) 0L else nrow(trace) - 1L,
     utility_start = if (is.null(trace)) NA_real_ else trace$utility[1],
     utility_end = if (is.null(trace)) NA_real_ else trace$utility[nrow(trace)],
-    seconds = if (is.null(trace)) NA_real_ else trace$seconds[nrow(trace)]
+    seconds = attack_seconds(object)
   )
 }
 

@@ -110,8 +110,10 @@
 #'       utility (the baselines and fake users you built).}
 #'     \item{`refit_converged`}{Whether the poisoned refit met `refit_tol` within
 #'       `refit_sweeps` sweeps; `NA` for an external learner.}
-#'     \item{`attack_seconds`}{Seconds the attack took, from its trace; `NA`
-#'       for attacks without a trace.}
+#'     \item{`attack_seconds`}{Seconds the attack's call took, every start
+#'       and search of the default PGA included; `NA` for attacks that do
+#'       not record them (the baselines, structured blocks, fake users you
+#'       built).}
 #'     \item{`evaluation_seconds`}{Seconds this evaluation took.}
 #'   }
 #' @examples
@@ -216,7 +218,7 @@ measure_attack <- function(attack, ratings, protocol, reference, test = NULL, ta
     hit_ratio_poisoned = hit_ratio(poisoned),
     utility = utility,
     refit_converged = poisoned$converged,
-    attack_seconds = if (is.null(attack$trace)) NA_real_ else attack$trace$seconds[nrow(attack$trace)],
+    attack_seconds = attack_seconds(attack),
     evaluation_seconds = proc.time()[["elapsed"]] - started
   )
 }

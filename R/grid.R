@@ -99,8 +99,8 @@
 #'       `weights`) at the poisoned model; the baselines, which ignore it,
 #'       are measured under it too.}
 #'     \item{`refit_converged`}{Whether the poisoned refit converged.}
-#'     \item{`attack_seconds`}{Seconds the attack took (`NA` for attacks
-#'       without a trace).}
+#'     \item{`attack_seconds`}{Seconds the attack's call took (`NA` for
+#'       attacks that do not record them).}
 #'     \item{`evaluation_seconds`}{Seconds [evaluate_attack()]'s measurement
 #'       took.}
 #'     \item{`auc_length`, `auc_rdma`, `auc_wdma`, `auc_wda`,

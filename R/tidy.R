@@ -160,12 +160,12 @@ fit_singular_values <- function(fit) {
 #'     \item{`converged_utility`}{For the default PGA search, the utility of
 #'       the returned fake users refitted under [evaluate_attack()]'s
 #'       stopping rule; `NA` for other attacks.}
-#'     \item{`seconds`}{Seconds the attack's loop took; `NA` without a
-#'       trace.}
+#'     \item{`seconds`}{Seconds the attack's call took (as
+#'       [evaluate_attack()]'s `attack_seconds`); `NA` for attacks that do
+#'       not record them.}
 #'     \item{`seed`}{The attack's seed (integer); `NA` when none was given.}
 #'   }
-#'   The `utility_*` columns and `seconds` are `NA` for attacks without a
-#'   trace.
+#'   The `utility_*` columns are `NA` for attacks without a trace.
 #' @examples
 #' r <- simulate_ratings(60, 30, rank = 2, density = 0.3, seed = 1)
 #' attack <- poison_pga(r, learner_als(rank = 2, lambda_u = 1), utility_availability(),

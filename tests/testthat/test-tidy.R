@@ -165,7 +165,10 @@ test_that("tidy() of an attack is its fake ratings, glance() its settings and tr
   expect_identical(summary$utility_end, trace$utility[nrow(trace)])
   expect_identical(summary$utility_best, max(trace$utility))
   expect_identical(summary$converged_utility, max(attack$settings$outcome$converged_utility, na.rm = TRUE))
-  expect_identical(summary$seconds, trace$seconds[nrow(trace)])
+  # The whole call's seconds: every start and search, beyond the trace's own.
+  expect_identical(summary$seconds, attack$seconds)
+  expect_gte(summary$seconds, trace$seconds[nrow(trace)])
+  expect_identical(evaluate_attack(r, attack)$attack_seconds, attack$seconds)
   expect_identical(summary$seed, 1L)
 
   # Baselines have no utility, trace or search.
