@@ -145,10 +145,10 @@
 #'
 #' On `movielens_small()` (671 users, 9,066 items, 100,004 ratings), ALS rank 10,
 #' \eqn{\alpha = 3\%}, given the clean model, one thread on an idle core
-#' (`inst/bench/strength.R`): about 1 minute for availability, 25 s for a
-#' push and under a minute for a nuke (6,300 ALS sweeps; 2.5 minutes when
-#' it also searched from the random start). The trace's `seconds` time the
-#' returned search's own steps, not the starts or the other search's turns.
+#' (`inst/bench/strength.R`): about 35 s for availability and 20 s for a
+#' push or a nuke. The trace's `seconds` time the returned search's own
+#' steps, not the starts or the other search's turns; the attack's
+#' `seconds` time the whole call.
 #'
 #' @param ratings The real users' ratings (`cf_ratings`).
 #' @param learner The attacked learner: `learner_als()` (with the Huber loss, the
@@ -177,8 +177,8 @@
 #'   the utility that is measured), after a short refit from the current
 #'   settled fit screened it. `FALSE` accepts by the short refit from the
 #'   clean model alone: two to three times faster, weaker (on MovieLens at
-#'   3%: availability 0.061 against 0.066, nuke -0.822 against -0.831, and at
-#'   10% -1.198 against -1.328). The nuclear norm's search refits warm (see
+#'   3%: availability 0.061 against 0.066, nuke -0.822 against -0.828, and at
+#'   10% -1.198 against -1.350). The nuclear norm's search refits warm (see
 #'   Details) and ignores it.
 #' @param max_swaps Most entries one fake user exchanges in a step (search;
 #'   at most B).
@@ -209,8 +209,9 @@
 #'   `dropped` behind the leader), a `trace` data frame
 #'   (`iteration`, `utility` in the loop, `step`, `accepted`, `swaps`
 #'   proposed, `cg_iterations` of the adjoint, `hessian` it used, both `NA` for
-#'   a step that solved none, `seconds`), `seed`, the `clean` fit and a
-#'   `fingerprint` of `ratings` (the measuring functions refuse other ratings).
+#'   a step that solved none, `seconds`), `seed`, the `clean` fit, `seconds`
+#'   (the whole call's) and a `fingerprint` of `ratings` (the measuring
+#'   functions refuse other ratings).
 #' @examples
 #' r <- simulate_ratings(150, 60, rank = 3, density = 0.2, seed = 1)
 #' learner <- learner_als(rank = 3, lambda_u = 1)
