@@ -18,7 +18,7 @@
 #   Rscript inst/scripts/adaptive-attacks.R [output directory]
 #
 # Default output: inst/extdata. Set CFPOISON_CACHE to a directory to keep each
-# attack there and resume after an interruption. About 19 minutes with one
+# attack there and resume after an interruption. About 9 minutes with one
 # other job on the machine (2026-12-06; 2 cores).
 library(cfpoison)
 
