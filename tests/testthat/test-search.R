@@ -8,6 +8,14 @@ search_case <- function() {
   list(ratings = r, learner = learner, budget = attack_budget(alpha = 0.05, items_per_user = 10), clean = fit_cf(r, learner))
 }
 
+# One refit of `block` from the clean model, as the search runs them: at most
+# `sweeps` sweeps, stopping at the settled refit's tolerance (500 sweeps: the
+# settled refit itself); .attack_evaluate()'s list, without the gradient.
+refit_block <- function(case, block, utility, sweeps = 500L) {
+  refit <- utils::modifyList(cfpoison:::refit_settings(sweeps, "exact", 1, 1L), list(tol = 1e-8))
+  cfpoison:::.attack_evaluate(cfpoison:::attack_problem(case$ratings, case$learner, case$clean, block, utility, refit), FALSE)
+}
+
 converged_utility <- function(attack, case, utility = attack$utility) {
   attack$utility <- utility
   evaluate_attack(case$ratings, attack, case$learner, clean = case$clean)$utility
@@ -250,11 +258,7 @@ test_that("a start whose loop refit converged is measured by it, not refitted", 
   blocks <- cfpoison:::structured_starts(case$ratings, case$learner, utility, case$budget, case$clean, n_fake, 1)
   # The loop's refit (30 sweeps from the clean model) and the settled one
   # (500) stop at the same tolerance.
-  loop <- utils::modifyList(cfpoison:::refit_settings(30L, "exact", 1, 1L), list(tol = 1e-8))
-  refit_at <- function(block, refit) {
-    cfpoison:::.attack_evaluate(cfpoison:::attack_problem(case$ratings, case$learner, case$clean, block, utility, refit), FALSE)
-  }
-  converged <- vapply(blocks, function(block) refit_at(block, loop)$converged, logical(1))
+  converged <- vapply(blocks, function(block) refit_block(case, block, utility, 30L)$converged, logical(1))
   rows <- match(names(blocks), starts$start)
   best <- max(attack$settings$outcome$converged_utility, na.rm = TRUE)
   hopeless <- starts$utility[rows] < best - 0.15 * pmax(abs(best), abs(starts$utility[rows]))
@@ -263,19 +267,14 @@ test_that("a start whose loop refit converged is measured by it, not refitted", 
   expect_true(any(converged & hopeless))
   expect_false(anyNA(starts$converged_utility[rows][converged]))
   # Its measure is the settled refit's utility, bit for bit.
-  settled <- utils::modifyList(loop, list(sweeps = 500L))
   for (b in which(converged)) {
-    expect_identical(starts$converged_utility[rows[b]], refit_at(blocks[[b]], settled)$utility)
+    expect_identical(starts$converged_utility[rows[b]], refit_block(case, blocks[[b]], utility)$utility)
   }
 })
 
 test_that("the searches take turns: each keeps its own path, one left behind is dropped, and what they measured is reused", {
   case <- search_case()
-  settled_utility <- function(block, utility) {
-    refit <- utils::modifyList(cfpoison:::refit_settings(500L, "exact", 1, 1L), list(tol = 1e-8))
-    problem <- cfpoison:::attack_problem(case$ratings, case$learner, case$clean, block, utility, refit)
-    cfpoison:::.attack_evaluate(problem, FALSE)$utility
-  }
+  settled_utility <- function(block, utility) refit_block(case, block, utility)$utility
   target <- case$ratings$item_ids[5]
   utilities <- list(
     availability = utility_availability(), push = utility_integrity(targets = target, weights = 2),
