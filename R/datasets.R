@@ -205,7 +205,8 @@ abort_ratings_file <- function(path, reason, layout, call) {
 #' Simulate low-rank ratings with popular and unpopular items
 #'
 #' Draws user and item factors with independent N(0, rank^(-1/2)) entries (so the
-#' noiseless ratings `U V'` have unit variance), picks which (user, item) pairs
+#' noiseless ratings `U V'` have unit variance; `user_mean` shifts the user
+#' factors' entries), picks which (user, item) pairs
 #' are observed with Zipf item popularity (item j is drawn with probability
 #' proportional to `j^(-zipf_exponent)`; users uniformly), and observes
 #' `U V'` plus Gaussian noise there, clipped to `scale`. The factors are kept as
@@ -224,6 +225,13 @@ abort_ratings_file <- function(path, reason, layout, call) {
 #' @param noise_sd Standard deviation of the Gaussian noise (0 for exact low rank).
 #' @param zipf_exponent Item popularity exponent (0 for uniform).
 #' @param scale Rating bounds to clip to, or `NULL` to keep raw values.
+#' @param user_mean Mean of the user factors' entries. At 0 the users share no
+#'   taste: every item's average rating over the users is about 0, and an
+#'   integrity attack, which moves that average (the users' mean factor times
+#'   `v_j` for item j), has almost nothing to work with. A positive value
+#'   gives them a common taste along `(1, ..., 1)`, as real data has: items'
+#'   average ratings then spread by about `user_mean * rank^(1/4)`, and the
+#'   noiseless ratings' variance is `1 + user_mean^2 * sqrt(rank)`.
 #' @param seed Optional seed; `NULL` uses the current RNG state.
 #' @param threads Threads used to compute the ratings.
 #' @return A `cf_ratings` object with integer ids `1..n_users` and `1..n_items`.
@@ -232,7 +240,7 @@ abort_ratings_file <- function(path, reason, layout, call) {
 #' summary(r)
 #' @export
 simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_sd = 0.3,
-                             zipf_exponent = 1, scale = c(-2, 2), seed = NULL,
+                             zipf_exponent = 1, scale = c(-2, 2), user_mean = 0, seed = NULL,
                              threads = getOption("cfpoison.threads", 1L)) {
   n_users <- check_count(n_users)
   n_items <- check_count(n_items)
@@ -241,6 +249,7 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
   check_number(noise_sd, min = 0)
   check_number(zipf_exponent, min = 0)
   if (!is.null(scale)) scale <- check_scale(scale)
+  check_number(user_mean)
   threads <- check_threads(threads)
   n_ratings <- round(density * n_users * n_items)
   if (n_ratings < 1) {
@@ -248,7 +257,7 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
   }
   with_seed(seed, {
     sd <- rank^(-1 / 4)
-    u <- matrix(stats::rnorm(n_users * rank, sd = sd), n_users, rank)
+    u <- matrix(stats::rnorm(n_users * rank, mean = user_mean, sd = sd), n_users, rank)
     v <- matrix(stats::rnorm(n_items * rank, sd = sd), n_items, rank)
     popularity <- seq_len(n_items)^(-zipf_exponent)
     # The first n_ratings distinct pairs of a stream of draws (in C++: unique()

@@ -30,6 +30,28 @@ test_that("simulate_ratings() observes the first distinct pairs of R's stream of
   }
 })
 
+test_that("simulate_ratings()'s user_mean gives the users a shared taste, and 0 keeps the former stream", {
+  shape <- list(n_users = 400, n_items = 60, rank = 4, density = 0.3, noise_sd = 0, scale = NULL, seed = 5)
+  plain <- do.call(simulate_ratings, shape)
+  # user_mean = 0 draws the same numbers as before it existed: the factors
+  # as rnorm() with sd rank^(-1/4), then the pairs.
+  set.seed(5)
+  sd <- 4^(-1 / 4)
+  expect_identical(attr(plain, "truth")$u, matrix(stats::rnorm(400 * 4, sd = sd), 400, 4))
+  expect_identical(attr(do.call(simulate_ratings, c(shape, user_mean = 0)), "truth"), attr(plain, "truth"))
+  # Without a shared taste every item's average over all users is near 0
+  # (sd 4^(1/4) / sqrt(400) = 0.07); with user_mean = 0.5 their spread is
+  # about 0.5 * 4^(1/4) = 0.71, and the users' mean factor is 0.5.
+  item_averages <- function(r) colMeans(attr(r, "truth")$u %*% t(attr(r, "truth")$v))
+  tasted <- do.call(simulate_ratings, c(shape, user_mean = 0.5))
+  expect_lt(max(abs(item_averages(plain))), 0.3)
+  expect_gt(stats::sd(item_averages(tasted)), 0.45)
+  expect_equal(colMeans(attr(tasted, "truth")$u), rep(0.5, 4), tolerance = 0.1)
+  expect_identical(tasted$user, plain$user)
+  expect_error(simulate_ratings(50, 20, user_mean = NA), class = "cfpoison_error_type")
+  expect_error(simulate_ratings(50, 20, user_mean = c(0, 1)), class = "cfpoison_error_type")
+})
+
 test_that("read_movielens() gives the same ratings through fread() and scan()", {
   skip_if_not_installed("data.table")
   dir <- tempfile("ml")
