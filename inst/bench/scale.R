@@ -17,7 +17,8 @@
 # Set CFPOISON_BENCH_SKIP_20M=1 to run only the grid, CFPOISON_BENCH_THREADS
 # to change the thread count (default 2), CFPOISON_BENCH_20M_ATTACKS to choose
 # the attacks (goal@alpha pairs, goal availability, push or nuke; default
-# "availability@0.005", empty for none). The 20M parts need about 4 GB.
+# "availability@0.005", empty for none; a push or nuke runs on data with a
+# shared taste, see below). The 20M parts need about 4 GB.
 
 library(cfpoison)
 
@@ -155,22 +156,28 @@ if (requireNamespace("data.table", quietly = TRUE)) {
 # poison_pga() with its defaults (the support search) against ALS (rank 10,
 # lambda 5) fitted to tol 1e-8, then its converged effect (evaluate_attack()),
 # on the 20M-shaped data of inst/bench/learners.R and attacks.R (item
-# popularity Zipf with exponent 1, as MovieLens's is skewed). A push or nuke
-# targets the item select_targets() picks near a clean average prediction of
-# 0.8, as the paper's target; on this data the users' mean factor is about 0,
-# so every item's average prediction lies within +-0.005 and the pick is the
-# largest: such a row times the attack, its effect says little.
+# popularity Zipf with exponent 1, as MovieLens's is skewed). There the users'
+# mean factor is about 0, so every item's average prediction lies within
+# +-0.005 and no integrity attack can move it: a push or nuke runs on the same
+# shape with a shared taste instead (simulate_ratings(user_mean = 0.3): items'
+# average predictions spread by about 0.5, against 0.18 for an ALS fit to
+# movielens_small(), so that many items lie near the paper's target's 0.8),
+# against the item select_targets() picks near a clean average prediction of
+# 0.8.
 
 attack_cells <- strsplit(strsplit(Sys.getenv("CFPOISON_BENCH_20M_ATTACKS", "availability@0.005"), ",")[[1]], "@")
-if (length(attack_cells) > 0) {
-  big <- simulate_ratings(m, n, rank = 10, density = 20000263 / (m * n), zipf_exponent = 1, seed = 1, threads = threads)
+cell_goals <- vapply(attack_cells, `[`, "", 1)
+for (user_mean in unique(ifelse(cell_goals == "availability", 0, 0.3))) {
+  big <- simulate_ratings(m, n, rank = 10, density = 20000263 / (m * n), zipf_exponent = 1, user_mean = user_mean,
+    seed = 1, threads = threads
+  )
   cleaned <- measure(fit_cf(big, learner_als(rank = 10, lambda_u = 5, max_iter = 500, tol = 1e-8),
     seed = 1, threads = threads, progress = FALSE
   ))
   clean <- cleaned$value
-  report_part(sprintf("clean ALS fit to tol 1e-8 (%d sweeps)", nrow(clean$trace)), cleaned)
+  report_part(sprintf("clean ALS fit to tol 1e-8 (%d sweeps), user_mean = %g", nrow(clean$trace), user_mean), cleaned)
   target <- select_targets(clean, near = 0.8, min_ratings = 10, ratings = big, seed = 1)
-  for (cell in attack_cells) {
+  for (cell in attack_cells[(cell_goals == "availability") == (user_mean == 0)]) {
     goal <- cell[1]
     alpha <- as.numeric(cell[2])
     utility <- switch(goal,
@@ -193,6 +200,7 @@ if (length(attack_cells) > 0) {
       report("  RMSE shift (its floor below)", effect$rmse_shift, "")
       report("  RMSE shift of the refit alone", effect$rmse_shift_floor, "")
     } else {
+      report("  target's average prediction, clean", effect$target_rating_clean, "")
       report("  target's average prediction, poisoned - clean", effect$target_rating_poisoned - effect$target_rating_clean, "")
     }
   }
