@@ -158,7 +158,7 @@ if (requireNamespace("data.table", quietly = TRUE)) {
 # on the 20M-shaped data of inst/bench/learners.R and attacks.R (item
 # popularity Zipf with exponent 1, as MovieLens's is skewed). There the users'
 # mean factor is about 0, so every item's average prediction lies within
-# +-0.005 and no integrity attack can move it: a push or nuke runs on the same
+# +-0.005 and hardly any attack can move it: a push or nuke runs on the same
 # shape with a shared taste instead (simulate_ratings(user_mean = 0.3): items'
 # average predictions spread by about 0.5, against 0.18 for an ALS fit to
 # movielens_small(), so that many items lie near the paper's target's 0.8),

@@ -40,7 +40,7 @@ test_that("simulate_ratings()'s user_mean gives the users a shared taste, and 0 
   expect_identical(attr(plain, "truth")$u, matrix(stats::rnorm(400 * 4, sd = sd), 400, 4))
   expect_identical(attr(do.call(simulate_ratings, c(shape, user_mean = 0)), "truth"), attr(plain, "truth"))
   # Without a shared taste every item's average over all users is near 0
-  # (sd 4^(1/4) / sqrt(400) = 0.07); with user_mean = 0.5 their spread is
+  # (sd 1 / sqrt(400) = 0.05); with user_mean = 0.5 their spread is
   # about 0.5 * 4^(1/4) = 0.71, and the users' mean factor is 0.5.
   item_averages <- function(r) colMeans(attr(r, "truth")$u %*% t(attr(r, "truth")$v))
   tasted <- do.call(simulate_ratings, c(shape, user_mean = 0.5))
