@@ -144,7 +144,9 @@ cfpoison::IterationCallback make_callback(const Rcpp::Nullable<Rcpp::Function>& 
 // [[Rcpp::export(.attack_evaluate)]]
 Rcpp::List attack_evaluate(const Rcpp::List& problem, const bool with_gradient) {
   cfpoison::PoisonedLearner learner = make_learner(problem);
-  const cfpoison::Evaluation e = learner.evaluate(boundary::read_triplets(problem["fake"]), item_init(problem), with_gradient);
+  const cfpoison::Evaluation e =
+      learner.evaluate(boundary::read_triplets(problem["fake"]), item_init(problem),
+                       with_gradient ? cfpoison::kAlwaysDifferentiate : cfpoison::kNeverDifferentiate);
   return Rcpp::List::create(Rcpp::Named("utility") = e.utility, Rcpp::Named("stealth_penalty") = e.stealth_penalty,
                             Rcpp::Named("converged") = e.converged, Rcpp::Named("gradient") = e.gradient.values,
                             Rcpp::Named("cg_iterations") = e.gradient.cg_iterations,

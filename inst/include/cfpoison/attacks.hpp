@@ -69,6 +69,11 @@ struct Evaluation {
   bool differentiated() const { return !gradient.values.empty(); }
 };
 
+// Gradient floors of PoisonedLearner::evaluate(), which takes the gradient
+// only when the utility exceeds its floor: always, or never.
+constexpr double kAlwaysDifferentiate = -std::numeric_limits<double>::infinity();
+constexpr double kNeverDifferentiate = std::numeric_limits<double>::infinity();
+
 // A refit cut short: after sweep `at` it stops when the utility is below
 // `floor` (see SupportSearch::settled()).
 struct RefitCut {
@@ -132,26 +137,25 @@ class PoisonedLearner {
     }
   }
 
-  // With `with_gradient`, the gradient is taken only when the utility
-  // exceeds `gradient_floor`: a search uses a proposal's gradient only if it
-  // accepts the proposal, and each adjoint solve costs a dozen sweeps or more.
-  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient,
-                      const double gradient_floor = -std::numeric_limits<double>::infinity()) {
-    return evaluate(fake, V_warm, with_gradient, settings_.sweeps, settings_.tol, nullptr, gradient_floor);
+  // The gradient is taken only when the utility exceeds `gradient_floor`
+  // (kAlwaysDifferentiate, kNeverDifferentiate or a utility): a search uses a
+  // proposal's gradient only if it accepts the proposal, and each adjoint
+  // solve costs a dozen sweeps or more.
+  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const double gradient_floor) {
+    return evaluate(fake, V_warm, settings_.sweeps, settings_.tol, nullptr, gradient_floor);
   }
 
   // The same with a stopping rule of its own (`sweeps`, `tol`) for the refit,
-  // and optionally a `cut` (an unbagged ALS fit; ignored otherwise). The
+  // and a `cut` (null: none; an unbagged ALS fit's, ignored otherwise). The
   // utility is the attacker's, less the stealth penalty when there is one.
-  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const bool with_gradient, const int sweeps,
-                      const double tol, const RefitCut* cut = nullptr,
-                      const double gradient_floor = -std::numeric_limits<double>::infinity()) {
+  Evaluation evaluate(const Triplets& fake, const arma::mat& V_warm, const int sweeps, const double tol,
+                      const RefitCut* cut, const double gradient_floor) {
     // The penalty depends on the block alone: the floors on the utility
     // before it are the floors plus the penalty.
     const StealthTerms terms = stealth_.weight > 0 ? stealth_terms(fake, n_fake_, stealth_) : StealthTerms{};
     RefitCut raw_cut;
     if (cut != nullptr) raw_cut = {cut->at, cut->floor + terms.value};
-    const double raw_floor = with_gradient ? gradient_floor + terms.value : std::numeric_limits<double>::infinity();
+    const double raw_floor = gradient_floor + terms.value;
     Evaluation out = bags_.empty() ? refit_and_differentiate(fake, V_warm, raw_floor, sweeps, tol, cut ? &raw_cut : nullptr)
                                    : refit_bags(fake, V_warm, raw_floor, sweeps, tol);
     if (stealth_.weight > 0) {
@@ -165,10 +169,10 @@ class PoisonedLearner {
   }
 
  private:
-  // Whether an evaluation of `utility` takes its gradient: always without a
-  // floor (-infinity, whatever the utility), else above it.
+  // Whether an evaluation of `utility` takes its gradient: always at
+  // kAlwaysDifferentiate (whatever the utility), else above the floor.
   static bool takes_gradient(const double utility, const double gradient_floor) {
-    return gradient_floor == -std::numeric_limits<double>::infinity() || utility > gradient_floor;
+    return gradient_floor == kAlwaysDifferentiate || utility > gradient_floor;
   }
 
   AlsSettings refit_settings(const int sweeps, const double tol) const {
@@ -550,7 +554,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, Triplets fake, const arma:
                             const IterationCallback& on_iteration) {
   const Stopwatch clock;
   clip(fake.value, s.max_rating);
-  Evaluation current = learner.evaluate(fake, V0, true);
+  Evaluation current = learner.evaluate(fake, V0, kAlwaysDifferentiate);
   AttackResult res;
   res.trace.push_back(trace_row(0, current, 0.0, true, 0, current, clock));
   if (on_iteration) on_iteration(res.trace.back());
@@ -564,7 +568,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, Triplets fake, const arma:
     Triplets candidate(fake);
     for (std::size_t e = 0; e < candidate.value.size(); ++e) candidate.value[e] += step * grad[e] / largest;
     clip(candidate.value, s.max_rating);
-    Evaluation next = learner.evaluate(candidate, current.V, true);
+    Evaluation next = learner.evaluate(candidate, current.V, kAlwaysDifferentiate);
     const bool accepted = next.utility > current.utility;
     if (accepted) {
       stalls = stalls_after(current.utility, next.utility, s.tol, stalls);
@@ -881,7 +885,7 @@ class SupportSearch {
       : learner_(learner), fake_(std::move(fake)), V0_(V0), s_(s), step_(s.step) {
     const Stopwatch clock;
     clip(fake_.value, s_.max_rating);
-    current_ = settles() ? settled(fake_) : learner_.evaluate(fake_, V0_, true);
+    current_ = settles() ? settled(fake_) : learner_.evaluate(fake_, V0_, kAlwaysDifferentiate);
     start_utility_ = current_.utility;
     size_[1] = std::max(1, s_.max_swaps_per_user);
     size_[2] = std::max(1, s_.max_columns);
@@ -926,8 +930,8 @@ class SupportSearch {
       // a proposal is differentiated only when it beats the current utility,
       // and a settling search's short refit (its screen) never is.
       const bool settle = settles();
-      Evaluation next = learner_.evaluate(candidate, s_.warm_start || settle ? current_.V : V0_, !settle,
-                                          current_.utility);
+      Evaluation next = learner_.evaluate(candidate, s_.warm_start || settle ? current_.V : V0_,
+                                          settle ? kNeverDifferentiate : current_.utility);
       if (settle && next.utility > current_.utility) {
         // A settled refit still far below the current utility at the check
         // is rejected there.
@@ -980,8 +984,8 @@ class SupportSearch {
 
  private:
   Evaluation settled(const Triplets& block, const RefitCut* cut = nullptr,
-                     const double gradient_floor = -std::numeric_limits<double>::infinity()) {
-    return learner_.evaluate(block, V0_, true, s_.settle_sweeps, s_.settle_tol, cut, gradient_floor);
+                     const double gradient_floor = kAlwaysDifferentiate) {
+    return learner_.evaluate(block, V0_, s_.settle_sweeps, s_.settle_tol, cut, gradient_floor);
   }
 
   PoisonedLearner& learner_;
@@ -1106,7 +1110,7 @@ inline AttackResult run_sgld(PoisonedLearner& learner, Triplets fake, const arma
   clip(values, s.max_rating);
   for (int it = 0; it <= s.max_iter; ++it) {
     const bool last = it == s.max_iter;
-    const Evaluation current = learner.evaluate(fake, V, !last);
+    const Evaluation current = learner.evaluate(fake, V, last ? kNeverDifferentiate : kAlwaysDifferentiate);
     V = current.V;
     res.trace.push_back(trace_row(it, current, s.step, true, 0, current, clock));
     if (on_iteration) on_iteration(res.trace.back());
