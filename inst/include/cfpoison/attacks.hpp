@@ -524,11 +524,6 @@ inline AttackTraceRow trace_row(const int iteration, const Evaluation& at, const
           seconds};
 }
 
-inline AttackTraceRow trace_row(const int iteration, const Evaluation& at, const double step, const bool accepted,
-                                const int swaps, const Evaluation& evaluated, const Stopwatch& clock) {
-  return trace_row(iteration, at, step, accepted, swaps, evaluated, clock.seconds());
-}
-
 // Stalls in a row after a step accepted from utility `from` to `to`: a gain
 // below `tol` (relative) counts one more, a larger one resets the count.
 inline int stalls_after(const double from, const double to, const double tol, const int stalls) {
@@ -556,7 +551,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, Triplets fake, const arma:
   clip(fake.value, s.max_rating);
   Evaluation current = learner.evaluate(fake, V0, kAlwaysDifferentiate);
   AttackResult res;
-  res.trace.push_back(trace_row(0, current, 0.0, true, 0, current, clock));
+  res.trace.push_back(trace_row(0, current, 0.0, true, 0, current, clock.seconds()));
   if (on_iteration) on_iteration(res.trace.back());
   double step = s.step;
   int stalls = 0;
@@ -577,7 +572,7 @@ inline AttackResult run_pga(PoisonedLearner& learner, Triplets fake, const arma:
     } else {
       step /= 2.0;
     }
-    res.trace.push_back(trace_row(it, current, step, accepted, 0, accepted ? current : next, clock));
+    res.trace.push_back(trace_row(it, current, step, accepted, 0, accepted ? current : next, clock.seconds()));
     if (on_iteration) on_iteration(res.trace.back());
   }
   res.fake = std::move(fake);
@@ -1112,7 +1107,7 @@ inline AttackResult run_sgld(PoisonedLearner& learner, Triplets fake, const arma
     const bool last = it == s.max_iter;
     const Evaluation current = learner.evaluate(fake, V, last ? kNeverDifferentiate : kAlwaysDifferentiate);
     V = current.V;
-    res.trace.push_back(trace_row(it, current, s.step, true, 0, current, clock));
+    res.trace.push_back(trace_row(it, current, s.step, true, 0, current, clock.seconds()));
     if (on_iteration) on_iteration(res.trace.back());
     if (last) break;
     normals(noise);
