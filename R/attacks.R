@@ -243,6 +243,10 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     learner <- filter$learner
   }
   search <- support == "search"
+  # The search's refits are evaluate_attack()'s (refit_learner()), so that
+  # its converged utilities are the measured ones; Algorithm 1's and its
+  # warm refits stay the paper's plain sweeps.
+  if (search) learner <- accelerated(learner)
   if (search && method != "exact") {
     cfp_abort(
       c("{.code support = \"search\"} scores new items from the exact adjoint: it needs {.code method = \"exact\"}.",

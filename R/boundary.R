@@ -49,6 +49,8 @@ core_learner <- function(learner) {
     biases = is_biased(learner),
     lambda_bias = learner[["lambda_bias"]] %||% 0,
     max_iter = learner$max_iter,
-    tol = learner$tol
+    tol = learner$tol,
+    # Set by refit_learner() only: the package's refits to a tolerance.
+    anderson = learner[["anderson"]] %||% 0L
   )
 }

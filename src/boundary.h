@@ -62,6 +62,8 @@ inline cfpoison::LearnerSpec read_learner(const Rcpp::List& x) {
   spec.lambda_bias = field<double>(x, "lambda_bias");
   spec.max_iter = field<int>(x, "max_iter");
   spec.tol = field<double>(x, "tol");
+  spec.anderson = field<int>(x, "anderson");
+  if (spec.anderson < 0) throw std::invalid_argument("the Anderson memory must not be negative");
   if (spec.nuclear && spec.huber_delta > 0) throw std::invalid_argument("the nuclear-norm learner has no Huber loss");
   if (spec.nuclear && spec.biased) throw std::invalid_argument("the nuclear-norm learner has no biases");
   return spec;

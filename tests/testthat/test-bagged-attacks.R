@@ -19,9 +19,10 @@ test_that("the support search through the bagged learner climbs the utility eval
   expect_identical(attack$learner, case$bagged)
   # The settled utility the search chose its result by is the bagged
   # learner's under evaluate_attack()'s protocol, from the same clean model
-  # (evaluate_attack() refits its reference from it first: hence 1e-5).
+  # (evaluate_attack() refits its reference from it first, which moves it by
+  # about 1e-5 relative: hence 5e-5).
   measured <- evaluate_attack(case$ratings, attack)
-  expect_equal(measured$utility, max(attack$settings$outcome$converged_utility, na.rm = TRUE), tolerance = 1e-5)
+  expect_equal(measured$utility, max(attack$settings$outcome$converged_utility, na.rm = TRUE), tolerance = 5e-5)
   expect_gt(measured$rmse_shift, 20 * measured$rmse_shift_floor)
   # On the bagged learner it beats the same attack computed on the base
   # learner (the attacks' learner before), measured from the same clean model.

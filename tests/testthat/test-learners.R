@@ -83,6 +83,34 @@ test_that("results are identical for 1 and 2 threads and for the same seed", {
   }
 })
 
+test_that("accelerated refits (evaluate_attack()'s) reach plain sweeps' limit sooner, never raising the objective", {
+  r <- small_ratings()
+  for (learner in list(
+    learner_als(rank = 4, lambda_u = 0.5, lambda_v = 1.5), learner_als(rank = 4, lambda_u = 0.5, biases = TRUE, lambda_bias = 1),
+    learner_nuclear(lambda = 5, rank_max = 8)
+  )) {
+    fit_at <- function(learner, tol, threads = 1L) {
+      learner$max_iter <- 20000L
+      learner$tol <- tol
+      set.seed(2)
+      fit_cf(r, learner, threads = threads)
+    }
+    limit <- fit_at(learner, 1e-13)
+    plain <- fit_at(learner, 1e-8)
+    fast <- fit_at(cfpoison:::accelerated(learner), 1e-8)
+    expect_true(fast$converged)
+    expect_true(all(diff(fast$trace$objective) <= 0))
+    # Sooner, and at least as close to the limit of plain sweeps.
+    expect_lt(fast$iterations, plain$iterations)
+    expect_lte(fast$objective - limit$objective, plain$objective - limit$objective + 1e-9 * limit$objective)
+    expect_equal(fast$objective, limit$objective, tolerance = 1e-7)
+    predictions <- function(fit) with(cfpoison:::prediction_factors(fit), user %*% t(item))
+    expect_equal(predictions(fast), predictions(limit), tolerance = 1e-3)
+    # The extrapolation sums in a fixed order: the thread count changes nothing.
+    expect_identical(fit_at(cfpoison:::accelerated(learner), 1e-8, threads = 2L)$v, fast$v)
+  }
+})
+
 test_that("predictions map back to the original ids", {
   df <- data.frame(
     user = rep(c("zoe", "adam", "mia"), each = 4),

@@ -8,12 +8,14 @@ search_case <- function() {
   list(ratings = r, learner = learner, budget = attack_budget(alpha = 0.05, items_per_user = 10), clean = fit_cf(r, learner))
 }
 
-# One refit of `block` from the clean model, as the search runs them: at most
-# `sweeps` sweeps, stopping at the settled refit's tolerance (500 sweeps: the
-# settled refit itself); .attack_evaluate()'s list, without the gradient.
+# One refit of `block` from the clean model, as the search runs them
+# (accelerated, as evaluate_attack() refits): at most `sweeps` sweeps,
+# stopping at the settled refit's tolerance (500 sweeps: the settled refit
+# itself); .attack_evaluate()'s list, without the gradient.
 refit_block <- function(case, block, utility, sweeps = 500L) {
   refit <- utils::modifyList(cfpoison:::refit_settings(sweeps, "exact", 1, 1L), list(tol = 1e-8))
-  cfpoison:::.attack_evaluate(cfpoison:::attack_problem(case$ratings, case$learner, case$clean, block, utility, refit), FALSE)
+  learner <- cfpoison:::accelerated(case$learner)
+  cfpoison:::.attack_evaluate(cfpoison:::attack_problem(case$ratings, learner, case$clean, block, utility, refit), FALSE)
 }
 
 converged_utility <- function(attack, case, utility = attack$utility) {

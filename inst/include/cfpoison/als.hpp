@@ -228,6 +228,7 @@ struct AlsSettings {
   double huber_delta = 0;  // if > 0: the Huber loss with this delta (IRLS); else Eq. 2's squared loss
   bool biased = false;     // mu + b_i + c_j + u_i'v_j (see the top of this file)
   double lambda_bias = 0;  // its penalty 2 lambda_bias (||b||^2 + ||c||^2)
+  int anderson = 0;        // if > 0: Anderson acceleration with this memory (see fit_als()); not with Huber
   int threads = 1;
 };
 
@@ -244,6 +245,7 @@ struct LearnerSpec {
   double lambda_bias = 0.0;
   int max_iter = 100;
   double tol = 1e-6;
+  int anderson = 0;  // its fits' Anderson memory (AlsSettings::anderson)
 };
 
 inline AlsSettings als_settings(const LearnerSpec& learner, const int max_iter, const double tol, const int threads) {
@@ -255,6 +257,7 @@ inline AlsSettings als_settings(const LearnerSpec& learner, const int max_iter, 
   s.huber_delta = learner.huber_delta;
   s.biased = learner.biased;
   s.lambda_bias = learner.lambda_bias;
+  s.anderson = learner.anderson;
   s.threads = threads;
   return s;
 }
@@ -376,6 +379,20 @@ using SweepCheck = std::function<bool(const AlsResult&)>;
 // Eq. 2's objective. With the Huber loss the weights are recomputed from the
 // residuals after each half-sweep. `on_sweep` runs after each sweep on the
 // calling thread (the R glue checks for user interrupts there), then `check`.
+//
+// With `anderson` > 0 (the package's refits to a tolerance, R's
+// refit_learner()) the sweep is a fixed-point map V -> V' on the item
+// factors, and the next sweep starts from its Anderson extrapolation
+// (AndersonAcceleration, linalg.hpp). Near an optimum alternating
+// minimization converges linearly and slowly where fake users and the items
+// they share form a weakly determined block: on MovieLens at the default
+// availability attack of alpha = 3% plain sweeps stop at a relative 1e-8
+// after 306 sweeps with the utility still 0.42% from its limit; accelerated
+// ones stop after 177 within 0.02% (both reach the same limit at 1e-12, in
+// 807 and 199 sweeps).
+// A sweep from an extrapolated start that ends above the last objective is
+// undone and the extrapolation restarted from the last sweep's own output, so
+// the objectives recorded still never increase.
 inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& V0,
                          const AlsSettings& s, const SweepCallback& on_sweep, const SweepCheck& check = nullptr) {
   using clock = std::chrono::steady_clock;
@@ -406,8 +423,16 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
     item_squares.residuals.resize(static_cast<std::size_t>(idx.n_cols));
   }
   double previous = 0.0;
+  const bool accelerated = s.anderson > 0 && !huber;
+  AndersonAcceleration anderson(s.anderson);
+  arma::mat kept_U, kept_V;  // the last sweep kept: where an undone sweep resumes
+  arma::mat next_V;          // the extrapolated start of the next sweep
   for (int it = 1; it <= s.max_iter; ++it) {
-    const arma::mat V_before = s.factor_tol > 0 ? res.V : arma::mat();
+    if (!next_V.empty()) {
+      res.V = next_V;
+      next_V.reset();
+    }
+    const arma::mat V_before = s.factor_tol > 0 || accelerated ? res.V : arma::mat();
     double data_term = 0.0;
     if (s.biased) {
       data_term = biased_sweep(idx, centred_values, res.U, res.V, s, weights);
@@ -428,10 +453,18 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
         data_term = residual_sum_of_squares(idx, values, res.U, res.V, s.threads);
       }
     }
-    const double objective = als_objective(data_term, res.U, res.V, s);
+    double objective = als_objective(data_term, res.U, res.V, s);
+    const bool undone = accelerated && it > 1 && objective > previous;
+    if (undone) {
+      res.U = kept_U;
+      res.V = kept_V;
+      objective = previous;
+      anderson.reset();
+    }
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
     res.trace.push_back({it, objective, seconds});
     if (on_sweep) on_sweep(res.trace.back());
+    if (undone) continue;
     if (check && !check(res)) {
       res.cut = true;
       break;
@@ -446,6 +479,11 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
       break;
     }
     previous = objective;
+    if (accelerated && it < s.max_iter) {
+      kept_U = res.U;
+      kept_V = res.V;
+      next_V = anderson.next(V_before, res.V);
+    }
   }
   return res;
 }
