@@ -464,11 +464,12 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
     res.trace.push_back({it, objective, seconds});
     if (on_sweep) on_sweep(res.trace.back());
-    if (undone) continue;
     if (check && !check(res)) {
       res.cut = true;
       break;
     }
+    // An undone sweep changed nothing: no convergence to judge.
+    if (undone) continue;
     // Near a minimum the objective is flat (it changes with the square of the
     // factors' change), so a tight fit judges convergence by the factors alone.
     const bool settled = s.factor_tol > 0
