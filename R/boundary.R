@@ -50,7 +50,8 @@ core_learner <- function(learner) {
     lambda_bias = learner[["lambda_bias"]] %||% 0,
     max_iter = learner$max_iter,
     tol = learner$tol,
-    # Set by refit_learner() only: the package's refits to a tolerance.
+    # Set by accelerated() only: the package's refits to a tolerance
+    # (refit_learner()) and the default search's, which must agree with them.
     anderson = learner[["anderson"]] %||% 0L
   )
 }

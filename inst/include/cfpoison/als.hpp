@@ -380,8 +380,8 @@ using SweepCheck = std::function<bool(const AlsResult&)>;
 // residuals after each half-sweep. `on_sweep` runs after each sweep on the
 // calling thread (the R glue checks for user interrupts there), then `check`.
 //
-// With `anderson` > 0 (the package's refits to a tolerance, R's
-// refit_learner()) the sweep is a fixed-point map V -> V' on the item
+// With `anderson` > 0 (the package's refits to a tolerance: R's
+// accelerated()) the sweep is a fixed-point map V -> V' on the item
 // factors, and the next sweep starts from its Anderson extrapolation
 // (AndersonAcceleration, linalg.hpp). Near an optimum alternating
 // minimization converges linearly and slowly where fake users and the items
