@@ -64,6 +64,7 @@ attacks_for <- function(spec, clean, budget, goal, segment, seed) {
     default = function() timed(do.call(poison_pga, optimized)),
     pga_paper = function() timed(do.call(poison_pga, c(optimized, list(support = "random", method = "kkt")))),
     sgld = function() timed(do.call(poison_sgld, optimized)),
+    sgld_beta_6 = function() timed(do.call(poison_sgld, c(optimized, list(beta = 6)))),
     uniform = function() timed(poison_uniform(ratings, budget, seed = seed)),
     random = function() timed(do.call(poison_random, c(shilling, list(direction = goal$direction)))),
     average = function() timed(do.call(poison_average, c(shilling, list(direction = goal$direction)))),
