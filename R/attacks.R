@@ -601,8 +601,9 @@ keep_largest <- function(fake, budget, kept = integer(0)) {
 # against -0.83 from the anchored start, at the cost of half the attack's
 # time (the attack took 2.5 minutes); at 1% and 10% it fell behind and was
 # dropped. On the nuclear norm at 3% it came closest: -368.97 against
-# -363.87 in utility. A push or availability from the random start wins on
-# MovieLens at 3%, so there it is searched.
+# -363.87 in utility. For a push or availability the search from the random
+# start won on MovieLens at 3% before the SGLD start (which wins there now),
+# and wins on simulated low-rank data, so there it is searched.
 nukes_alone <- function(utility, starts) {
   utility$mu[1] == 0 && length(utility$weights) > 0L && all(utility$mu[2] * utility$weights < 0) &&
     length(setdiff(names(starts), "random")) > 0L

@@ -1015,12 +1015,12 @@ inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const ar
 // three moves), stays below the leader's utility now. Gains shrink as a
 // search converges, so this extrapolation is optimistic; a dropped search
 // keeps its best block, a candidate for the caller like any other. In
-// inst/bench/strength.R's rows at alpha = 3% the nuke's search from the
-// random start falls out early (after 9 of its 20 steps, at a target shift
-// of -0.58 against the leader's -0.83; it would have ended at -0.64), and
-// the push's search from the anchored start 2 steps before its end, behind
-// the one from the random start, which wins; the availability search from
-// the random start overtakes the leader at its tenth step and wins.
+// inst/bench/strength.R's rows at alpha = 3% (seed 1) the availability
+// search from the SGLD start wins and the searches from the best
+// structured start and the random one fall behind and are dropped; the
+// push's search from the SGLD start wins too. (When the nuke still searched from the random
+// start, that search fell out after 9 of its 20 steps, at a target shift of
+// -0.58 against the leader's -0.83; it would have ended at -0.64.)
 struct SearchRun {
   AttackResult result;
   double start_utility = 0.0;  // the start's utility as the search measured it
