@@ -20,13 +20,13 @@
 #'      `beta = 6`, ten times the paper's, with its other defaults, on the
 #'      dense support while that holds at most \eqn{10^6} fake ratings,
 #'      else on the sparse one (integrity targets kept in every fake
-#'      user's support, as in every start). Its fake users share items of middling
-#'      popularity, a basin that no structured design reaches: on MovieLens
+#'      user's support, as in every start). Its fake users share items of
+#'      middling popularity, a basin that no structured design reaches: on MovieLens
 #'      the search from it won availability at \eqn{\alpha} = 1% and 3%
 #'      and the push (`inst/bench/strength.R`). On the nuclear norm it was
 #'      weaker than the group starts and costly, and it is not drawn.
-#'   2. *Search,* from the best structured start and from the random and SGLD ones, in turns
-#'      (one step each per round). A search that can no longer catch up
+#'   2. *Search,* from the best structured start and from the random and
+#'      SGLD ones, in turns (one step each per round). A search that can no longer catch up
 #'      with the leader is dropped, keeping its best block: one whose
 #'      utility, plus its steps left times the largest gain of its last
 #'      three steps, stays below the leader's utility (gains shrink as a
@@ -512,8 +512,8 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
   settings <- list(max_iter = max_iter, step = step, beta = beta, max_rating = budget$max_rating)
   with_seed(seed, {
     clean <- check_bagged_clean(clean_fit(clean, learner, ratings, spec$threads), learner, ratings)
-    res <- sgld_block(ratings, learner, utility, budget, clean, spec$n_fake, settings, support, support_size, min_var, refit,
-      progress_reporter(progress, "SGLD attack", max_iter)
+    res <- sgld_block(ratings, learner, utility, budget, clean, spec$n_fake, settings, support, support_size,
+      min_var, refit, progress_reporter(progress, "SGLD attack", max_iter)
     )
   })
   new_cf_attack("sgld", res$fake, ratings, utility, budget, learner, clean, res$trace, seed,
@@ -550,11 +550,12 @@ sgld_block <- function(ratings, learner, utility, budget, clean, n_fake, setting
 # 10^6 fake ratings (every fake user rates every item), else on the sparse
 # one. Its block is exactly poison_sgld(beta = 6)'s with the same clean
 # model and seed, except that the search's `kept` items (the integrity
-# targets) stay in every fake user's support, as in every start. Why a start: its fake users share items of middling
-# popularity (rated by about 50-350 of MovieLens' 671 users), a basin that
-# no structured design reaches and that the search climbs well beyond
-# (inst/bench/strength.R); its loop refit understates it (it settles only
-# after about 100 sweeps), so it is searched whatever its loop utility.
+# targets) stay in every fake user's support, as in every start. Why a
+# start: its fake users share items of middling popularity (rated by about
+# 50-350 of MovieLens' 671 users), a basin that no structured design
+# reaches and that the search climbs well beyond (inst/bench/strength.R);
+# its loop refit understates it (it settles only after about 100 sweeps),
+# so it is searched whatever its loop utility.
 sgld_start <- function(ratings, learner, utility, budget, clean, n_fake, kept, tau, threads, seed, progress) {
   n <- length(ratings$item_ids)
   defaults <- formals(poison_sgld)

@@ -370,9 +370,8 @@ test_that("the searches take turns: each keeps its own path, one left behind is 
     } else {
       # The best structured start, the random and the SGLD ones are searched; here a
       # losing search falls behind and is dropped; the winner never is.
-      expect_identical(
-        outcome$result[searches], paste("search from", unique(c(starts$start[structured][which.max(starts$utility[structured])], "random", "sgld")))
-      )
+      best_structured <- starts$start[structured][which.max(starts$utility[structured])]
+      expect_identical(outcome$result[searches], paste("search from", unique(c(best_structured, "random", "sgld"))))
       expect_true(any(outcome$dropped[searches]))
       expect_false(outcome$dropped[which.max(outcome$converged_utility)])
     }

@@ -1018,9 +1018,10 @@ inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const ar
 // inst/bench/strength.R's rows at alpha = 3% (seed 1) the availability
 // search from the SGLD start wins and the searches from the best
 // structured start and the random one fall behind and are dropped; the
-// push's search from the SGLD start wins too. (When the nuke still searched from the random
-// start, that search fell out after 9 of its 20 steps, at a target shift of
-// -0.58 against the leader's -0.83; it would have ended at -0.64.)
+// push's search from the SGLD start wins too. (When the nuke still
+// searched from the random start, that search fell out after 9 of its 20
+// steps, at a target shift of -0.58 against the leader's -0.83; it would
+// have ended at -0.64.)
 struct SearchRun {
   AttackResult result;
   double start_utility = 0.0;  // the start's utility as the search measured it
