@@ -17,14 +17,17 @@
 #'      integrity the targets anchored by fillers the real users
 #'      agree on, or by popular ones; Algorithm 1's random start; and, on
 #'      ALS (not for a nuke), an SGLD start: [poison_sgld()]'s block at
-#'      `beta = 6`, ten times the paper's, with its other defaults, on the
-#'      dense support while that holds at most \eqn{10^6} fake ratings,
-#'      else on the sparse one (integrity targets kept in every fake
-#'      user's support, as in every start). Its fake users share items of
-#'      middling popularity, a basin that no structured design reaches: on MovieLens
-#'      the search from it won availability at \eqn{\alpha} = 1% and 3%
-#'      and the push (`inst/bench/strength.R`). On the nuclear norm it was
-#'      weaker than the group starts and costly, and it is not drawn.
+#'      `beta = 6`, ten times the paper's, with its other defaults
+#'      (integrity targets kept in every fake user's support, as in every
+#'      start). Its fake users share items of middling popularity, a basin
+#'      that no structured design reaches: on MovieLens the search from it
+#'      won availability at \eqn{\alpha} = 1% and 3% and the push
+#'      (`inst/bench/strength.R`). It is drawn only while its dense support
+#'      (every fake user rates every item) holds at most \eqn{10^6} fake
+#'      ratings, as on MovieLens up to \eqn{\alpha} = 10%: at the
+#'      MovieLens-20M shape, run on a sparse support, it doubled the
+#'      attack's time and its search fell behind. On the nuclear norm
+#'      it was weaker than the group starts and costly, and it is not drawn.
 #'   2. *Search,* from the best structured start and from the random and
 #'      SGLD ones, in turns (one step each per round). A search that can no longer catch up
 #'      with the leader is dropped, keeping its best block: one whose
@@ -325,10 +328,15 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     starts <- c(starts, list(random = fake))
     # The SGLD start (sgld_start()), but not on the nuclear norm (on
     # MovieLens at alpha = 3% its search ended 12% below the best group
-    # start's, and the start took 29 s of a 45 s attack) or for a nuke (its
-    # block pushes, as the random one does).
+    # start's, and the start took 29 s of a 45 s attack), for a nuke (its
+    # block pushes, as the random one does), or where its dense support
+    # would exceed 10^6 fake ratings (at the MovieLens-20M shape, alpha =
+    # 0.5%, with its dynamics on a sparse support the attack took 33
+    # minutes beside other jobs, 19 of them before the searches began
+    # against 5.4 without it, and the search from its block fell behind at
+    # less than half the winner's utility).
     others <- if (!nukes_alone(utility, starts)) "random"
-    if (!warm_start && !is.null(others)) {
+    if (!warm_start && !is.null(others) && as.double(spec$n_fake) * length(ratings$item_ids) <= 1e6) {
       starts$sgld <- sgld_start(ratings, plain, utility, budget, clean, spec$n_fake, targets, tau, spec$threads, seed,
         progress
       )
@@ -546,9 +554,8 @@ sgld_block <- function(ratings, learner, utility, budget, clean, n_fake, setting
 
 # The support search's SGLD start: poison_sgld() at beta = 6, ten times the
 # paper's 0.6, with its other defaults (100 steps of 0.03, the KKT gradient,
-# 5 warm sweeps per refit), on the dense support while it holds at most
-# 10^6 fake ratings (every fake user rates every item), else on the sparse
-# one. Its block is exactly poison_sgld(beta = 6)'s with the same clean
+# 5 warm sweeps per refit, the dense support: every fake user rates every
+# item). Its block is exactly poison_sgld(beta = 6)'s with the same clean
 # model and seed, except that the search's `kept` items (the integrity
 # targets) stay in every fake user's support, as in every start. Why a
 # start: its fake users share items of middling popularity (rated by about
@@ -562,12 +569,10 @@ sgld_start <- function(ratings, learner, utility, budget, clean, n_fake, kept, t
   settings <- list(
     max_iter = as.integer(defaults$max_iter), step = defaults$step, beta = 6, max_rating = budget$max_rating
   )
-  dense <- as.double(n_fake) * n <= 1e6
   refit <- refit_settings(defaults$refit_sweeps, "kkt", tau, threads)
   report <- progress_reporter(progress, "SGLD start (beta = 6)", settings$max_iter)
-  with_seed(seed, sgld_block(ratings, learner, utility, budget, clean, n_fake, settings,
-    if (dense) "dense" else "sparse", if (dense) n else min(n, 4L * budget$items_per_user), defaults$min_var, refit,
-    report, kept
+  with_seed(seed, sgld_block(ratings, learner, utility, budget, clean, n_fake, settings, "dense", n,
+    defaults$min_var, refit, report, kept
   ))$fake
 }
 
