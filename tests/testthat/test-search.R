@@ -276,8 +276,8 @@ test_that("the SGLD start is poison_sgld()'s block at beta = 6, drawn on ALS but
   start <- attack$settings$outcome$converged_utility[attack$settings$outcome$result == "start sgld"]
   expect_equal(start, converged_utility(sgld, case), tolerance = 1e-4)
   expect_identical(start, refit_block(case, sgld$fake, availability)$utility)
-  # The start is on the dense support here (9 x 60 fake ratings): every fake
-  # user's B ratings come from all items, not from a popularity draw.
+  # The identity above holds because the start runs poison_sgld()'s default
+  # support, the dense one (every fake user rates every item).
   expect_identical(sgld$settings$support, "dense")
   nuke <- poison_pga(case$ratings, case$learner, utility_integrity(targets = target, weights = -2), case$budget,
     clean = case$clean, seed = 2
