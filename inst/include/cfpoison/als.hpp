@@ -89,15 +89,14 @@ std::vector<double> rating_squares(const Entries& entries) {
 }
 
 template <class Entries, class Weights, class Ridge>
-void ridge_update(const Entries& entries, const Weights& weight, const arma::mat& other, const Ridge& ridge,
-                  arma::mat& out, const int threads, const char* side, ResidualSquares* squares = nullptr) {
+void ridge_update_visiting(const Entries& entries, const Weights& weight, const arma::mat& other, const Ridge& ridge,
+                           arma::mat& out, const int threads, const char* side, ResidualSquares* squares) {
   const int k = static_cast<int>(other.n_rows);
   const double uniform = uniform_ridge(ridge);
   if (squares != nullptr && !(std::is_same_v<Weights, UnitWeights> && uniform > 0))
     throw std::logic_error("residual sums come from unweighted solves with one positive ridge");
   const int n = entries.count();
   const int n_other = static_cast<int>(other.n_cols);
-  const Entries visit = prefetching(entries, other);
   // Targets with an entry for every column of `other` (SGLD's fake users,
   // who rate every item, Algorithm 2) have the same Gram matrix: it is formed
   // once. gram_matrix() visits a full target's entries in the same order for
@@ -123,11 +122,11 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
 #pragma omp for schedule(dynamic, 64)
     for (int t = 0; t < n; ++t) {
       double* target = out.colptr(t);
-      const int n_t = visit.size(t);
+      const int n_t = entries.size(t);
       bool solved = false;
       if (n_t < k && uniform > 0) {
         int a = 0;
-        visit.with_positions(t, [&](const int o, const double value, const std::size_t p) {
+        entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
           factors[a] = other.colptr(o);
           positions[a] = p;
           rhs[a] = std::sqrt(weight(p)) * value;
@@ -150,12 +149,12 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
       } else {
         if (n_t == n_other && !full_gram.empty()) {
           std::fill(rhs.begin(), rhs.end(), 0.0);
-          visit.with_positions(t, [&](const int o, const double value, const std::size_t p) {
+          entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
             add_rhs_term(rhs.data(), weight(p) * value, other.colptr(o), k);
           });
           std::copy(full_gram.begin(), full_gram.end(), gram.begin());
         } else {
-          gram_matrix(visit, t, other, ridge, gram.data(), weight, rhs.data());
+          gram_matrix(entries, t, other, ridge, gram.data(), weight, rhs.data());
         }
         if (squares != nullptr) {
           std::copy(rhs.begin(), rhs.end(), projection.begin());
@@ -174,6 +173,18 @@ void ridge_update(const Entries& entries, const Weights& weight, const arma::mat
     }
   }
   if (failed.load() >= 0) throw SingularSolve(side, failed.load());
+}
+
+// ridge_update_visiting() over `entries`, prefetching the factors of
+// `other` where they outgrow a core's cache (see RowVisitor).
+template <class Entries, class Weights, class Ridge>
+void ridge_update(const Entries& entries, const Weights& weight, const arma::mat& other, const Ridge& ridge,
+                  arma::mat& out, const int threads, const char* side, ResidualSquares* squares = nullptr) {
+  if (other.n_elem * sizeof(double) > kPrefetchBytes) {
+    ridge_update_visiting(prefetching(entries, other), weight, other, ridge, out, threads, side, squares);
+  } else {
+    ridge_update_visiting(entries, weight, other, ridge, out, threads, side, squares);
+  }
 }
 
 // Sum of loss(position, residual) over the observed entries. Per-row partial

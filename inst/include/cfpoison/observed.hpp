@@ -118,10 +118,17 @@ inline std::vector<double> values_in_row_order(const double* values,
   return out;
 }
 
-// How many entries ahead a visit prefetches the other side's factor (see
-// RowEntries): far enough to hide a miss behind the work on the entries
-// between, near enough that the line is still cached when it is read.
+// How many entries ahead a prefetching visit asks for the other side's
+// factor (see RowVisitor): far enough to hide a miss behind the work on the
+// entries between, near enough that the line is still cached when it is
+// read (16 was no faster at the MovieLens-20M shape).
 constexpr std::size_t kPrefetchDistance = 8;
+
+// Factors smaller than this stay in a core's cache (512 KiB of L2 on this
+// project's AMD EPYC) once read, and prefetching them only costs
+// instructions: on `movielens_small()` the item factors at rank 10 take 725
+// KB, the users' 54 KB; at the MovieLens-20M shape 2.1 and 11 MB.
+constexpr std::size_t kPrefetchBytes = std::size_t{1} << 20;
 
 // Asks the cache for column j of `factors` (its k values may straddle two lines).
 inline void prefetch_column(const arma::mat& factors, const int j) {
@@ -134,11 +141,14 @@ inline void prefetch_column(const arma::mat& factors, const int j) {
 // or with_positions: f(other, value, position), the entry's position in by-row
 // order, which indexes per-entry data kept beside the values (IRLS weights).
 //
-// With `ahead` set to the other side's factors (k x count of the other side),
-// a visit prefetches the factor of the entry kPrefetchDistance positions on:
-// a ridge system reads each entry's factor once, from a place in memory the
-// hardware cannot predict (at MovieLens-20M's size a cache miss each).
-struct RowEntries {
+// A Prefetch visitor (prefetching()) also asks for the factor, in `ahead`
+// (the other side's factors), of the entry kPrefetchDistance positions on: a
+// ridge system reads each entry's factor once, from a place in memory the
+// hardware cannot predict (at MovieLens-20M's size a cache miss each). It is
+// a type of its own so that a visit that does not prefetch runs the plain
+// loop (a run-time test per entry cost 3-4% of a sweep on MovieLens).
+template <bool Prefetch = false>
+struct RowVisitor {
   const ObservedIndex& idx;
   const std::vector<double>& values;
   const arma::mat* ahead = nullptr;
@@ -147,51 +157,66 @@ struct RowEntries {
   template <class F>
   void with_positions(const int i, F&& f) const {
     const std::size_t end = idx.row_start[i + 1];
-    for (std::size_t p = idx.row_start[i]; p < end; ++p) {
-      if (ahead != nullptr && p + kPrefetchDistance < end) prefetch_column(*ahead, idx.col_of[p + kPrefetchDistance]);
-      f(idx.col_of[p], values[p], p);
+    std::size_t p = idx.row_start[i];
+    if constexpr (Prefetch) {
+      for (; p + kPrefetchDistance < end; ++p) {
+        prefetch_column(*ahead, idx.col_of[p + kPrefetchDistance]);
+        f(idx.col_of[p], values[p], p);
+      }
     }
+    for (; p < end; ++p) f(idx.col_of[p], values[p], p);
   }
   template <class F>
   void operator()(const int i, F&& f) const {
     with_positions(i, [&](const int o, const double value, std::size_t) { f(o, value); });
   }
 };
+using RowEntries = RowVisitor<false>;
 
 // A column's values are gathered from the by-row vector through
 // pos_of_col_entry, one cache miss each once the ratings outgrow the cache;
 // a fit that visits every column once per sweep reads them in sequence from
 // `by_column` instead (in_column_order(), made once per fit), when given.
-struct ColEntries {
+template <bool Prefetch = false>
+struct ColVisitor {
   const ObservedIndex& idx;
   const std::vector<double>& values;
   const std::vector<double>* by_column = nullptr;
-  const arma::mat* ahead = nullptr;  // as for RowEntries
+  const arma::mat* ahead = nullptr;  // as for RowVisitor
   int count() const { return idx.n_cols; }
   int size(const int j) const { return static_cast<int>(idx.col_start[j + 1] - idx.col_start[j]); }
   template <class F>
   void with_positions(const int j, F&& f) const {
     const std::size_t end = idx.col_start[j + 1];
-    for (std::size_t q = idx.col_start[j]; q < end; ++q) {
-      if (ahead != nullptr && q + kPrefetchDistance < end) {
+    std::size_t q = idx.col_start[j];
+    if constexpr (Prefetch) {
+      for (; q + kPrefetchDistance < end; ++q) {
         prefetch_column(*ahead, idx.row_of_col_entry[q + kPrefetchDistance]);
+        visit(q, f);
       }
-      const std::size_t p = idx.pos_of_col_entry[q];
-      f(idx.row_of_col_entry[q], by_column != nullptr ? (*by_column)[q] : values[p], p);
     }
+    for (; q < end; ++q) visit(q, f);
   }
   template <class F>
   void operator()(const int j, F&& f) const {
     with_positions(j, [&](const int o, const double value, std::size_t) { f(o, value); });
   }
-};
 
-// `entries` that prefetch `other`'s columns as they visit (see RowEntries):
-// the factors a ridge system reads, one for each entry.
-template <class Entries>
-Entries prefetching(Entries entries, const arma::mat& other) {
-  entries.ahead = &other;
-  return entries;
+ private:
+  template <class F>
+  void visit(const std::size_t q, F& f) const {
+    const std::size_t p = idx.pos_of_col_entry[q];
+    f(idx.row_of_col_entry[q], by_column != nullptr ? (*by_column)[q] : values[p], p);
+  }
+};
+using ColEntries = ColVisitor<false>;
+
+// The same visits, prefetching `other`'s columns (see RowVisitor).
+inline RowVisitor<true> prefetching(const RowEntries& entries, const arma::mat& other) {
+  return {entries.idx, entries.values, &other};
+}
+inline ColVisitor<true> prefetching(const ColEntries& entries, const arma::mat& other) {
+  return {entries.idx, entries.values, entries.by_column, &other};
 }
 
 // Per-entry data of `idx` (values, loss terms), given in its by-row order,
@@ -283,7 +308,7 @@ void gram_matrix(const Entries& entries, const int t, const arma::mat& other, co
     }
     held = 0;
   };
-  prefetching(entries, other).with_positions(t, [&](const int o, const double value, const std::size_t p) {
+  entries.with_positions(t, [&](const int o, const double value, const std::size_t p) {
     f[held] = other.colptr(o);
     w[held] = weight(p);
     if (rhs != nullptr) add_rhs_term(rhs, w[held] * value, f[held], k);
