@@ -124,10 +124,10 @@ inline std::vector<double> values_in_row_order(const double* values,
 // read (16 was no faster at the MovieLens-20M shape).
 constexpr std::size_t kPrefetchDistance = 8;
 
-// Factors smaller than this stay in a core's cache (512 KiB of L2 on this
-// project's AMD EPYC) once read, and prefetching them only costs
-// instructions: on `movielens_small()` the item factors at rank 10 take 725
-// KB, the users' 54 KB; at the MovieLens-20M shape 2.1 and 11 MB.
+// Factors up to this size sit mostly in a core's L2 cache (512 KiB on this
+// project's AMD EPYC), and prefetching them showed no gain: on
+// `movielens_small()` at rank 10 the item factors take 725 KB, the users'
+// 54 KB. At the MovieLens-20M shape (2.1 and 11 MB) it made sweeps 20% faster.
 constexpr std::size_t kPrefetchBytes = std::size_t{1} << 20;
 
 // Asks the cache for column j of `factors` (its k values may straddle two lines).
@@ -146,7 +146,7 @@ inline void prefetch_column(const arma::mat& factors, const int j) {
 // ridge system reads each entry's factor once, from a place in memory the
 // hardware cannot predict (at MovieLens-20M's size a cache miss each). It is
 // a type of its own so that a visit that does not prefetch runs the plain
-// loop (a run-time test per entry cost 3-4% of a sweep on MovieLens).
+// loop, with no test per entry.
 template <bool Prefetch = false>
 struct RowVisitor {
   const ObservedIndex& idx;
