@@ -68,15 +68,16 @@ class JointData {
     const std::size_t n_block = fake.user.size();
     if (fake.item.size() != n_block || fake.value.size() != n_block)
       throw std::invalid_argument("the fake block's users, items and values differ in length");
+    // What the full sort checked: entries in range, sorted by user and item, no pair twice.
     for (std::size_t e = 0; e < n_block; ++e) {
-      if (fake.user[e] < 0 || fake.user[e] >= n_fake_ || fake.item[e] < 0 || fake.item[e] >= n_items_)
-        throw std::out_of_range("rating index outside the matrix");
-      if (e > 0 && (fake.user[e] < fake.user[e - 1] || (fake.user[e] == fake.user[e - 1] && fake.item[e] <= fake.item[e - 1]))) {
-        if (fake.user[e] == fake.user[e - 1] && fake.item[e] == fake.item[e - 1])
-          throw std::invalid_argument("duplicated (row, column) pair at row " + std::to_string(n_normal_ + fake.user[e] + 1) +
-                                      ", column " + std::to_string(fake.item[e] + 1));
-        throw std::invalid_argument("ratings must be sorted by user, then item");
+      const int f = fake.user[e], j = fake.item[e];
+      if (f < 0 || f >= n_fake_ || j < 0 || j >= n_items_) throw std::out_of_range("rating index outside the matrix");
+      if (e == 0 || f > fake.user[e - 1] || (f == fake.user[e - 1] && j > fake.item[e - 1])) continue;
+      if (f == fake.user[e - 1] && j == fake.item[e - 1]) {
+        throw std::invalid_argument("duplicated (row, column) pair at row " + std::to_string(n_normal_ + f + 1) +
+                                    ", column " + std::to_string(j + 1));
       }
+      throw std::invalid_argument("ratings must be sorted by user, then item");
     }
     const std::size_t n_base = normal_values_.size();
     // By row: the fake rows' extents and columns after the normal entries.
