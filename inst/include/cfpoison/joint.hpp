@@ -25,16 +25,20 @@ namespace cfpoison {
 // by-column view is the normal entries of each column, copied in sequence,
 // followed by the block's, and the result is bitwise the index build_index()
 // makes of all the ratings, without sorting them again each time the search
-// changes the support, and without the copies of the real users' rows and
-// columns that the sort needed (at the MovieLens-20M shape 0.8 GB of the
-// attack's peak memory).
+// changes the support, and without keeping copies of the real users' rows,
+// columns and values for it (the rows and columns were 0.8 GB of the
+// attack's peak memory at the MovieLens-20M shape).
 class JointData {
  public:
   JointData() = default;
   JointData(std::vector<int> rows, std::vector<int> cols, std::vector<double> values, const int n_normal,
             const int n_items, const int n_fake)
-      : normal_values_(std::move(values)), n_normal_(n_normal), n_items_(n_items), n_fake_(n_fake) {
-    if (rows.size() != cols.size() || rows.size() != normal_values_.size())
+      : n_normal_(n_normal),
+        n_items_(n_items),
+        n_fake_(n_fake),
+        n_normal_entries_(values.size()),
+        values_(std::move(values)) {
+    if (rows.size() != cols.size() || rows.size() != n_normal_entries_)
       throw std::invalid_argument("the ratings' rows, columns and values differ in length");
     std::vector<std::size_t> order;
     idx_ = build_index(n_normal_ + n_fake_, n_items_, rows.data(), cols.data(), rows.size(), order);
@@ -42,7 +46,6 @@ class JointData {
       if (order[p] != p) throw std::invalid_argument("ratings must be sorted by user, then item");
     normal_col_count_.resize(n_items_);
     for (int j = 0; j < n_items_; ++j) normal_col_count_[j] = idx_.col_start[j + 1] - idx_.col_start[j];
-    values_ = normal_values_;
   }
 
   int n_normal() const { return n_normal_; }
@@ -59,7 +62,7 @@ class JointData {
       support_.item = fake.item;
       laid_out_ = true;
     }
-    std::copy(fake.value.begin(), fake.value.end(), values_.begin() + static_cast<std::ptrdiff_t>(normal_values_.size()));
+    std::copy(fake.value.begin(), fake.value.end(), values_.begin() + static_cast<std::ptrdiff_t>(n_normal_entries_));
   }
 
  private:
@@ -79,7 +82,7 @@ class JointData {
       }
       throw std::invalid_argument("ratings must be sorted by user, then item");
     }
-    const std::size_t n_base = normal_values_.size();
+    const std::size_t n_base = n_normal_entries_;
     // By row: the fake rows' extents and columns after the normal entries.
     for (int f = 0; f < n_fake_; ++f) idx_.row_start[n_normal_ + f + 1] = 0;
     for (const int f : fake.user) ++idx_.row_start[static_cast<std::size_t>(n_normal_) + f + 1];
@@ -113,10 +116,10 @@ class JointData {
     values_.resize(n_base + n_block);
   }
 
-  std::vector<double> normal_values_;
   int n_normal_ = 0;
   int n_items_ = 0;
   int n_fake_ = 0;
+  std::size_t n_normal_entries_ = 0;  // the real users' ratings, the head of values_ (declared before it)
   ObservedIndex idx_;
   std::vector<std::size_t> normal_col_count_;  // per column: its normal entries
   std::vector<double> values_;
