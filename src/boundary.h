@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "cfpoison/als.hpp"
@@ -31,22 +32,19 @@ inline cfpoison::Triplets read_triplets(const Rcpp::List& x) {
 
 // The observed-entry index of a core_ratings() list over its n_users x
 // n_items, with the values in its by-row order. build_index() checks every
-// index against the bounds; the ratings arrive sorted, so the by-row order is
-// the input order, which is checked rather than assumed.
+// index against the bounds, and that the ratings arrive sorted (the by-row
+// order is then the input order).
 struct IndexedRatings {
   cfpoison::ObservedIndex idx;
   std::vector<double> values;
 };
 
 inline IndexedRatings read_ratings(const Rcpp::List& x) {
-  const cfpoison::Triplets t = read_triplets(x);
-  std::vector<std::size_t> order;
+  cfpoison::Triplets t = read_triplets(x);
   IndexedRatings out;
   out.idx = cfpoison::build_index(field<int>(x, "n_users"), field<int>(x, "n_items"), t.user.data(), t.item.data(),
-                                  t.user.size(), order);
-  for (std::size_t p = 0; p < order.size(); ++p)
-    if (order[p] != p) throw std::invalid_argument("ratings must be sorted by user, then item, as a cf_ratings is");
-  out.values = t.value;
+                                  t.user.size());
+  out.values = std::move(t.value);
   return out;
 }
 

@@ -405,8 +405,11 @@ using SweepCheck = std::function<bool(const AlsResult&)>;
 // A sweep from an extrapolated start that ends above the last objective is
 // undone and the extrapolation restarted from the last sweep's own output, so
 // the objectives recorded still never increase.
+// `by_column`: the values in the index's by-column order, when the caller
+// keeps them (JointData::by_column()); made here otherwise.
 inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& values, const arma::mat& V0,
-                         const AlsSettings& s, const SweepCallback& on_sweep, const SweepCheck& check = nullptr) {
+                         const AlsSettings& s, const SweepCallback& on_sweep, const SweepCheck& check = nullptr,
+                         const std::vector<double>* by_column = nullptr) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   AlsResult res;
@@ -425,9 +428,11 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   std::vector<double> weights(huber ? values.size() : 0, 1.0);
   if (s.biased) res.mean = rating_mean(values);
   const std::vector<double> centred_values = s.biased ? centred(values, res.mean) : std::vector<double>();
-  const std::vector<double> by_column = s.biased ? std::vector<double>() : in_column_order(idx, values);
+  // (A biased fit's item step reads its centred values, from its own sweep.)
+  const bool own = !s.biased && by_column == nullptr;
+  const std::vector<double> made = own ? in_column_order(idx, values) : std::vector<double>();
   // Eq. 2's data term from the item step's solves (see ridge_update()).
-  const ColEntries items{idx, values, &by_column};
+  const ColEntries items{idx, values, own ? &made : by_column};
   const bool item_sums = !s.biased && !huber && s.lambda_v > 0;
   ResidualSquares item_squares;
   if (item_sums) {

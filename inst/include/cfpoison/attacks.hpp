@@ -125,10 +125,7 @@ class PoisonedLearner {
   void bag(const std::vector<int>& rows, const std::vector<int>& cols, const std::vector<double>& values,
            const arma::imat& counts) {
     bags_ = make_bags(rows, cols, values, n_normal_, n_items_, n_fake_, counts);
-    std::vector<std::size_t> order;
-    real_idx_ = build_index(n_normal_, n_items_, rows.data(), cols.data(), rows.size(), order);
-    for (std::size_t p = 0; p < order.size(); ++p)
-      if (order[p] != p) throw std::invalid_argument("ratings must be sorted by user, then item");
+    real_idx_ = build_index(n_normal_, n_items_, rows.data(), cols.data(), rows.size());
     share_.assign(n_normal_, 0.0);
     for (int i = 0; i < n_normal_; ++i) {
       int holders = 0;
@@ -231,7 +228,8 @@ class PoisonedLearner {
         return cut_utility >= cut->floor;
       };
     }
-    const AlsResult fit = fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr, check);
+    const AlsResult fit =
+        fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr, check, &joint_.by_column());
     Evaluation out;
     out.V = fit.V;
     out.converged = fit.converged;
@@ -350,7 +348,8 @@ class PoisonedLearner {
     for (arma::uword b = 0; b < n_bags; ++b) {
       Bag& bag = bags_[b];
       bag.set_block(fake);
-      AlsResult fit = fit_als(bag.data.idx(), bag.data.values(), V_warm.rows(b * k, (b + 1) * k - 1), als, nullptr);
+      AlsResult fit = fit_als(bag.data.idx(), bag.data.values(), V_warm.rows(b * k, (b + 1) * k - 1), als, nullptr,
+                              nullptr, &bag.data.by_column());
       out.V.rows(b * k, (b + 1) * k - 1) = fit.V;
       out.converged = out.converged && fit.converged;
       FitFactors& f = fits[b];

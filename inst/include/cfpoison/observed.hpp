@@ -50,72 +50,46 @@ struct ObservedIndex {
   std::size_t n_observed() const { return col_of.size(); }
 };
 
-// Builds the index from 0-based (row, col) pairs in any order. `order` receives,
-// for each by-row position, the index of the input pair stored there, so callers
-// can lay out the values to match. Duplicated pairs are rejected: they would
-// count one rating twice in Eq. 2.
-inline ObservedIndex build_index(int n_rows, int n_cols, const int* rows, const int* cols,
-                                 std::size_t nnz, std::vector<std::size_t>& order) {
+// Builds the index of 0-based (row, col) pairs sorted by row, then column (a
+// cf_ratings' order, in which every caller holds its ratings), so that the
+// by-row order is the input order and the values need no reordering. The
+// order is checked, not assumed, and so is every index against the bounds.
+// Duplicated pairs are rejected: they would count one rating twice in Eq. 2.
+// One pass, no sort and no permutation: at the MovieLens-20M shape the
+// sorting version allocated 0.3 GB more per index, and an attack builds one
+// per learner.
+inline ObservedIndex build_index(const int n_rows, const int n_cols, const int* rows, const int* cols,
+                                 const std::size_t nnz) {
   ObservedIndex idx;
   idx.n_rows = n_rows;
   idx.n_cols = n_cols;
-
-  // Counting sort by row, then by column within each row (stable two-pass sort:
-  // first by column, then by row).
-  std::vector<std::size_t> by_col(nnz);
-  std::vector<std::size_t> col_count(static_cast<std::size_t>(n_cols) + 1, 0);
-  for (std::size_t e = 0; e < nnz; ++e) {
-    if (rows[e] < 0 || rows[e] >= n_rows || cols[e] < 0 || cols[e] >= n_cols)
-      throw std::out_of_range("rating index outside the matrix");
-    ++col_count[static_cast<std::size_t>(cols[e]) + 1];
-  }
-  for (int j = 0; j < n_cols; ++j) col_count[j + 1] += col_count[j];
-  {
-    std::vector<std::size_t> next(col_count.begin(), col_count.end() - 1);
-    for (std::size_t e = 0; e < nnz; ++e) by_col[next[cols[e]]++] = e;
-  }
   idx.row_start.assign(static_cast<std::size_t>(n_rows) + 1, 0);
-  for (std::size_t e = 0; e < nnz; ++e) ++idx.row_start[static_cast<std::size_t>(rows[e]) + 1];
+  idx.col_start.assign(static_cast<std::size_t>(n_cols) + 1, 0);
+  for (std::size_t e = 0; e < nnz; ++e) {
+    const int i = rows[e], j = cols[e];
+    if (i < 0 || i >= n_rows || j < 0 || j >= n_cols) throw std::out_of_range("rating index outside the matrix");
+    if (e > 0 && (i < rows[e - 1] || (i == rows[e - 1] && j <= cols[e - 1]))) {
+      if (i == rows[e - 1] && j == cols[e - 1])
+        throw std::invalid_argument("duplicated (row, column) pair at row " + std::to_string(i + 1) + ", column " +
+                                    std::to_string(j + 1));
+      throw std::invalid_argument("ratings must be sorted by user, then item, as a cf_ratings is");
+    }
+    ++idx.row_start[static_cast<std::size_t>(i) + 1];
+    ++idx.col_start[static_cast<std::size_t>(j) + 1];
+  }
   for (int i = 0; i < n_rows; ++i) idx.row_start[i + 1] += idx.row_start[i];
-  order.assign(nnz, 0);
-  idx.col_of.assign(nnz, 0);
-  {
-    std::vector<std::size_t> next(idx.row_start.begin(), idx.row_start.end() - 1);
-    for (const std::size_t e : by_col) {
-      const std::size_t p = next[rows[e]]++;
-      order[p] = e;
-      idx.col_of[p] = cols[e];
-    }
-  }
-  for (int i = 0; i < n_rows; ++i) {
-    for (std::size_t p = idx.row_start[i] + 1; p < idx.row_start[i + 1]; ++p) {
-      if (idx.col_of[p] == idx.col_of[p - 1])
-        throw std::invalid_argument("duplicated (row, column) pair at row " + std::to_string(i + 1) +
-                                    ", column " + std::to_string(idx.col_of[p] + 1));
-    }
-  }
-
+  for (int j = 0; j < n_cols; ++j) idx.col_start[j + 1] += idx.col_start[j];
+  idx.col_of.assign(cols, cols + nnz);
   // By-column view over the by-row positions (rows ascend within each column).
-  idx.col_start = col_count;
-  idx.row_of_col_entry.assign(nnz, 0);
-  idx.pos_of_col_entry.assign(nnz, 0);
+  idx.row_of_col_entry.resize(nnz);
+  idx.pos_of_col_entry.resize(nnz);
   std::vector<std::size_t> next(idx.col_start.begin(), idx.col_start.end() - 1);
-  for (int i = 0; i < n_rows; ++i) {
-    for (std::size_t p = idx.row_start[i]; p < idx.row_start[i + 1]; ++p) {
-      const std::size_t q = next[idx.col_of[p]]++;
-      idx.row_of_col_entry[q] = i;
-      idx.pos_of_col_entry[q] = p;
-    }
+  for (std::size_t p = 0; p < nnz; ++p) {
+    const std::size_t q = next[cols[p]]++;
+    idx.row_of_col_entry[q] = rows[p];
+    idx.pos_of_col_entry[q] = p;
   }
   return idx;
-}
-
-// Reorders input values into the by-row layout of an index built with `order`.
-inline std::vector<double> values_in_row_order(const double* values,
-                                               const std::vector<std::size_t>& order) {
-  std::vector<double> out(order.size());
-  for (std::size_t p = 0; p < order.size(); ++p) out[p] = values[order[p]];
-  return out;
 }
 
 // How many entries ahead a prefetching visit asks for the other side's
