@@ -715,7 +715,10 @@ inline Triplets move_values(const Triplets& block, const Evaluation& at, const d
 // First-order worth of the block's entries and gains of new ones, from the
 // scores of entry_scores(): an entry at rating r is worth psi(e) G_j, e = r -
 // u~_f'v_j its residual (the derivative in its weight); adding item j gains
-// psi(Lambda sign(G_j) - u~_f'v_j) G_j, at rating Lambda sign(G_j).
+// psi(Lambda sign(G_j) - u~_f'v_j) G_j, at rating Lambda sign(G_j). The
+// searches share one, refilled (entry_values()) by each of their moves: at the
+// MovieLens-20M shape and alpha = 1% its matrices hold 0.6 GB, which a fresh
+// allocation would fault in anew each time (see JointData).
 struct EntryValues {
   std::vector<double> worth;  // per entry of the block
   arma::mat gain;             // n x m': gain of adding item j to fake user f
@@ -723,10 +726,10 @@ struct EntryValues {
   std::vector<std::vector<char>> rates;  // rates[f][j]: fake user f rates item j
 };
 
-inline EntryValues entry_values(const Triplets& block, const Evaluation& at, const double bound, const int n_fake) {
+inline void entry_values(const Triplets& block, const Evaluation& at, const double bound, const int n_fake,
+                         EntryValues& out) {
   const int n = static_cast<int>(at.item_factors.n_cols);
   const std::vector<std::size_t> start = user_starts(block, n_fake);
-  EntryValues out;
   out.worth.assign(block.user.size(), 0.0);
   out.gain.set_size(static_cast<arma::uword>(n), static_cast<arma::uword>(n_fake));
   out.rating.set_size(arma::size(out.gain));
@@ -746,15 +749,15 @@ inline EntryValues entry_values(const Triplets& block, const Evaluation& at, con
       if (stealthy) out.worth[p] -= stealth_price(at.stealth, f, j, block.value[p], false);
     }
   }
-  return out;
 }
 
 // Exchanges: each fake user drops up to `swaps` of its entries worth least for
-// the unrated items that would gain most, where the gain exceeds the worth.
+// the unrated items that would gain most, where the gain exceeds the worth
+// (`values`: scratch space).
 inline Triplets exchange_items(const Triplets& block, const Evaluation& at, const int swaps, const SearchSettings& s,
-                                const int n_fake, int& n_swapped) {
+                                const int n_fake, EntryValues& values, int& n_swapped) {
   const int n = static_cast<int>(at.item_factors.n_cols);
-  const EntryValues values = entry_values(block, at, s.max_rating, n_fake);
+  entry_values(block, at, s.max_rating, n_fake, values);
   const std::vector<std::size_t> start = user_starts(block, n_fake);
   std::vector<char> kept(n, 0);
   for (const int j : s.kept_items) kept[j] = 1;
@@ -784,11 +787,12 @@ inline Triplets exchange_items(const Triplets& block, const Evaluation& at, cons
 // who rate it; moving it moves each of their ratings of j to one item j' that
 // none of them rates, with gain sum over f in S of (gain of j' - worth of j).
 // Up to `swaps` columns move, best first, so that fake users who share items
-// (the coordination that makes them strong) move them together.
+// (the coordination that makes them strong) move them together (`values`:
+// scratch space).
 inline Triplets move_columns(const Triplets& block, const Evaluation& at, const int swaps, const SearchSettings& s,
-                              const int n_fake, int& n_swapped) {
+                              const int n_fake, EntryValues& values, int& n_swapped) {
   const int n = static_cast<int>(at.item_factors.n_cols);
-  EntryValues values = entry_values(block, at, s.max_rating, n_fake);
+  entry_values(block, at, s.max_rating, n_fake, values);
   std::vector<std::vector<std::size_t>> column(n);
   for (std::size_t p = 0; p < block.item.size(); ++p) column[block.item[p]].push_back(p);
   std::vector<char> kept(n, 0);
@@ -872,11 +876,13 @@ inline Triplets move_columns(const Triplets& block, const Evaluation& at, const 
 // One search, one counted step at a time (advance()), so that several
 // searches can take turns (run_searches()). A search's path does not depend
 // on the others: each has its own learner (its own joint index and warm
-// adjoint) and RNG-free moves.
+// adjoint) and RNG-free moves; they share only the moves' scratch space
+// `scores`, refilled by each move.
 class SupportSearch {
  public:
-  SupportSearch(PoisonedLearner& learner, Triplets fake, const arma::mat& V0, const SearchSettings& s)
-      : learner_(learner), fake_(std::move(fake)), V0_(V0), s_(s), step_(s.step) {
+  SupportSearch(PoisonedLearner& learner, Triplets fake, const arma::mat& V0, const SearchSettings& s,
+                EntryValues& scores)
+      : learner_(learner), fake_(std::move(fake)), V0_(V0), s_(s), scores_(scores), step_(s.step) {
     const Stopwatch clock;
     clip(fake_.value, s_.max_rating);
     current_ = settles() ? settled(fake_) : learner_.evaluate(fake_, V0_, kAlwaysDifferentiate);
@@ -909,9 +915,10 @@ class SupportSearch {
       while (done_[turn_ % 3]) ++turn_;
       const Move move = static_cast<Move>(turn_++ % 3);
       int n_swapped = 0;
-      Triplets candidate = move == values      ? move_values(fake_, current_, step_, s_.max_rating, n_fake)
-                           : move == exchanges ? exchange_items(fake_, current_, size_[move], s_, n_fake, n_swapped)
-                                               : move_columns(fake_, current_, size_[move], s_, n_fake, n_swapped);
+      Triplets candidate =
+          move == values      ? move_values(fake_, current_, step_, s_.max_rating, n_fake)
+          : move == exchanges ? exchange_items(fake_, current_, size_[move], s_, n_fake, scores_, n_swapped)
+                              : move_columns(fake_, current_, size_[move], s_, n_fake, scores_, n_swapped);
       if (move != values && n_swapped == 0) {
         done_[move] = true;  // nothing promises a gain
         if (done_[0] && done_[1] && done_[2]) {
@@ -987,6 +994,7 @@ class SupportSearch {
   const arma::mat& V0_;
   SearchSettings s_;
   Evaluation current_;
+  EntryValues& scores_;
   double start_utility_ = 0.0;
   double step_;
   int size_[3] = {0, 1, 1};
@@ -1000,7 +1008,8 @@ class SupportSearch {
 
 inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const arma::mat& V0,
                                const SearchSettings& s, const IterationCallback& on_iteration) {
-  SupportSearch search(learner, std::move(fake), V0, s);
+  EntryValues scores;
+  SupportSearch search(learner, std::move(fake), V0, s, scores);
   if (on_iteration) on_iteration(search.trace().back());
   while (!search.finished() && search.advance())
     if (on_iteration) on_iteration(search.trace().back());
@@ -1035,6 +1044,7 @@ inline std::vector<SearchRun> run_searches(std::vector<PoisonedLearner>& learner
   if (learners.size() != n) throw std::invalid_argument("one learner per start");
   std::vector<SupportSearch> searches;
   searches.reserve(n);
+  EntryValues scores;
   int steps = 0;  // counted steps over all searches, for the progress report
   const auto report = [&](const AttackTraceRow& row) {
     if (!on_iteration) return;
@@ -1043,7 +1053,7 @@ inline std::vector<SearchRun> run_searches(std::vector<PoisonedLearner>& learner
     on_iteration(total);
   };
   for (std::size_t k = 0; k < n; ++k) {
-    searches.emplace_back(learners[k], std::move(starts[k]), V0, s);
+    searches.emplace_back(learners[k], std::move(starts[k]), V0, s, scores);
     report(searches.back().trace().back());
   }
   constexpr std::size_t window = 3;
