@@ -5,6 +5,10 @@
     .Call(`_cfpoison_attack_evaluate`, problem, with_gradient)
 }
 
+.attack_screen <- function(problem, starts) {
+    .Call(`_cfpoison_attack_screen`, problem, starts)
+}
+
 .attack_pga <- function(problem, settings, on_iteration) {
     .Call(`_cfpoison_attack_pga`, problem, settings, on_iteration)
 }

@@ -312,6 +312,11 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   evaluate_at <- function(block, refits, spec) {
     call_core(.attack_evaluate(attack_problem(ratings, learner, clean, block, utility, refits, spec), FALSE))
   }
+  # The same for each of `blocks` (named), at the loop's refits, in one call.
+  screen <- function(blocks, spec) {
+    problem <- attack_problem(ratings, learner, clean, blocks[[1]], utility, refit, spec)
+    stats::setNames(call_core(.attack_screen(problem, lapply(blocks, core_ratings))), names(blocks))
+  }
   if (search) {
     settled <- utils::modifyList(refit, list(
       sweeps = as.integer(formals(evaluate_attack)$refit_sweeps), tol = formals(evaluate_attack)$refit_tol
@@ -351,7 +356,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     # nukes_alone()). The best structured start is searched even when the
     # SGLD one leads in the loop: through a filter the SGLD block's search
     # stalled where the best structured block's went on.
-    penalty <- stealth_penalty(stealth, ratings, starts, function(block, spec) evaluate_at(block, refit, spec), filter)
+    penalty <- stealth_penalty(stealth, ratings, starts, screen, filter)
     in_loop <- penalty$utility
     # A proposal's settled refit that after 2/5 of its sweeps still lies more
     # than 15% of the utility's scale (the largest |utility| among the
@@ -412,7 +417,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     )
   } else {
     penalty <- if (stealth > 0 || !is.null(filter)) {
-      stealth_penalty(stealth, ratings, list(random = fake), function(block, spec) evaluate_at(block, refit, spec), filter)
+      stealth_penalty(stealth, ratings, list(random = fake), screen, filter)
     }
     problem <- attack_problem(ratings, learner, clean, fake, utility, refit, penalty$spec)
     report <- progress_reporter(progress, "PGA attack", max_iter)

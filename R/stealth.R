@@ -67,8 +67,8 @@ stealth_spec <- function(ratings, weight, threshold = NULL) {
 }
 
 # The stealth penalty of an attack from `starts` (named fake blocks), with the
-# starts' utilities less it, from one refit of each (`evaluate(block, spec)`
-# returns .attack_evaluate()'s list). Its weight is `stealth` times the
+# starts' utilities less it, from one refit of each (`evaluate(blocks, spec)`
+# returns .attack_screen()'s list, one element per block). Its weight is `stealth` times the
 # utility's scale, the largest |utility| of the starts, so that the level is
 # unitless: at 1, every fake user one spread beyond the normal users' median
 # on one statistic costs as much as the best start's whole utility. The
@@ -81,7 +81,7 @@ stealth_spec <- function(ratings, weight, threshold = NULL) {
 # thresholds are lower, is asked for.
 stealth_penalty <- function(stealth, ratings, starts, evaluate, filter = NULL) {
   if (stealth == 0 && is.null(filter)) {
-    at <- lapply(starts, evaluate, NULL)
+    at <- evaluate(starts, NULL)
     return(list(
       spec = NULL, utility = vapply(at, `[[`, numeric(1), "utility"),
       converged = vapply(at, `[[`, logical(1), "converged")
@@ -90,7 +90,7 @@ stealth_penalty <- function(stealth, ratings, starts, evaluate, filter = NULL) {
   # A filter alone: its cut-off, at a weight that makes crossing it a loss.
   level <- if (stealth > 0) stealth else 100
   unit <- stealth_spec(ratings, weight = 1, threshold = if (stealth == 0) filter$threshold)
-  at <- lapply(starts, evaluate, unit)
+  at <- evaluate(starts, unit)
   cost <- vapply(at, `[[`, numeric(1), "stealth_penalty")
   plain <- vapply(at, `[[`, numeric(1), "utility") + cost
   scale <- max(abs(plain))

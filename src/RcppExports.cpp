@@ -23,6 +23,18 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// attack_screen
+Rcpp::List attack_screen(const Rcpp::List& problem, const Rcpp::List& starts);
+RcppExport SEXP _cfpoison_attack_screen(SEXP problemSEXP, SEXP startsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type problem(problemSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type starts(startsSEXP);
+    rcpp_result_gen = Rcpp::wrap(attack_screen(problem, starts));
+    return rcpp_result_gen;
+END_RCPP
+}
 // attack_pga
 Rcpp::List attack_pga(const Rcpp::List& problem, const Rcpp::List& settings, const Rcpp::Nullable<Rcpp::Function>& on_iteration);
 RcppExport SEXP _cfpoison_attack_pga(SEXP problemSEXP, SEXP settingsSEXP, SEXP on_iterationSEXP) {
@@ -181,6 +193,7 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_evaluate", (DL_FUNC) &_cfpoison_attack_evaluate, 2},
+    {"_cfpoison_attack_screen", (DL_FUNC) &_cfpoison_attack_screen, 2},
     {"_cfpoison_attack_pga", (DL_FUNC) &_cfpoison_attack_pga, 3},
     {"_cfpoison_attack_search", (DL_FUNC) &_cfpoison_attack_search, 4},
     {"_cfpoison_attack_sgld", (DL_FUNC) &_cfpoison_attack_sgld, 5},

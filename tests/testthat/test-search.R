@@ -23,6 +23,26 @@ converged_utility <- function(attack, case, utility = attack$utility) {
   evaluate_attack(case$ratings, attack, case$learner, clean = case$clean)$utility
 }
 
+test_that("one learner refitting blocks in turn (the screen of the starts) refits each as a fresh one does", {
+  # The screen lays the joint index out anew per block, moving the real
+  # users' entries in place; blocks of 6, 10 and 3 items per fake user (the
+  # index grows, then shrinks) and the first again must each give, bitwise,
+  # the refit of a learner built for that block alone.
+  case <- search_case()
+  utility <- utility_availability()
+  blocks <- lapply(c(6, 10, 3, 6), function(items) {
+    poison_uniform(case$ratings, attack_budget(alpha = 0.05, items_per_user = items), seed = items)$fake
+  })
+  refit <- utils::modifyList(cfpoison:::refit_settings(500L, "exact", 1, 1L), list(tol = 1e-8))
+  learner <- cfpoison:::accelerated(case$learner)
+  problem <- cfpoison:::attack_problem(case$ratings, learner, case$clean, blocks[[1]], utility, refit)
+  screened <- cfpoison:::.attack_screen(problem, lapply(blocks, cfpoison:::core_ratings))
+  alone <- lapply(blocks, function(block) refit_block(case, block, utility))
+  expect_identical(vapply(screened, `[[`, numeric(1), "utility"), vapply(alone, `[[`, numeric(1), "utility"))
+  expect_identical(vapply(screened, `[[`, logical(1), "converged"), vapply(alone, `[[`, logical(1), "converged"))
+  expect_gt(length(unique(vapply(alone, `[[`, numeric(1), "utility"))), 2L)
+})
+
 test_that("Algorithm 1 (random support, KKT gradient) reproduces its earlier numbers", {
   case <- search_case()
   pga <- poison_pga(case$ratings, case$learner, utility_availability(), case$budget,
