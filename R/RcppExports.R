@@ -49,3 +49,7 @@
     .Call(`_cfpoison_predict_pairs`, user_factors, item_factors, users, items, threads)
 }
 
+.simulated_values <- function(user_factors, item_factors, users, items, noise, lower, upper, threads) {
+    .Call(`_cfpoison_simulated_values`, user_factors, item_factors, users, items, noise, lower, upper, threads)
+}
+

@@ -276,21 +276,21 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
       # .sample_pairs() stops once more than half of the pairs left are
       # missing. Finish the same sampling without replacement over the pairs
       # left, by exponential keys (Efraimidis and Spirakis 2006).
-      keys <- as.double(seen$user) * n_items + seen$item + 1
+      keys <- (seen$user - 1) * n_items + seen$item
       left <- setdiff(seq_len(as.double(n_users) * n_items), keys)
       weight <- popularity[(left - 1) %% n_items + 1]
       keys <- sort(c(keys, left[order(stats::rexp(length(left)) / weight)][seq_len(missing)]))
-      seen <- list(user = as.integer((keys - 1) %/% n_items), item = as.integer((keys - 1) %% n_items))
+      seen <- list(user = as.integer((keys - 1) %/% n_items) + 1L, item = as.integer((keys - 1) %% n_items) + 1L)
       rm(keys, left, weight)
     }
-    rating <- call_core(.predict_pairs(u, v, seen$user, seen$item, threads))
-    user <- seen$user + 1L
-    item <- seen$item + 1L
-    rm(seen)
-    if (noise_sd > 0) rating <- rating + stats::rnorm(n_ratings, sd = noise_sd)
+    noise <- if (noise_sd > 0) stats::rnorm(n_ratings, sd = noise_sd) else numeric(0)
+    bounds <- scale %||% c(-Inf, Inf)
+    rating <- call_core(.simulated_values(u, v, seen$user, seen$item, noise, bounds[1], bounds[2], threads))
+    rm(noise)
   })
-  if (!is.null(scale)) rating <- pmin(pmax(rating, scale[1]), scale[2])
-  ratings <- new_cf_ratings(user, item, rating, seq_len(n_users), seq_len(n_items), scale)
+  # The pairs are sorted by user, then item (.sample_pairs(), or the sorted
+  # keys above).
+  ratings <- new_cf_ratings(seen$user, seen$item, rating, seq_len(n_users), seq_len(n_items), scale, sorted = TRUE)
   attr(ratings, "truth") <- list(u = u, v = v)
   ratings
 }

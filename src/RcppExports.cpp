@@ -190,6 +190,24 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// simulated_values
+Rcpp::NumericVector simulated_values(const arma::mat& user_factors, const arma::mat& item_factors, const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items, const Rcpp::NumericVector& noise, const double lower, const double upper, const int threads);
+RcppExport SEXP _cfpoison_simulated_values(SEXP user_factorsSEXP, SEXP item_factorsSEXP, SEXP usersSEXP, SEXP itemsSEXP, SEXP noiseSEXP, SEXP lowerSEXP, SEXP upperSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const arma::mat& >::type user_factors(user_factorsSEXP);
+    Rcpp::traits::input_parameter< const arma::mat& >::type item_factors(item_factorsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type users(usersSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type items(itemsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type noise(noiseSEXP);
+    Rcpp::traits::input_parameter< const double >::type lower(lowerSEXP);
+    Rcpp::traits::input_parameter< const double >::type upper(upperSEXP);
+    Rcpp::traits::input_parameter< const int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(simulated_values(user_factors, item_factors, users, items, noise, lower, upper, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_attack_evaluate", (DL_FUNC) &_cfpoison_attack_evaluate, 2},
@@ -204,6 +222,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_cfpoison_hit_ratio", (DL_FUNC) &_cfpoison_hit_ratio, 6},
     {"_cfpoison_fit_factors", (DL_FUNC) &_cfpoison_fit_factors, 5},
     {"_cfpoison_predict_pairs", (DL_FUNC) &_cfpoison_predict_pairs, 5},
+    {"_cfpoison_simulated_values", (DL_FUNC) &_cfpoison_simulated_values, 8},
     {NULL, NULL, 0}
 };
 

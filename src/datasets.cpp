@@ -13,14 +13,13 @@
 // that the stream is R's), drawing ceiling(1.1 missing) + 10 at a time. Stops
 // early, returning what it has, once more than half of the pairs not yet
 // drawn are still missing: the caller finishes those without replacement.
-// Returns 0-based `user` and `item`, sorted by user, then item.
+// Returns 1-based `user` and `item`, sorted by user, then item.
 // [[Rcpp::export(.sample_pairs)]]
 Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int n_items, const double n_ratings) {
   if (n_users < 1 || n_items < 1 || !(n_ratings >= 1)) Rcpp::stop("the matrix and the number of ratings must be positive");
   const double n_pairs = static_cast<double>(n_users) * static_cast<double>(n_items);
   cfpoison::FirstDraws seen, merged;
   double n_drawn = 0.0;
-  std::vector<int> user, item;
   while (static_cast<double>(seen.size()) < n_ratings) {
     const double have = static_cast<double>(seen.size());
     const double missing = n_ratings - have;
@@ -30,18 +29,17 @@ Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int
     const Rcpp::IntegerVector drawn_user = drawn["user"], drawn_item = drawn["item"];
     if (drawn_user.size() != static_cast<R_xlen_t>(size) || drawn_item.size() != drawn_user.size())
       Rcpp::stop("draw() returned the wrong number of pairs");
-    // 0-based; NA_INTEGER (the minimum int) stays below 0 for the range check.
-    user.resize(drawn_user.size());
-    item.resize(drawn_item.size());
-    for (R_xlen_t d = 0; d < drawn_user.size(); ++d) {
-      user[d] = drawn_user[d] == NA_INTEGER ? -1 : drawn_user[d] - 1;
-      item[d] = drawn_item[d] == NA_INTEGER ? -1 : drawn_item[d] - 1;
-    }
-    cfpoison::merge_draws(seen, user.data(), item.data(), user.size(), n_drawn, n_users, n_items, merged);
+    cfpoison::merge_draws(seen, drawn_user.begin(), drawn_item.begin(), static_cast<std::size_t>(drawn_user.size()),
+                          n_drawn, n_users, n_items, 1, merged);
     std::swap(seen, merged);
     n_drawn += size;
     Rcpp::checkUserInterrupt();
   }
   cfpoison::keep_earliest_draws(seen, static_cast<std::size_t>(n_ratings));
-  return Rcpp::List::create(Rcpp::Named("user") = seen.user, Rcpp::Named("item") = seen.item);
+  Rcpp::IntegerVector user(seen.size()), item(seen.size());
+  for (std::size_t p = 0; p < seen.size(); ++p) {
+    user[p] = seen.user[p] + 1;
+    item[p] = seen.item[p] + 1;
+  }
+  return Rcpp::List::create(Rcpp::Named("user") = user, Rcpp::Named("item") = item);
 }

@@ -1,27 +1,60 @@
 // Rcpp glue for predictions at (user, item) pairs.
 #include <RcppArmadillo.h>
 
+#include <algorithm>
+
 #include "cfpoison/predict.hpp"
 
-// user_factors: n_users x k (scaled by d for nuclear fits); users, items 0-based.
-// Every index is checked here: the core reads factor columns at them unchecked.
-// [[Rcpp::export(.predict_pairs)]]
-Rcpp::NumericVector predict_pairs(const arma::mat& user_factors, const arma::mat& item_factors,
-                                  const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items,
-                                  const int threads) {
+namespace {
+
+// The predictions of the factors (n_users x k and n_items x k; scaled by d
+// for nuclear fits) at pairs whose indices count from `base`. Every index is
+// checked here: the core reads factor columns at them unchecked.
+Rcpp::NumericVector predictions(const arma::mat& user_factors, const arma::mat& item_factors,
+                                const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items, const int threads,
+                                const int base) {
   if (user_factors.n_cols != item_factors.n_cols) Rcpp::stop("the user and item factors differ in rank");
   if (users.size() != items.size()) Rcpp::stop("one item index per user index is needed");
   const int n_users = static_cast<int>(user_factors.n_rows);
   const int n_items = static_cast<int>(item_factors.n_rows);
   for (R_xlen_t e = 0; e < users.size(); ++e) {
-    // NA_INTEGER is INT_MIN, below every bound.
-    if (users[e] < 0 || users[e] >= n_users) Rcpp::stop("user index out of range at pair %d", e + 1);
-    if (items[e] < 0 || items[e] >= n_items) Rcpp::stop("item index out of range at pair %d", e + 1);
+    // Compared before subtracting: NA_INTEGER (INT_MIN) lies below any base.
+    if (users[e] < base || users[e] - base >= n_users) Rcpp::stop("user index out of range at pair %d", e + 1);
+    if (items[e] < base || items[e] - base >= n_items) Rcpp::stop("item index out of range at pair %d", e + 1);
   }
   const arma::mat U = user_factors.t();
   const arma::mat V = item_factors.t();
   Rcpp::NumericVector out(users.size());
-  cfpoison::predict_pairs(U, V, users.begin(), items.begin(), static_cast<std::size_t>(users.size()),
-                          out.begin(), threads);
+  cfpoison::predict_pairs(U, V, users.begin(), items.begin(), static_cast<std::size_t>(users.size()), out.begin(),
+                          threads, base);
+  return out;
+}
+
+}  // namespace
+
+// The predictions at 0-based (user, item) pairs.
+// [[Rcpp::export(.predict_pairs)]]
+Rcpp::NumericVector predict_pairs(const arma::mat& user_factors, const arma::mat& item_factors,
+                                  const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items,
+                                  const int threads) {
+  return predictions(user_factors, item_factors, users, items, threads, 0);
+}
+
+// simulate_ratings()'s values at its 1-based pairs: the predictions plus
+// `noise` (one draw per pair, or none), clamped to [lower, upper] (+-Inf: not
+// clamped). The same doubles as R's `pmin(pmax(prediction + noise, lower),
+// upper)`, without its three temporary vectors (at the MovieLens-20M shape,
+// 160 MB each and most of a second apiece to fault in).
+// [[Rcpp::export(.simulated_values)]]
+Rcpp::NumericVector simulated_values(const arma::mat& user_factors, const arma::mat& item_factors,
+                                     const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items,
+                                     const Rcpp::NumericVector& noise, const double lower, const double upper,
+                                     const int threads) {
+  if (noise.size() != 0 && noise.size() != users.size()) Rcpp::stop("one noise draw per pair is needed");
+  Rcpp::NumericVector out = predictions(user_factors, item_factors, users, items, threads, 1);
+  for (R_xlen_t e = 0; e < out.size(); ++e) {
+    const double value = noise.size() != 0 ? out[e] + noise[e] : out[e];
+    out[e] = std::min(std::max(value, lower), upper);
+  }
   return out;
 }

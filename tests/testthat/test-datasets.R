@@ -30,6 +30,22 @@ test_that("simulate_ratings() observes the first distinct pairs of R's stream of
   }
 })
 
+test_that("simulate_ratings() lays its ratings out sorted, without sorting them, from both of its samplers", {
+  # At density 0.9 the stream saturates and the pairs left are drawn without
+  # replacement in R; the ratings are then never sorted again.
+  for (density in c(0.05, 0.9)) {
+    r <- simulate_ratings(60, 40, rank = 3, density = density, seed = 2)
+    expect_identical(length(r$rating), as.integer(round(density * 60 * 40)))
+    expect_identical(cfpoison:::check_ratings(r), r) # sorted by user, then item, one rating per pair
+    expect_true(all(r$rating >= -2 & r$rating <= 2))
+  }
+  # Without noise or clamping the values are the true model's predictions.
+  plain <- simulate_ratings(60, 40, rank = 3, density = 0.3, noise_sd = 0, scale = NULL, seed = 2)
+  truth <- attr(plain, "truth")
+  expect_equal(plain$rating, rowSums(truth$u[plain$user, ] * truth$v[plain$item, ]), tolerance = 1e-12)
+  expect_gt(max(abs(plain$rating)), 0)
+})
+
 test_that("simulate_ratings()'s user_mean gives the users a shared taste, and 0 keeps the former stream", {
   shape <- list(n_users = 400, n_items = 60, rank = 4, density = 0.3, noise_sd = 0, scale = NULL, seed = 5)
   plain <- do.call(simulate_ratings, shape)

@@ -26,26 +26,33 @@ struct FirstDraws {
 // which all come after those of `seen`, into `out` (whose memory is reused):
 // the pairs not seen before are added with their first position. `seen` is
 // distinct and sorted, as this leaves `out`; every drawn index is checked.
-inline void merge_draws(const FirstDraws& seen, const int* user, const int* item, const std::size_t n_draws,
-                        const double offset, const int n_users, const int n_items, FirstDraws& out) {
+// The draws count from `base` (R's 1-based ones, read where they lie), the
+// pairs from 0.
+inline void merge_draws(const FirstDraws& seen, const int* drawn_user, const int* drawn_item,
+                        const std::size_t n_draws, const double offset, const int n_users, const int n_items,
+                        const int base, FirstDraws& out) {
   const std::size_t m = static_cast<std::size_t>(n_users);
   for (std::size_t d = 0; d < n_draws; ++d) {
-    if (user[d] < 0 || user[d] >= n_users) throw std::out_of_range("a drawn user index is out of range");
-    if (item[d] < 0 || item[d] >= n_items) throw std::out_of_range("a drawn item index is out of range");
+    // Compared before subtracting: R's NA (the minimum int) lies below any base.
+    if (drawn_user[d] < base || drawn_user[d] - base >= n_users)
+      throw std::out_of_range("a drawn user index is out of range");
+    if (drawn_item[d] < base || drawn_item[d] - base >= n_items)
+      throw std::out_of_range("a drawn item index is out of range");
   }
+  const auto user = [&](const std::size_t d) { return static_cast<std::size_t>(drawn_user[d] - base); };
+  const auto item = [&](const std::size_t d) { return static_cast<std::uint64_t>(drawn_item[d] - base); };
 
   // Counting sort of the draws by user, each packed as (item << 32 | draw):
   // sorting a user's words sorts by item, then by draw, so each pair's first
   // draw comes first.
   if (n_draws >= (std::size_t{1} << 32)) throw std::length_error("too many draws at once");
   std::vector<std::size_t> start(m + 1, 0);
-  for (std::size_t d = 0; d < n_draws; ++d) ++start[static_cast<std::size_t>(user[d]) + 1];
+  for (std::size_t d = 0; d < n_draws; ++d) ++start[user(d) + 1];
   for (std::size_t u = 0; u < m; ++u) start[u + 1] += start[u];
   std::vector<std::uint64_t> by_user(n_draws);
   {
     std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (std::size_t d = 0; d < n_draws; ++d)
-      by_user[next[static_cast<std::size_t>(user[d])]++] = (static_cast<std::uint64_t>(item[d]) << 32) | d;
+    for (std::size_t d = 0; d < n_draws; ++d) by_user[next[user(d)]++] = (item(d) << 32) | d;
   }
   const auto item_of = [](const std::uint64_t word) { return static_cast<int>(word >> 32); };
   const auto draw_of = [](const std::uint64_t word) { return static_cast<double>(word & 0xffffffffu); };
