@@ -33,9 +33,10 @@ namespace cfpoison {
 // in_column_order() gives), for the fits' item steps (see ColVisitor), and
 // the fake ones rewritten there too. Large buffers are kept, not allocated
 // anew per refit or per support: on the 2-core machine of inst/bench/scale.R,
-// allocating and writing 160 MB took 0.7 s and writing it again 0.01 s (each
-// fresh page faults in, about 17 us), so that the by-column values made per
-// refit cost 0.7 s of each refit at the MovieLens-20M shape.
+// allocating and writing 160 MB took 0.55 s when idle (0.7 s under load) and
+// writing it again 0.01 s (each fresh page faults in, 13-17 us), so that the
+// by-column values made per refit cost over half a second of each refit at
+// the MovieLens-20M shape.
 class JointData {
  public:
   JointData() = default;

@@ -66,7 +66,7 @@ inline UtilityGradient utility_gradient(const ObservedIndex& idx, const int n_no
     // than read it from a vector the user pass filled: that costs two short
     // dot products where the lookup cost a cache miss anyway, and saves a
     // vector of one double per rating, which at the MovieLens-20M shape took
-    // 0.7 s per call to fault in (see JointData).
+    // over half a second per call to fault in (see JointData).
     const auto difference = [&](const int i, const int j) {
       return dot(P.colptr(i), Q.colptr(j), k) - dot(clean.P.colptr(i), clean.Q.colptr(j), kbar);
     };
