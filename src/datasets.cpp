@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstddef>
-#include <utility>
 #include <vector>
 
 #include "cfpoison/sampling.hpp"
@@ -18,7 +17,10 @@
 Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int n_items, const double n_ratings) {
   if (n_users < 1 || n_items < 1 || !(n_ratings >= 1)) Rcpp::stop("the matrix and the number of ratings must be positive");
   const double n_pairs = static_cast<double>(n_users) * static_cast<double>(n_items);
-  cfpoison::FirstDraws seen, merged;
+  cfpoison::FirstDraws seen;
+  cfpoison::DrawScratch scratch;
+  // Room for every round: one adds at most its 1.1 missing + 11 pairs.
+  seen.reserve(static_cast<std::size_t>(std::ceil(1.1 * n_ratings)) + 11);
   double n_drawn = 0.0;
   while (static_cast<double>(seen.size()) < n_ratings) {
     const double have = static_cast<double>(seen.size());
@@ -30,8 +32,7 @@ Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int
     if (drawn_user.size() != static_cast<R_xlen_t>(size) || drawn_item.size() != drawn_user.size())
       Rcpp::stop("draw() returned the wrong number of pairs");
     cfpoison::merge_draws(seen, drawn_user.begin(), drawn_item.begin(), static_cast<std::size_t>(drawn_user.size()),
-                          n_drawn, n_users, n_items, 1, merged);
-    std::swap(seen, merged);
+                          n_drawn, n_users, n_items, 1, scratch);
     n_drawn += size;
     Rcpp::checkUserInterrupt();
   }
