@@ -68,17 +68,17 @@ stealth_spec <- function(ratings, weight, threshold = NULL) {
 
 # The stealth penalty of an attack from `starts` (named fake blocks), with the
 # starts' utilities less it, from one refit of each (`evaluate(blocks, spec)`
-# returns .attack_screen()'s list, one element per block). Its weight is `stealth` times the
-# utility's scale, the largest |utility| of the starts, so that the level is
-# unitless: at 1, every fake user one spread beyond the normal users' median
-# on one statistic costs as much as the best start's whole utility. The
-# penalty is linear in its weight, so one refit at weight 1 gives both parts.
-# Without stealth: no spec (NULL), the plain utilities and whether each
-# start's refit `converged` (stopped at its tolerance; with a penalty the
-# utilities are rescaled, and none counts as converged). Through a filter
-# (`filter`, from filter_route()) the penalty holds the filter's statistic
-# below its cut-off (weight 100) unless the stealth penalty, whose
-# thresholds are lower, is asked for.
+# returns .attack_screen()'s list, one element per block). Its weight is
+# `stealth` times the utility's scale, the largest |utility| of the starts,
+# so that the level is unitless: at 1, every fake user one spread beyond the
+# normal users' median on one statistic costs as much as the best start's
+# whole utility. The penalty is linear in its weight, so one refit at weight
+# 1 gives both parts. Without stealth: no spec (NULL), the plain utilities
+# and whether each start's refit `converged` (stopped at its tolerance; with
+# a penalty the utilities are rescaled, and none counts as converged).
+# Through a filter (`filter`, from filter_route()) the penalty holds the
+# filter's statistic below its cut-off (weight 100) unless the stealth
+# penalty, whose thresholds are lower, is asked for.
 stealth_penalty <- function(stealth, ratings, starts, evaluate, filter = NULL) {
   if (stealth == 0 && is.null(filter)) {
     at <- evaluate(starts, NULL)
