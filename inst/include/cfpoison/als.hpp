@@ -428,7 +428,7 @@ inline AlsResult fit_als(const ObservedIndex& idx, const std::vector<double>& va
   std::vector<double> weights(huber ? values.size() : 0, 1.0);
   if (s.biased) res.mean = rating_mean(values);
   const std::vector<double> centred_values = s.biased ? centred(values, res.mean) : std::vector<double>();
-  // (A biased fit's item step reads its centred values, from its own sweep.)
+  // (A biased fit's item step reads its own centred targets, in biased_sweep().)
   const bool own = !s.biased && by_column == nullptr;
   const std::vector<double> made = own ? in_column_order(idx, values) : std::vector<double>();
   // Eq. 2's data term from the item step's solves (see ridge_update()).
