@@ -84,12 +84,7 @@ class JointData {
     for (std::size_t e = 0; e < n_block; ++e) {
       const int f = fake.user[e], j = fake.item[e];
       if (f < 0 || f >= n_fake_ || j < 0 || j >= n_items_) throw std::out_of_range("rating index outside the matrix");
-      if (e == 0 || f > fake.user[e - 1] || (f == fake.user[e - 1] && j > fake.item[e - 1])) continue;
-      if (f == fake.user[e - 1] && j == fake.item[e - 1]) {
-        throw std::invalid_argument("duplicated (row, column) pair at row " + std::to_string(n_normal_ + f + 1) +
-                                    ", column " + std::to_string(j + 1));
-      }
-      throw std::invalid_argument("ratings must be sorted by user, then item");
+      if (e > 0) check_pair_follows(n_normal_ + fake.user[e - 1], fake.item[e - 1], n_normal_ + f, j);
     }
     const std::size_t n_base = n_normal_entries_;
     const std::size_t n_total = n_base + n_block;
