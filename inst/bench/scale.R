@@ -5,7 +5,9 @@
 #   bash scripts/slurm-local.sh      # optional: without it the Slurm part is skipped
 #   Rscript inst/bench/scale.R
 #
-# Parts, each with its peak resident memory (VmHWM, reset before each part):
+# Parts, each with its peak resident memory (VmHWM, reset before each part)
+# and the memory resident when it began (the data it works on, and what the
+# process's heap kept from the parts before):
 #   * a 2 x 2 attack_grid() under plan(sequential) and under Slurm (one
 #     batchtools job per run), and the scheduler's overhead per job;
 #   * simulate_ratings() of MovieLens-20M's shape (138,493 x 26,744, 20M ratings);
@@ -13,7 +15,7 @@
 #   * DegSim (k = 25) of a sample of 500 users, min_corated 2 and 10;
 #   * read_movielens() of a 20M-line ratings.csv written by data.table::fwrite();
 #   * the default attack (poison_pga()) on 20M-shaped data and its evaluation
-#     (about 12 minutes on 2 threads at alpha = 0.5%, of which the attack 10).
+#     (about 10 minutes on 2 threads at alpha = 0.5%, of which the attack 9).
 # Set CFPOISON_BENCH_SKIP_20M=1 to run only the grid, CFPOISON_BENCH_THREADS
 # to change the thread count (default 2), CFPOISON_BENCH_20M_ATTACKS to choose
 # the attacks (goal@alpha pairs, goal availability, push or nuke; default
@@ -33,13 +35,14 @@ threads <- as.integer(Sys.getenv("CFPOISON_BENCH_THREADS", "2"))
 measure <- function(expr) {
   invisible(gc())
   reset_peak_memory()
+  held_gb <- peak_memory_gb()
   start <- proc.time()
   value <- force(expr)
   used <- proc.time() - start
   list(
     value = value, elapsed = used[["elapsed"]],
     cpu = sum(used[c("user.self", "sys.self", "user.child", "sys.child")], na.rm = TRUE),
-    peak_gb = peak_memory_gb()
+    peak_gb = peak_memory_gb(), held_gb = held_gb
   )
 }
 
@@ -47,6 +50,7 @@ report_part <- function(label, m, goal = NULL) {
   report(paste(label, "(elapsed)"), m$elapsed, "s", goal)
   report(paste(label, "(CPU)"), m$cpu, "s")
   report(paste(label, "(peak memory)"), m$peak_gb, "GB")
+  report(paste(label, "(resident before it)"), m$held_gb, "GB")
 }
 
 cat(sprintf("R %s, %d threads, load average %s\n\n", getRversion(), threads,
@@ -146,6 +150,7 @@ if (requireNamespace("data.table", quietly = TRUE)) {
   read <- measure(read_movielens(csv))
   report_part("read_movielens (data.table::fread)", read, goals$read_seconds)
   report("  ratings read", length(read$value$rating) / 1e6, "x 1e6")
+  rm(read)
   unlink(csv_dir, recursive = TRUE)
 } else {
   cat("read_movielens part skipped: data.table is not installed.\n")
@@ -193,6 +198,7 @@ for (user_mean in unique(ifelse(cell_goals == "availability", 0, 0.3))) {
     report("  attack (elapsed)", attacked$elapsed, "s", goals$attack_seconds)
     report("  attack (CPU)", attacked$cpu, "s")
     report("  attack (peak memory)", attacked$peak_gb, "GB", goals$attack_gb)
+    report("  attack (resident before it)", attacked$held_gb, "GB")
     evaluated <- measure(evaluate_attack(big, attacked$value, threads = threads, progress = FALSE))
     report_part("  evaluate_attack", evaluated)
     effect <- evaluated$value
