@@ -272,7 +272,7 @@ section(sprintf(
 ))
 sweep_learner <- learner_als(rank = als_rank, lambda_u = als_lambda, max_iter = sweep_timing_sweeps, tol = 0)
 sweep_ms <- vapply(sweep_timing_threads, function(threads) {
-  fits_ms <- vapply(seq_len(sweep_timing_fits), function(fit) {
+  fits_ms <- vapply(seq_len(sweep_timing_fits), function(attempt) {
     set.seed(1)
     1000 * seconds_per_sweep(fit_cf(ml, sweep_learner, threads = threads))
   }, numeric(1))
