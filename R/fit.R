@@ -350,7 +350,7 @@ predict.cf_fit <- function(object, newdata = NULL, user = NULL, threads = getOpt
     return(out)
   }
   pairs <- prediction_pairs(object, newdata)
-  call_core(.predict_pairs(user_factors, object$v, pairs$user - 1L, pairs$item - 1L, threads))
+  call_core(.predict_pairs(user_factors, object$v, pairs$user, pairs$item, threads))
 }
 
 #' @rdname predict.cf_fit

@@ -8,11 +8,11 @@
 namespace {
 
 // The predictions of the factors (n_users x k and n_items x k; scaled by d
-// for nuclear fits) at pairs whose indices count from `base`. Every index is
+// for nuclear fits) at R's 1-based pairs, read where they lie. Every index is
 // checked here: the core reads factor columns at them unchecked.
 Rcpp::NumericVector predictions(const arma::mat& user_factors, const arma::mat& item_factors,
-                                const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items, const int threads,
-                                const int base) {
+                                const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items, const int threads) {
+  const int base = 1;
   if (user_factors.n_cols != item_factors.n_cols) Rcpp::stop("the user and item factors differ in rank");
   if (users.size() != items.size()) Rcpp::stop("one item index per user index is needed");
   const int n_users = static_cast<int>(user_factors.n_rows);
@@ -32,12 +32,12 @@ Rcpp::NumericVector predictions(const arma::mat& user_factors, const arma::mat& 
 
 }  // namespace
 
-// The predictions at 0-based (user, item) pairs.
+// The predictions at 1-based (user, item) pairs (predict.cf_fit()).
 // [[Rcpp::export(.predict_pairs)]]
 Rcpp::NumericVector predict_pairs(const arma::mat& user_factors, const arma::mat& item_factors,
                                   const Rcpp::IntegerVector& users, const Rcpp::IntegerVector& items,
                                   const int threads) {
-  return predictions(user_factors, item_factors, users, items, threads, 0);
+  return predictions(user_factors, item_factors, users, items, threads);
 }
 
 // simulate_ratings()'s values at its 1-based pairs: the predictions plus
@@ -51,7 +51,7 @@ Rcpp::NumericVector simulated_values(const arma::mat& user_factors, const arma::
                                      const Rcpp::NumericVector& noise, const double lower, const double upper,
                                      const int threads) {
   if (noise.size() != 0 && noise.size() != users.size()) Rcpp::stop("one noise draw per pair is needed");
-  Rcpp::NumericVector out = predictions(user_factors, item_factors, users, items, threads, 1);
+  Rcpp::NumericVector out = predictions(user_factors, item_factors, users, items, threads);
   for (R_xlen_t e = 0; e < out.size(); ++e) {
     const double value = noise.size() != 0 ? out[e] + noise[e] : out[e];
     out[e] = std::min(std::max(value, lower), upper);

@@ -136,7 +136,6 @@ sweep_flops <- function(ratings, k) {
 # does 8 flops per cycle, at the clock /proc/cpuinfo reports (its base clock;
 # a turbo clock would lower the time bound and raise the ratio below).
 peak_flops_per_cycle <- 8
-peak_assumption <- "SSE2: 8 flops per cycle"
 peak_gflops_per_core <- function() {
   mhz <- tryCatch(
     as.numeric(sub(".*:\\s*", "", grep("^cpu MHz", readLines("/proc/cpuinfo"), value = TRUE)[1])),
@@ -282,13 +281,14 @@ print_table(data.frame(threads = sweep_timing_threads, ms_per_sweep = sweep_ms))
 report_goal("ms per sweep at 1 thread", sweep_ms[sweep_timing_threads == 1L], goals$ms_per_sweep, at_least = FALSE)
 one_thread_ms <- sweep_ms[sweep_timing_threads == 1L]
 flops <- sweep_flops(ml, als_rank)
-bound_ms <- 1000 * flops / (peak_gflops_per_core() * 1e9)
+peak_gflops <- peak_gflops_per_core()
+bound_ms <- 1000 * flops / (peak_gflops * 1e9)
 cat(sprintf(
   paste0(
     "one sweep: %.1f MFLOP, %.2f GFLOP/s at 1 thread; the FLOP bound at %.1f GFLOP/s per core\n",
-    "(%s) is %.2f ms, and the sweep takes %.1f times that\n"
+    "(SSE2: %g flops per cycle) is %.2f ms, and the sweep takes %.1f times that\n"
   ),
-  flops / 1e6, flops / (one_thread_ms / 1000) / 1e9, peak_gflops_per_core(), peak_assumption,
+  flops / 1e6, flops / (one_thread_ms / 1000) / 1e9, peak_gflops, peak_flops_per_cycle,
   bound_ms, one_thread_ms / bound_ms
 ))
 report_goal("sweep time / FLOP bound at 1 thread", one_thread_ms / bound_ms, goals$flop_bound_ratio, at_least = FALSE)
