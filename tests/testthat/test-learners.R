@@ -111,6 +111,23 @@ test_that("accelerated refits (evaluate_attack()'s) reach plain sweeps' limit so
   }
 })
 
+test_that("an accelerated refit does not stop where an extrapolation lands on a plateau", {
+  # A default availability block of poison_pga() on MovieLens at alpha = 3%,
+  # its ratings scaled by 0.999. Refitted from the clean model, the poisoned
+  # fit crosses a plateau (plain sweeps gain about 3e-6 each) before its
+  # limit; a sweep from an extrapolated start there gained less than 1e-8,
+  # and the refit stopped after 24 sweeps at an RMSE shift of 0.045.
+  ratings <- movielens_small()
+  learner <- learner_als(rank = 10, lambda_u = 5)
+  set.seed(1)
+  clean <- fit_cf(ratings, learner_als(rank = 10, lambda_u = 5, max_iter = 2000, tol = 1e-9))
+  block <- readRDS(test_path("fixtures", "plateau-block.rds"))
+  measured <- evaluate_attack(ratings, block, learner, clean = clean)$rmse_shift
+  limit <- evaluate_attack(ratings, block, learner, clean = clean, refit_tol = 1e-12, refit_sweeps = 3000)$rmse_shift
+  expect_gt(limit, 0.07)
+  expect_equal(measured, limit, tolerance = 1e-3)
+})
+
 test_that("predictions map back to the original ids", {
   df <- data.frame(
     user = rep(c("zoe", "adam", "mia"), each = 4),
