@@ -399,9 +399,8 @@ using SweepCheck = std::function<bool(const AlsResult&)>;
 // minimization converges linearly and slowly where fake users and the items
 // they share form a weakly determined block: on MovieLens at the default
 // availability attack of alpha = 3% plain sweeps stop at a relative 1e-8
-// after 306 sweeps with the utility still 0.42% from its limit; accelerated
-// ones stop after 177 within 0.02% (both reach the same limit at 1e-12, in
-// 807 and 199 sweeps).
+// after 501 sweeps with the utility still 0.37% from its limit; accelerated
+// ones stop after 290 within 0.05%.
 // A sweep from an extrapolated start that ends above the last objective is
 // undone and the extrapolation restarted from the last sweep's own output, so
 // the objectives recorded still never increase.
