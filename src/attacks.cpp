@@ -235,6 +235,7 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& starts, co
   s.settle_tol = field<double>(settings, "settle_tol");
   s.settle_check = field<int>(settings, "settle_check");
   s.settle_gap = field<double>(settings, "settle_gap");
+  s.rival = field<double>(settings, "rival");
   for (const int j : s.kept_items)
     if (j < 0 || j >= learners.front().n_items()) Rcpp::stop("kept item index out of range");
   const std::vector<cfpoison::SearchRun> runs =

@@ -261,7 +261,7 @@ test_that("a settled refit still far behind at its check is cut, and its step re
   refit <- utils::modifyList(cfpoison:::refit_settings(30L, "exact", 1, 1L), list(tol = 1e-8, cg_tol = 1e-2))
   search <- function(...) {
     problem <- cfpoison:::attack_problem(case$ratings, case$learner, case$clean, start, utility, refit)
-    settings <- utils::modifyList(attack$settings, list(...))
+    settings <- utils::modifyList(attack$settings, list(rival = -Inf, ...))
     cfpoison:::.attack_search(problem, list(cfpoison:::core_ratings(start)), settings, NULL)[[1]]
   }
   plain <- search(settle_check = 0L)
@@ -279,23 +279,21 @@ test_that("a settled refit still far behind at its check is cut, and its step re
 test_that("the SGLD start is poison_sgld()'s block at beta = 6, drawn on ALS but not for a nuke or the nuclear norm", {
   case <- search_case()
   target <- case$ratings$item_ids[5]
-  for (utility in list(utility_availability(), utility_integrity(targets = target, weights = 2))) {
-    attack <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 2)
-    outcome <- attack$settings$outcome
-    expect_true("search from sgld" %in% outcome$result)
-    start <- outcome$converged_utility[outcome$result == "start sgld"]
-    expect_gte(max(outcome$converged_utility), start)
-  }
-  # For availability the search settled poison_sgld()'s block itself: its
-  # measure is that attack's converged utility. (For integrity the start
-  # keeps the targets in every fake user's support, which Algorithm 2's
-  # projection may drop.)
-  availability <- utility_availability()
-  attack <- poison_pga(case$ratings, case$learner, availability, case$budget, clean = case$clean, seed = 2)
-  sgld <- poison_sgld(case$ratings, case$learner, availability, case$budget, beta = 6, clean = case$clean, seed = 2)
-  start <- attack$settings$outcome$converged_utility[attack$settings$outcome$result == "start sgld"]
+  # A push: the start is the whole block, searched with the others.
+  push <- utility_integrity(targets = target, weights = 2)
+  attack <- poison_pga(case$ratings, case$learner, push, case$budget, targets_in_support = FALSE,
+    clean = case$clean, seed = 2
+  )
+  outcome <- attack$settings$outcome
+  expect_true("search from sgld" %in% outcome$result)
+  start <- outcome$converged_utility[outcome$result == "start sgld"]
+  expect_gte(max(outcome$converged_utility), start)
+  # The search settled poison_sgld()'s block itself: its measure is that
+  # attack's converged utility. (With the targets kept in every fake user's
+  # support, as by default, Algorithm 2's projection may drop them.)
+  sgld <- poison_sgld(case$ratings, case$learner, push, case$budget, beta = 6, clean = case$clean, seed = 2)
   expect_equal(start, converged_utility(sgld, case), tolerance = 1e-4)
-  expect_identical(start, refit_block(case, sgld$fake, availability)$utility)
+  expect_identical(start, refit_block(case, sgld$fake, push)$utility)
   # The identity above holds because the start runs poison_sgld()'s default
   # support, the dense one (every fake user rates every item).
   expect_identical(sgld$settings$support, "dense")
@@ -311,6 +309,57 @@ test_that("the SGLD start is poison_sgld()'s block at beta = 6, drawn on ALS but
   )
   expect_false("sgld" %in% convex$settings$starts$start)
   expect_true("random" %in% convex$settings$starts$start)
+})
+
+test_that("for availability the SGLD start is split: its block on a few fake users, searched alone, then rare-item groups", {
+  case <- search_case()
+  utility <- utility_availability()
+  attack <- poison_pga(case$ratings, case$learner, utility, case$budget, clean = case$clean, seed = 2)
+  n_fake <- length(attack$fake$user_ids)
+  n_sgld <- cfpoison:::soft_users(case$ratings)
+  expect_identical(n_sgld, 2L) # 1.5% of 150 users
+  expect_lt(n_sgld, n_fake)
+  outcome <- attack$settings$outcome
+  starts <- attack$settings$starts
+  # Searched already, it is not searched again; it is settled, and the
+  # searches had to reach that utility (the rival) or be dropped.
+  expect_false("search from sgld" %in% outcome$result)
+  start <- outcome$converged_utility[outcome$result == "start sgld"]
+  expect_identical(attack$settings$rival, start)
+  expect_gte(max(outcome$converged_utility), start)
+  # Rebuilt from its parts: poison_sgld()'s block on n_sgld fake users,
+  # searched alone under the attack's settings (the gap of the other
+  # starts' scale), then the best rare_items start's groups for the others.
+  small <- attack_budget(alpha = n_sgld / length(case$ratings$user_ids), items_per_user = 10)
+  sgld <- poison_sgld(case$ratings, case$learner, utility, small, beta = 6, clean = case$clean, seed = 2)$fake
+  expect_length(sgld$user_ids, n_sgld)
+  refit <- utils::modifyList(cfpoison:::refit_settings(30L, "exact", 1, 1L), list(tol = 1e-8, cg_tol = 1e-2))
+  learner <- cfpoison:::accelerated(case$learner)
+  problem <- cfpoison:::attack_problem(case$ratings, learner, case$clean, sgld, utility, refit)
+  others <- starts$start != "sgld"
+  settings <- utils::modifyList(attack$settings, list(rival = -Inf, settle_gap = 0.15 * max(abs(starts$utility[others]))))
+  searched <- cfpoison:::.attack_search(problem, list(cfpoison:::core_ratings(sgld)), settings, NULL)[[1]]
+  expect_gte(searched$utility, searched$start_utility)
+  rare <- starts$start[startsWith(starts$start, "rare_items_")]
+  design <- as.integer(strsplit(sub("rare_items_", "", rare[which.max(starts$utility[match(rare, starts$start)])]), "_")[[1]])
+  groups <- cfpoison:::with_seed(2, cfpoison:::structured_block("rare_items", case$ratings, utility, case$budget,
+    case$clean, n_fake - n_sgld, design[1], anchors = design[2]
+  ))
+  block <- cfpoison:::fake_block(
+    list(user = c(searched$fake$user + 1L, groups$user + n_sgld), item = c(searched$fake$item + 1L, groups$item)),
+    c(searched$fake$rating, groups$rating), case$ratings
+  )
+  expect_identical(refit_block(case, block, utility)$utility, start)
+  # A search that cannot reach the rival is dropped after its first three steps.
+  behind <- cfpoison:::.attack_search(problem, list(cfpoison:::core_ratings(sgld)),
+    utils::modifyList(settings, list(rival = Inf)), NULL
+  )[[1]]
+  expect_true(behind$dropped)
+  expect_identical(nrow(behind$trace), 4L)
+  # With no more fake users than that, the start is the whole block, searched with the others.
+  few <- poison_pga(case$ratings, case$learner, utility, small, max_iter = 2, clean = case$clean, seed = 2)
+  expect_true("search from sgld" %in% few$settings$outcome$result)
+  expect_identical(few$settings$rival, -Inf)
 })
 
 test_that("a start whose loop refit converged is measured by it, not refitted", {
@@ -388,10 +437,12 @@ test_that("the searches take turns: each keeps its own path, one left behind is 
       expect_false(attack$settings$start == "random")
       expect_true("start random" %in% outcome$result)
     } else {
-      # The best structured start, the random and the SGLD ones are searched; here a
+      # The best structured start, the random and the SGLD ones are searched
+      # (for availability the split SGLD start was searched before); here a
       # losing search falls behind and is dropped; the winner never is.
       best_structured <- starts$start[structured][which.max(starts$utility[structured])]
-      expect_identical(outcome$result[searches], paste("search from", unique(c(best_structured, "random", "sgld"))))
+      searched <- c(best_structured, "random", if (goal != "availability") "sgld")
+      expect_identical(outcome$result[searches], paste("search from", unique(searched)))
       expect_true(any(outcome$dropped[searches]))
       expect_false(outcome$dropped[which.max(outcome$converged_utility)])
     }
@@ -419,7 +470,7 @@ test_that("the searches take turns: each keeps its own path, one left behind is 
   settings <- list(
     max_iter = 8L, step = 2, min_step = 0.25, tol = 1e-4, patience = 3L, max_rating = 2, max_swaps = 4L,
     max_columns = 4L, kept_items = integer(0), warm_start = FALSE, settle_sweeps = 500L, settle_tol = 1e-8,
-    settle_check = 200L, settle_gap = 10
+    settle_check = 200L, settle_gap = 10, rival = -Inf
   )
   core <- lapply(starts, cfpoison:::core_ratings)
   alone <- cfpoison:::.attack_search(problem, core["rare"], settings, NULL)[[1]]

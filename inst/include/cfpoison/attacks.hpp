@@ -595,6 +595,9 @@ struct SearchSettings {
   double settle_tol = 1e-8;
   int settle_check = 0;          // if > 0: a proposal's settled refit stops after this sweep when its
   double settle_gap = 0.0;       // utility is more than settle_gap below the current one
+  // The utility of a candidate found outside the searches (run_searches()):
+  // a search that cannot reach it is dropped as one behind the leader.
+  double rival = -std::numeric_limits<double>::infinity();
 };
 
 // First-order scores of fake user `f`'s possible ratings, from the adjoint z
@@ -1018,7 +1021,8 @@ inline AttackResult run_search(PoisonedLearner& learner, Triplets fake, const ar
 
 // Several searches (one per start) in turns, one counted step each per round.
 // After each round a search that can no longer catch up with the leader (the
-// search of largest utility) is dropped: one whose utility, plus its steps
+// search of largest utility, or the settings' rival where that is larger) is
+// dropped: one whose utility, plus its steps
 // left times the largest gain of its last three steps (its last turn of the
 // three moves), stays below the leader's utility now. Gains shrink as a
 // search converges, so this extrapolation is optimistic; a dropped search
@@ -1071,7 +1075,7 @@ inline std::vector<SearchRun> run_searches(std::vector<PoisonedLearner>& learner
       ++steps;
       report(searches[k].trace().back());
     }
-    double leader = -std::numeric_limits<double>::infinity();
+    double leader = s.rival;
     for (std::size_t k = 0; k < n; ++k) leader = std::max(leader, searches[k].utility());
     for (std::size_t k = 0; k < n; ++k) {
       if (!active(k) || gains[k].size() < window) continue;
