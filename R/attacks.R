@@ -395,6 +395,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       starts$sgld <- split_sgld_start(starts$sgld, rare[which.max(in_loop[rare])], ratings, learner, utility, budget,
         clean, spec$n_fake, refit, settings, seed, progress
       )
+      # starts$sgld is the last start, so both vectors stay in the starts' order.
       at <- screen(starts["sgld"], NULL)$sgld
       in_loop <- c(in_loop, sgld = at$utility)
       penalty$converged <- c(penalty$converged, sgld = at$converged)
@@ -626,8 +627,8 @@ sgld_start <- function(ratings, learner, utility, budget, clean, n_fake, kept, t
 # The SGLD start of an availability attack with more fake users than
 # soft_users(): its block `sgld`, of soft_users() fake users, searched alone
 # (one search under the attack's `settings`), then groups sharing rare items
-# for the other fake users, in the design of the rare_items start `design`
-# (the best one in the loop). Why: the SGLD block's fake users act together
+# for the other fake users, in the design of the rare_items start named
+# `rare_start` (the best one in the loop). Why: the SGLD block's fake users act together
 # and its gain saturates, while each rare-item group adds its own share, and
 # the two add up as they move different predictions. On MovieLens (ALS rank
 # 10) a searched SGLD block of 6 fake users reached an RMSE shift of 0.055,
@@ -635,7 +636,7 @@ sgld_start <- function(ratings, learner, utility, budget, clean, n_fake, kept, t
 # 1,600 in the utility), while groups of 4 gain about 1,100 per fake user
 # at any size: 9 searched SGLD users with 11 in groups reached 0.076 at
 # alpha = 3%, and 6 with 61 in groups 0.118 at 10% (0.110 before).
-split_sgld_start <- function(sgld, design, ratings, learner, utility, budget, clean, n_fake, refit, settings, seed,
+split_sgld_start <- function(sgld, rare_start, ratings, learner, utility, budget, clean, n_fake, refit, settings, seed,
                              progress) {
   n_sgld <- length(sgld$user_ids)
   problem <- attack_problem(ratings, learner, clean, sgld, utility, refit)
@@ -644,9 +645,9 @@ split_sgld_start <- function(sgld, design, ratings, learner, utility, budget, cl
   )
   run <- call_core(.attack_search(problem, list(core_ratings(sgld)), settings, report))[[1]]
   searched <- fake_from_core(run$fake, sgld)
-  size <- as.integer(strsplit(sub("^rare_items_", "", design), "_")[[1]])
-  groups <- with_seed(seed, structured_block("rare_items", ratings, utility, budget, clean, n_fake - n_sgld, size[1],
-    anchors = size[2]
+  design <- rare_start_design(rare_start)
+  groups <- with_seed(seed, structured_block("rare_items", ratings, utility, budget, clean, n_fake - n_sgld,
+    design$group_size, anchors = design$anchors
   ))
   cells <- list(user = c(searched$user, groups$user + n_sgld), item = c(searched$item, groups$item))
   fake_block(cells, c(searched$rating, groups$rating), ratings)

@@ -133,7 +133,7 @@ structured_starts <- function(ratings, learner, utility, budget, clean, n_fake, 
     # = 28.5, every fake user in one group).
     for (size in group_sizes(learner, budget, n_fake, c(0.75, 1, 1.25, 2))) {
       for (anchors in 1:2) {
-        starts[[sprintf("rare_items_%d_%d", size, anchors)]] <- block("rare_items", group_size = size, anchors = anchors)
+        starts[[rare_start_name(size, anchors)]] <- block("rare_items", group_size = size, anchors = anchors)
       }
     }
     starts$popular_items_5 <- block("popular_items", group_size = min(5L, n_fake))
@@ -146,6 +146,14 @@ structured_starts <- function(ratings, learner, utility, budget, clean, n_fake, 
     starts$anchored_popular <- block("anchored", group_size = 1L, anchor_pool = "popular")
   }
   starts
+}
+
+# A rare_items start's name, and its group size and anchors back from it
+# (split_sgld_start() fills its other fake users in that design).
+rare_start_name <- function(group_size, anchors) sprintf("rare_items_%d_%d", group_size, anchors)
+rare_start_design <- function(name) {
+  design <- as.integer(strsplit(sub("^rare_items_", "", name), "_")[[1]])
+  list(group_size = design[1], anchors = design[2])
 }
 
 # The group size g at which fake users sharing S items rated +-Lambda move

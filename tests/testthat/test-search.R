@@ -341,9 +341,9 @@ test_that("for availability the SGLD start is split: its block on a few fake use
   searched <- cfpoison:::.attack_search(problem, list(cfpoison:::core_ratings(sgld)), settings, NULL)[[1]]
   expect_gte(searched$utility, searched$start_utility)
   rare <- starts$start[startsWith(starts$start, "rare_items_")]
-  design <- as.integer(strsplit(sub("rare_items_", "", rare[which.max(starts$utility[match(rare, starts$start)])]), "_")[[1]])
+  design <- cfpoison:::rare_start_design(rare[which.max(starts$utility[match(rare, starts$start)])])
   groups <- cfpoison:::with_seed(2, cfpoison:::structured_block("rare_items", case$ratings, utility, case$budget,
-    case$clean, n_fake - n_sgld, design[1], anchors = design[2]
+    case$clean, n_fake - n_sgld, design$group_size, anchors = design$anchors
   ))
   block <- cfpoison:::fake_block(
     list(user = c(searched$fake$user + 1L, groups$user + n_sgld), item = c(searched$fake$item + 1L, groups$item)),
