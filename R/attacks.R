@@ -395,10 +395,10 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       starts$sgld <- split_sgld_start(starts$sgld, rare[which.max(in_loop[rare])], ratings, learner, utility, budget,
         clean, spec$n_fake, refit, settings, seed, progress
       )
-      # starts$sgld is the last start, so both vectors stay in the starts' order.
+      # Both vectors are kept in the starts' order, which the code below indexes by.
       at <- screen(starts["sgld"], NULL)$sgld
-      in_loop <- c(in_loop, sgld = at$utility)
-      penalty$converged <- c(penalty$converged, sgld = at$converged)
+      in_loop <- c(in_loop, sgld = at$utility)[names(starts)]
+      penalty$converged <- c(penalty$converged, sgld = at$converged)[names(starts)]
       settings$settle_gap <- hopeless_gap * max(abs(in_loop))
       # Searched already (on MovieLens at alpha = 3% and 10% a second search
       # from the whole block rejected every step, 14 s at 3%), and settled
