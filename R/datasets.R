@@ -216,8 +216,11 @@ abort_ratings_file <- function(path, reason, layout, call) {
 #' so the result has exactly `round(density * n_users * n_items)` ratings. This
 #' scales to MovieLens-20M's shape (138,493 x 26,744, 20M ratings). Once more
 #' than half of the pairs not yet drawn are still needed (from the start when
-#' `density > 0.5`), the rest are drawn without replacement in one go, from
-#' the same distribution, so that dense data, up to `density = 1`, is fast.
+#' `density > 0.5`), or after 100 draws per rating (a steep `zipf_exponent`
+#' repeats the popular pairs), the rest are drawn without replacement in one
+#' go, from the same distribution, so that dense data, up to `density = 1`, is
+#' fast. A `zipf_exponent` too steep to finish that way over more than 10
+#' million pairs left is an error.
 #'
 #' @param n_users,n_items Matrix size.
 #' @param rank Rank of the noiseless matrix.
@@ -274,14 +277,25 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
       # Near saturation almost every draw hits a pair already drawn (at
       # density 1 the loop waits for the rarest pair, for minutes), so
       # .sample_pairs() stops once more than half of the pairs left are
-      # missing. Finish the same sampling without replacement over the pairs
-      # left, by exponential keys (Efraimidis and Spirakis 2006).
+      # missing, or after 100 draws per rating (a steep popularity). Finish
+      # the same sampling without replacement over the pairs left, by
+      # exponential keys (Efraimidis and Spirakis 2006), on the log scale
+      # where a steep popularity underflows to 0.
+      n_left <- as.double(n_users) * n_items - length(seen$user)
+      if (n_left > max(2 * missing, 1e7)) {
+        cfp_abort(
+          c("{.arg zipf_exponent} = {zipf_exponent} concentrates the draws on too few items to observe {n_ratings} distinct (user, item) pairs.",
+            i = "Lower {.arg zipf_exponent} or {.arg density}."
+          ),
+          "value"
+        )
+      }
       keys <- (seen$user - 1) * n_items + seen$item
       left <- setdiff(seq_len(as.double(n_users) * n_items), keys)
-      weight <- popularity[(left - 1) %% n_items + 1]
-      keys <- sort(c(keys, left[order(stats::rexp(length(left)) / weight)][seq_len(missing)]))
+      log_key <- log(stats::rexp(length(left))) + zipf_exponent * log((left - 1) %% n_items + 1)
+      keys <- sort(c(keys, left[order(log_key)][seq_len(missing)]))
       seen <- list(user = as.integer((keys - 1) %/% n_items) + 1L, item = as.integer((keys - 1) %% n_items) + 1L)
-      rm(keys, left, weight)
+      rm(keys, left, log_key)
     }
     noise <- if (noise_sd > 0) stats::rnorm(n_ratings, sd = noise_sd) else numeric(0)
     bounds <- scale %||% c(-Inf, Inf)

@@ -11,7 +11,9 @@
 // `draw(size)` extends (a list of 1-based `user` and `item`, drawn by R so
 // that the stream is R's), drawing ceiling(1.1 missing) + 10 at a time. Stops
 // early, returning what it has, once more than half of the pairs not yet
-// drawn are still missing: the caller finishes those without replacement.
+// drawn are still missing, or once it has drawn 100 n_ratings + 10,000 pairs
+// (a steep popularity makes the draws repeat the popular pairs for hours):
+// the caller finishes those without replacement.
 // Returns 1-based `user` and `item`, sorted by user, then item.
 // [[Rcpp::export(.sample_pairs)]]
 Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int n_items, const double n_ratings) {
@@ -21,11 +23,12 @@ Rcpp::List sample_pairs(const Rcpp::Function& draw, const int n_users, const int
   cfpoison::DrawScratch scratch;
   // Room for every round: one adds at most its 1.1 missing + 11 pairs.
   seen.reserve(static_cast<std::size_t>(std::ceil(1.1 * n_ratings)) + 11);
+  const double max_drawn = 100.0 * n_ratings + 10000.0;
   double n_drawn = 0.0;
   while (static_cast<double>(seen.size()) < n_ratings) {
     const double have = static_cast<double>(seen.size());
     const double missing = n_ratings - have;
-    if (missing > (n_pairs - have) / 2) break;
+    if (missing > (n_pairs - have) / 2 || n_drawn > max_drawn) break;
     const double size = std::ceil(1.1 * missing) + 10;
     const Rcpp::List drawn = draw(size);
     const Rcpp::IntegerVector drawn_user = drawn["user"], drawn_item = drawn["item"];

@@ -207,3 +207,17 @@ test_that("printing ratings without entries shows no infinite range", {
   expect_no_warning(out <- cli::cli_fmt(print(empty)))
   expect_false(any(grepl("Inf", out)))
 })
+
+test_that("simulate_ratings() with a steep zipf_exponent finishes with every rating", {
+  for (zipf in c(8, 1e10)) {
+    elapsed <- system.time(r <- simulate_ratings(60, 30, rank = 2, density = 0.3, zipf_exponent = zipf, seed = 1))
+    expect_lt(elapsed[["elapsed"]], 10)
+    expect_length(r$rating, 540)
+    expect_identical(cfpoison:::check_ratings(r), r)
+  }
+  # Over more pairs than can be drawn without replacement in one go, it stops.
+  expect_cfp_error(
+    simulate_ratings(5000, 3000, rank = 2, density = 0.01, zipf_exponent = 1e10, seed = 1),
+    "value", c("zipf_exponent", "density")
+  )
+})
