@@ -84,6 +84,16 @@ as_ratings.data.frame <- function(x, user = "user", item = "item", rating = "rat
         "column"
       )
     }
+    # A list or matrix column would fail in sort() or lose all but its first
+    # column.
+    if (!is.atomic(x[[col]]) || !is.null(dim(x[[col]]))) {
+      cfp_abort(
+        c("Column {.val {col}} (the {arg} column) must be a vector, not {.obj_type_friendly {x[[col]]}}.",
+          i = "Unlist it, or keep one of its columns."
+        ),
+        "type"
+      )
+    }
   }
   ratings_from_triplets(x[[user]], x[[item]], x[[rating]], users = users, items = items, scale = scale)
 }
@@ -237,8 +247,8 @@ id_universe <- function(ids, universe, arg, call) {
     }
     return(sort(unique(ids)))
   }
-  if (anyNA(universe) || anyDuplicated(universe)) {
-    cfp_abort("{.arg {arg}} must hold unique, non-missing ids.", "value", call = call)
+  if (!is.atomic(universe) || anyNA(universe) || anyDuplicated(universe)) {
+    cfp_abort("{.arg {arg}} must be a vector of unique, non-missing ids.", "value", call = call)
   }
   missing <- setdiff(unique(ids), universe)
   if (length(missing) > 0L) {

@@ -382,3 +382,15 @@ test_that("inputs are never modified", {
   expect_identical(fit, fit_copy)
   expect_identical(rs, rs_copy)
 })
+
+test_that("list and matrix columns and non-vector universes are classed errors", {
+  df <- data.frame(user = 1:3, item = 1L, rating = c(1, 2, 0))
+  listed <- df
+  listed$user <- list(1, 2, 3)
+  expect_cfp_error(as_ratings(listed), "type", c("\"user\"", "list"))
+  # A matrix column would lose all but its first column.
+  wide <- df
+  wide$rating <- cbind(df$rating, -df$rating)
+  expect_cfp_error(as_ratings(wide), "type", c("\"rating\"", "matrix"))
+  expect_cfp_error(as_ratings(df, users = as.list(1:3)), "value", "`users`")
+})
