@@ -99,6 +99,9 @@ poison_segment <- function(ratings, budget, targets, segment, seed = NULL) {
   check_budget(budget, ratings)
   check_required(segment)
   segment_index <- target_indices(segment, ratings)
+  if (length(segment_index) == 0L || anyDuplicated(segment_index)) {
+    cfp_abort("{.arg segment} must name one or more distinct items.", "value")
+  }
   bound <- budget$max_rating
   shilling_attack(ratings, budget, targets, "push", "segment", seed,
     filler = function(items) rep(-bound, length(items)), selected = segment_index,

@@ -398,8 +398,8 @@ prediction_pairs <- function(object, newdata, call = rlang::caller_env()) {
       )
     }
     return(list(
-      user = match_ids(newdata$user, object$user_ids, "user", call = call),
-      item = match_ids(newdata$item, object$item_ids, "item", call = call)
+      user = match_ids(newdata$user, object$user_ids, "user", arg = "newdata$user", call = call),
+      item = match_ids(newdata$item, object$item_ids, "item", arg = "newdata$item", call = call)
     ))
   }
   cfp_abort("Give {.arg newdata} (a data frame or {.cls cf_ratings}) or {.arg user}.", "type", call = call)
@@ -418,7 +418,8 @@ prediction_factors <- function(fit, call = rlang::caller_env()) {
   list(user = user, item = fit$v)
 }
 
-match_ids <- function(ids, universe, what, call = rlang::caller_env()) {
+match_ids <- function(ids, universe, what, arg = what, call = rlang::caller_env()) {
+  check_ids(ids, universe, arg = arg, call = call)
   if (is.factor(ids)) ids <- as.character(ids)
   index <- match(ids, universe)
   if (anyNA(index)) {

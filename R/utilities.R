@@ -134,7 +134,7 @@ utility_hybrid <- function(mu, targets, weights = 2) {
 
 new_utility <- function(mu, targets, weights, call = rlang::caller_env()) {
   if (mu[2] != 0) {
-    if (is.null(targets) || length(targets) == 0L || anyNA(targets) || anyDuplicated(targets)) {
+    if (!is.atomic(targets) || is.logical(targets) || length(targets) == 0L || anyNA(targets) || anyDuplicated(targets)) {
       cfp_abort("{.arg targets} must hold one or more distinct target item ids.", "value", call = call)
     }
     if (!is.numeric(weights) || !length(weights) %in% c(1L, length(targets)) || any(!is.finite(weights))) {
@@ -210,10 +210,11 @@ utility_spec <- function(utility, ratings, call = rlang::caller_env()) {
   )
 }
 
-target_indices <- function(targets, ratings, call = rlang::caller_env()) {
+target_indices <- function(targets, ratings, arg = rlang::caller_arg(targets), call = rlang::caller_env()) {
   if (is.null(targets)) {
     return(integer(0))
   }
+  check_ids(targets, ratings$item_ids, arg = arg, call = call)
   index <- match(targets, ratings$item_ids)
   if (anyNA(index)) {
     missing <- targets[is.na(index)]

@@ -64,6 +64,22 @@ check_flag <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()
   invisible(x)
 }
 
+# Ids to look up with match(), which is lenient ("3" finds the id 3) but finds
+# the id 1 for TRUE and matches a list element by element: neither is an id.
+check_ids <- function(ids, universe, arg = rlang::caller_arg(ids), call = rlang::caller_env()) {
+  logical_ids <- is.logical(ids) && !is.logical(universe) && !all(is.na(ids))
+  if (!is.atomic(ids) || !is.null(dim(ids)) || logical_ids) {
+    cfp_abort(
+      c("{.arg {arg}} must be a vector of ids, not {.obj_type_friendly {ids}}.",
+        i = "Give character, numeric or factor ids, as in the ratings' {.field user_ids} and {.field item_ids}."
+      ),
+      "type",
+      call = call
+    )
+  }
+  invisible(ids)
+}
+
 check_threads <- function(threads, call = rlang::caller_env()) {
   check_count(threads, arg = "threads", min = 1, max = 1024, call = call)
 }

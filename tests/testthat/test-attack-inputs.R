@@ -410,3 +410,19 @@ test_that("every shilling attack keeps its budget, is reproducible and leaves th
     expect_seeded(run)
   }
 })
+
+test_that("logical or list targets and empty segments are classed errors", {
+  r <- attack_data()
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
+  # TRUE would otherwise match item 1.
+  expect_cfp_error(utility_integrity(targets = TRUE), "value", "`targets`")
+  expect_cfp_error(utility_hybrid(c(1, 1), targets = list(1, 2)), "value", "`targets`")
+  for (attack in list(poison_random, poison_average, poison_bandwagon, poison_love_hate)) {
+    expect_cfp_error(attack(r, budget, targets = TRUE), "type", c("`targets`", "`TRUE`"))
+  }
+  expect_cfp_error(poison_segment(r, budget, targets = 3, segment = list(4, 5)), "type", "`segment`")
+  for (empty in list(NULL, integer(0), character(0))) {
+    expect_cfp_error(poison_segment(r, budget, targets = 3, segment = empty), "value", "`segment`")
+  }
+  expect_cfp_error(poison_segment(r, budget, targets = 3, segment = c(4, 4)), "value", "`segment`")
+})

@@ -394,3 +394,16 @@ test_that("list and matrix columns and non-vector universes are classed errors",
   expect_cfp_error(as_ratings(wide), "type", c("\"rating\"", "matrix"))
   expect_cfp_error(as_ratings(df, users = as.list(1:3)), "value", "`users`")
 })
+
+test_that("ids that are logical or not vectors are classed errors, not matched as 1", {
+  fit <- fit_cf(tiny(), learner_als(rank = 2, lambda_u = 1, max_iter = 5))
+  numbered <- fit_cf(
+    as_ratings(data.frame(user = 1:3, item = c(1L, 2L, 1L), rating = 1)),
+    learner_als(rank = 1, lambda_u = 1, max_iter = 5)
+  )
+  expect_cfp_error(predict(numbered, user = TRUE), "type", c("`user`", "`TRUE`"))
+  expect_cfp_error(predict(numbered, data.frame(user = 1L, item = TRUE)), "type", "`newdata$item`")
+  expect_cfp_error(predict(fit, user = list("a", "b")), "type", "`user`")
+  # Ids match as match() does otherwise.
+  expect_identical(rownames(predict(numbered, user = "2")), "2")
+})
