@@ -391,8 +391,9 @@ reference_refit <- function(start, protocol, ratings, threads, refit, what = "re
 #' @param n Number of targets.
 #' @param near,tolerance The window of average predicted ratings.
 #' @param min_ratings Only consider items with at least this many ratings in
-#'   `ratings` (when given), so the target is a real, rated item.
-#' @param ratings Optional ratings for `min_ratings`.
+#'   `ratings`, so the target is a real, rated item.
+#' @param ratings The ratings `fit` was fitted on, for `min_ratings` (needed
+#'   when it is positive).
 #' @param seed Optional seed.
 #' @return A vector of `n` distinct item ids (elements of `fit$item_ids`).
 #' @examples
@@ -410,8 +411,24 @@ select_targets <- function(fit, n = 1, near = 0.8, tolerance = 0.05, min_ratings
   check_number(min_ratings, min = 0)
   average <- average_predictions(fit)
   eligible <- seq_along(average)
-  if (!is.null(ratings) && min_ratings > 0) {
+  if (min_ratings > 0) {
+    if (is.null(ratings)) {
+      cfp_abort(
+        c("{.arg min_ratings} counts ratings in {.arg ratings}, which is {.code NULL}.",
+          i = "Give the ratings {.arg fit} was fitted on, or leave {.arg min_ratings} at 0."
+        ),
+        "missing"
+      )
+    }
     check_ratings(ratings)
+    if (!identical(ratings$item_ids, fit$item_ids)) {
+      cfp_abort(
+        c("{.arg ratings} must rate the same items as {.arg fit}.",
+          i = "Give the ratings {.arg fit} was fitted on."
+        ),
+        "shape"
+      )
+    }
     eligible <- which(tabulate(ratings$item, length(fit$item_ids)) >= min_ratings)
   }
   if (length(eligible) < n) {

@@ -407,3 +407,13 @@ test_that("ids that are logical or not vectors are classed errors, not matched a
   # Ids match as match() does otherwise.
   expect_identical(rownames(predict(numbered, user = "2")), "2")
 })
+
+test_that("select_targets() needs ratings over the fit's items for min_ratings", {
+  r <- simulate_ratings(20, 15, rank = 2, density = 0.3, seed = 1)
+  fit <- fit_cf(r, learner_als(rank = 2, lambda_u = 1, max_iter = 5))
+  expect_cfp_error(select_targets(fit, min_ratings = 2, seed = 1), "missing", c("`min_ratings`", "`ratings`"))
+  other <- simulate_ratings(20, 10, rank = 2, density = 0.3, seed = 1)
+  expect_cfp_error(select_targets(fit, min_ratings = 2, ratings = other, seed = 1), "shape", "`ratings`")
+  expect_cfp_error(select_targets(fit, min_ratings = 2, ratings = as.data.frame(r), seed = 1), "type", "`ratings`")
+  expect_length(select_targets(fit, min_ratings = 2, ratings = r, seed = 1), 1L)
+})
