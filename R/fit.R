@@ -459,6 +459,16 @@ objective.cf_fit <- function(object, ...) {
   object$objective
 }
 
+#' @export
+objective.default <- function(object, ...) {
+  cfp_abort(
+    c("{.arg object} must be a {.cls cf_fit}, not {.obj_type_friendly {object}}.",
+      i = "Fit a model with {.fn fit_cf}."
+    ),
+    "type"
+  )
+}
+
 #' Root mean squared error on held-out ratings
 #'
 #' @param object A `cf_fit` (including a bagged one).

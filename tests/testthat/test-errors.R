@@ -417,3 +417,8 @@ test_that("select_targets() needs ratings over the fit's items for min_ratings",
   expect_cfp_error(select_targets(fit, min_ratings = 2, ratings = as.data.frame(r), seed = 1), "type", "`ratings`")
   expect_length(select_targets(fit, min_ratings = 2, ratings = r, seed = 1), 1L)
 })
+
+test_that("objective() of something other than a fit is a classed error", {
+  expect_cfp_error(objective(tiny()), "type", c("`object`", "fit_cf()"))
+  expect_cfp_error(objective(NULL), "type", "`object`")
+})
