@@ -562,6 +562,14 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
   }
   check_flag(progress)
   n <- length(ratings$item_ids)
+  if (support == "dense" && !is.null(support_size)) {
+    cfp_abort(
+      c("{.arg support_size} is only used with {.code support = \"sparse\"}.",
+        i = "Set {.code support = \"sparse\"}, or drop {.arg support_size}."
+      ),
+      "value"
+    )
+  }
   support_size <- if (support == "dense") n else support_size %||% min(n, 4L * budget$items_per_user)
   support_size <- check_count(support_size, min = budget$items_per_user, max = n)
   refit <- refit_settings(refit_sweeps, method, tau, spec$threads)

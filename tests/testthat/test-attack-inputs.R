@@ -426,3 +426,14 @@ test_that("logical or list targets and empty segments are classed errors", {
   }
   expect_cfp_error(poison_segment(r, budget, targets = 3, segment = c(4, 4)), "value", "`segment`")
 })
+
+test_that("a support_size for SGLD's dense support is a classed error, not ignored", {
+  r <- attack_data()
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
+  for (size in list(10, NA, "a")) {
+    expect_cfp_error(
+      poison_sgld(r, attack_learner(), utility_availability(), budget, max_iter = 1, support_size = size),
+      "value", c("`support_size`", "sparse")
+    )
+  }
+})
