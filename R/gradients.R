@@ -120,7 +120,8 @@ check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", 
     n_entries <- check_count(n_entries, min = 1)
     entries <- with_seed(seed, sort(sample.int(n_fake_ratings, min(n_entries, n_fake_ratings))))
   }
-  if (!is.numeric(entries) || length(entries) == 0L || anyNA(entries) || any(entries < 1 | entries > n_fake_ratings)) {
+  if (!is.numeric(entries) || length(entries) == 0L || anyNA(entries) || any(entries < 1 | entries > n_fake_ratings) ||
+    any(entries != round(entries))) {
     cfp_abort("{.arg entries} must be row numbers between 1 and {n_fake_ratings}.", "value")
   }
   # The analytic gradient at the tightly converged poisoned model, whose item

@@ -307,7 +307,7 @@ test_that("check_gradient() rejects entries out of range", {
   learner <- attack_learner()
   fake <- poison_uniform(r, attack_budget(alpha = 0.05, items_per_user = 3), seed = 1)$fake
   n <- length(fake$rating)
-  for (bad in list(0, n + 1, -1, NA, integer(0), "1")) {
+  for (bad in list(0, n + 1, -1, NA, integer(0), "1", 1.5)) {
     expect_cfp_error(
       check_gradient(r, fake, learner, utility_availability(), entries = bad),
       "value", c("`entries`", as.character(n))
