@@ -302,6 +302,14 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
     rating <- call_core(.simulated_values(u, v, seen$user, seen$item, noise, bounds[1], bounds[2], threads))
     rm(noise)
   })
+  if (any(!is.finite(rating) | abs(rating) > max_abs_rating)) {
+    cfp_abort(
+      c("The simulated ratings exceed {format(max_abs_rating)} in absolute value, the largest the package takes.",
+        i = "Lower {.arg noise_sd} or {.arg user_mean}, or clip the ratings with a narrower {.arg scale}."
+      ),
+      "range"
+    )
+  }
   # The pairs are sorted by user, then item (.sample_pairs(), or the sorted
   # keys above).
   ratings <- new_cf_ratings(seen$user, seen$item, rating, seq_len(n_users), seq_len(n_items), scale, sorted = TRUE)

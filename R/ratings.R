@@ -419,6 +419,14 @@ split_ratings <- function(ratings, test_fraction = 0.2, seed = NULL) {
 rescale_ratings <- function(ratings, to = c(-2, 2), from = NULL, clamp = FALSE) {
   check_ratings(ratings)
   to <- check_scale(to, "to")
+  if (any(abs(to) > max_abs_rating)) {
+    cfp_abort(
+      c("{.arg to} must lie within [-{format(max_abs_rating)}, {format(max_abs_rating)}], the largest ratings the package takes.",
+        x = "It is [{format(to[1])}, {format(to[2])}]."
+      ),
+      "range"
+    )
+  }
   if (is.null(from) && is.null(ratings$scale) && length(unique(ratings$rating)) < 2L) {
     # The default `from` is the ratings' range: blame that, not an argument
     # the caller never gave.

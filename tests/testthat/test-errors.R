@@ -422,3 +422,15 @@ test_that("objective() of something other than a fit is a classed error", {
   expect_cfp_error(objective(tiny()), "type", c("`object`", "fit_cf()"))
   expect_cfp_error(objective(NULL), "type", "`object`")
 })
+
+test_that("rescale_ratings() and simulate_ratings() refuse ratings beyond 1e100", {
+  expect_cfp_error(rescale_ratings(tiny(), to = c(-1e200, 1e200)), "range", c("`to`", "1e+100"))
+  expect_cfp_error(
+    simulate_ratings(20, 10, rank = 2, density = 0.3, noise_sd = 1e200, scale = NULL, seed = 1),
+    "range", c("noise_sd", "scale")
+  )
+  expect_cfp_error(
+    simulate_ratings(20, 10, rank = 2, density = 0.3, noise_sd = 1e250, scale = c(-1e300, 1e300), seed = 1),
+    "range", "1e+100"
+  )
+})
