@@ -437,3 +437,18 @@ test_that("a support_size for SGLD's dense support is a classed error, not ignor
     )
   }
 })
+
+test_that("a cf_budget edited by hand is a classed error, not a base-R one", {
+  r <- attack_data()
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
+  no_alpha <- budget
+  no_alpha$alpha <- NA
+  expect_cfp_error(
+    poison_pga(r, attack_learner(), utility_availability(), no_alpha, max_iter = 1),
+    "value", c("`budget`", "damaged", "`alpha`")
+  )
+  negative <- budget
+  negative$items_per_user <- -3
+  expect_cfp_error(poison_uniform(r, negative), "value", c("`budget`", "`items_per_user`"))
+  expect_cfp_error(poison_random(r, negative, targets = 3), "value", "`budget`")
+})
