@@ -410,6 +410,17 @@ select_targets <- function(fit, n = 1, near = 0.8, tolerance = 0.05, min_ratings
   check_number(tolerance, min = 0)
   check_number(min_ratings, min = 0)
   average <- average_predictions(fit)
+  if (!is.null(ratings)) {
+    check_ratings(ratings)
+    if (!identical(ratings$item_ids, fit$item_ids)) {
+      cfp_abort(
+        c("{.arg ratings} must rate the same items as {.arg fit}.",
+          i = "Give the ratings {.arg fit} was fitted on."
+        ),
+        "shape"
+      )
+    }
+  }
   eligible <- seq_along(average)
   if (min_ratings > 0) {
     if (is.null(ratings)) {
@@ -418,15 +429,6 @@ select_targets <- function(fit, n = 1, near = 0.8, tolerance = 0.05, min_ratings
           i = "Give the ratings {.arg fit} was fitted on, or leave {.arg min_ratings} at 0."
         ),
         "missing"
-      )
-    }
-    check_ratings(ratings)
-    if (!identical(ratings$item_ids, fit$item_ids)) {
-      cfp_abort(
-        c("{.arg ratings} must rate the same items as {.arg fit}.",
-          i = "Give the ratings {.arg fit} was fitted on."
-        ),
-        "shape"
       )
     }
     eligible <- which(tabulate(ratings$item, length(fit$item_ids)) >= min_ratings)

@@ -415,6 +415,9 @@ test_that("select_targets() needs ratings over the fit's items for min_ratings",
   other <- simulate_ratings(20, 10, rank = 2, density = 0.3, seed = 1)
   expect_cfp_error(select_targets(fit, min_ratings = 2, ratings = other, seed = 1), "shape", "`ratings`")
   expect_cfp_error(select_targets(fit, min_ratings = 2, ratings = as.data.frame(r), seed = 1), "type", "`ratings`")
+  # Checked whenever given, even where min_ratings = 0 does not read them.
+  expect_cfp_error(select_targets(fit, ratings = "r", seed = 1), "type", "`ratings`")
+  expect_cfp_error(select_targets(fit, ratings = other, seed = 1), "shape", "`ratings`")
   expect_length(select_targets(fit, min_ratings = 2, ratings = r, seed = 1), 1L)
 })
 
