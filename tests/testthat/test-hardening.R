@@ -210,8 +210,10 @@ test_that("printing ratings without entries shows no infinite range", {
 
 test_that("simulate_ratings() with a steep zipf_exponent finishes with every rating", {
   for (zipf in c(8, 1e10)) {
+    # A guard against the hang (the draws repeated the popular pairs for
+    # hours), not a speed claim: it takes well under a second.
     elapsed <- system.time(r <- simulate_ratings(60, 30, rank = 2, density = 0.3, zipf_exponent = zipf, seed = 1))
-    expect_lt(elapsed[["elapsed"]], 10)
+    expect_lt(elapsed[["elapsed"]], 60)
     expect_length(r$rating, 540)
     expect_identical(cfpoison:::check_ratings(r), r)
   }
