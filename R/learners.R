@@ -196,5 +196,30 @@ check_learner <- function(learner, call = rlang::caller_env()) {
       call = call
     )
   }
+  # A learner edited by hand fails here, as its constructor fails on its
+  # fields, not in the core (a negative rank, an NA penalty).
+  rebuilt <- tryCatch(rebuild_learner(learner), cfpoison_error = function(e) e)
+  if (inherits(rebuilt, "cfpoison_error")) {
+    cfp_abort(
+      c("{.arg learner} is a damaged {.cls {class(learner)[1]}}.",
+        x = "{conditionMessage(rebuilt)}",
+        i = "Make learners with their constructors, not by editing their fields."
+      ),
+      "value",
+      call = call
+    )
+  }
   invisible(learner)
+}
+
+# The package's own learners (bagged or filtered ones too, which keep their
+# base's fields) through their constructors, which check every field.
+rebuild_learner <- function(learner) {
+  if (inherits(learner, "cf_learner_als")) {
+    learner_als(learner$rank, learner$lambda_u, learner$lambda_v, learner$max_iter, learner$tol, learner$init_sd,
+      learner$loss, learner$huber_delta, learner$biases, learner$lambda_bias %||% learner$lambda_u
+    )
+  } else if (inherits(learner, "cf_learner_nuclear")) {
+    learner_nuclear(learner$lambda, learner$rank, learner$max_iter, learner$tol, learner$init_sd)
+  }
 }

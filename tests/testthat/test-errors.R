@@ -437,3 +437,20 @@ test_that("rescale_ratings() and simulate_ratings() refuse ratings beyond 1e100"
     "range", "1e+100"
   )
 })
+
+test_that("a learner edited by hand is a classed error, not a failure in the core", {
+  r <- tiny()
+  bad_rank <- learner_als(rank = 2, lambda_u = 1)
+  bad_rank$rank <- -1
+  expect_cfp_error(fit_cf(r, bad_rank), "value", c("`learner`", "damaged", "`rank`"))
+  no_lambda <- learner_nuclear(lambda = 1)
+  no_lambda$lambda <- NA
+  expect_cfp_error(fit_cf(r, no_lambda), "value", c("`learner`", "`lambda`"))
+  bagged <- learner_bagged(learner_als(rank = 2, lambda_u = 1), n_bags = 2, seed = 1)
+  bagged$lambda_v <- -1
+  expect_cfp_error(fit_cf(r, bagged), "value", c("`learner`", "cf_learner_bagged", "`lambda_v`"))
+  expect_cfp_error(
+    evaluate_attack(r, data.frame(user = "f", item = r$item_ids[1], rating = 1), bad_rank),
+    "value", "`learner`"
+  )
+})
