@@ -233,6 +233,7 @@ initial_item_factors <- function(init, learner, ratings, call = rlang::caller_en
     if (!identical(init$item_ids, ratings$item_ids)) {
       cfp_abort("{.arg init} was fitted on other items than {.arg ratings}.", "shape", call = call)
     }
+    check_fit_factors(init, call = call)
     # A warm start is a function of the fit alone, so that every refit from
     # it (an attack's, evaluate_attack()'s) is reproducible: directions drawn
     # at random are drawn with a fixed seed, leaving the caller's stream as it
@@ -414,8 +415,30 @@ prediction_factors <- function(fit, call = rlang::caller_env()) {
       call = call
     )
   }
+  check_fit_factors(fit, call = call)
   user <- if (is.null(fit$d)) fit$u else sweep(fit$u, 2, fit$d, `*`)
   list(user = user, item = fit$v)
+}
+
+# A fit edited by hand fails here, not in a product of mismatched matrices or
+# with NA predictions: finite factors, one row per id, as many columns on
+# both sides (and in d, for a nuclear fit).
+check_fit_factors <- function(fit, call = rlang::caller_env()) {
+  u <- fit$u
+  v <- fit$v
+  sound <- is.matrix(u) && is.matrix(v) && is.numeric(u) && is.numeric(v) && nrow(u) == length(fit$user_ids) &&
+    nrow(v) == length(fit$item_ids) && ncol(u) == ncol(v) && all(is.finite(u)) && all(is.finite(v)) &&
+    (is.null(fit$d) || (is.numeric(fit$d) && length(fit$d) == ncol(u) && all(is.finite(fit$d))))
+  if (!sound) {
+    cfp_abort(
+      c("A damaged {.cls cf_fit}: its factors do not match its ids or hold non-finite values.",
+        i = "Fit it again with {.fn fit_cf}, and do not edit its fields."
+      ),
+      "value",
+      call = call
+    )
+  }
+  invisible(fit)
 }
 
 match_ids <- function(ids, universe, what, arg = what, call = rlang::caller_env()) {

@@ -454,3 +454,18 @@ test_that("a learner edited by hand is a classed error, not a failure in the cor
     "value", "`learner`"
   )
 })
+
+test_that("a fit edited by hand is a classed error, not NA predictions or a dimnames failure", {
+  r <- tiny()
+  fit <- fit_cf(r, learner_als(rank = 2, lambda_u = 1, max_iter = 5))
+  short <- fit
+  short$v <- fit$v[-1, , drop = FALSE]
+  expect_cfp_error(predict(short, user = r$user_ids[1]), "value", "damaged")
+  holed <- fit
+  holed$u[1, 1] <- NA
+  expect_cfp_error(predict(holed, as.data.frame(r)), "value", "damaged")
+  expect_cfp_error(fit_cf(r, learner_als(rank = 2, lambda_u = 1, max_iter = 5), init = holed), "value", "damaged")
+  nuclear <- fit_cf(r, learner_nuclear(lambda = 1, rank_max = 3))
+  nuclear$d <- nuclear$d[-1]
+  expect_cfp_error(predict(nuclear, as.data.frame(r)), "value", "damaged")
+})
