@@ -302,7 +302,10 @@ simulate_ratings <- function(n_users, n_items, rank = 5, density = 0.05, noise_s
     rating <- call_core(.simulated_values(u, v, seen$user, seen$item, noise, bounds[1], bounds[2], threads))
     rm(noise)
   })
-  if (any(!is.finite(rating) | abs(rating) > max_abs_rating)) {
+  # Checked by their least and largest: at the 20M shape an elementwise test
+  # took 1.4 s, range() (which copies them) 0.5 s.
+  extent <- if (length(rating) > 0L) c(min(rating), max(rating)) else 0
+  if (!all(is.finite(extent)) || max(abs(extent)) > max_abs_rating) {
     cfp_abort(
       c("The simulated ratings exceed {format(max_abs_rating)} in absolute value, the largest the package takes.",
         i = "Lower {.arg noise_sd} or {.arg user_mean}, or clip the ratings with a narrower {.arg scale}."
