@@ -15,7 +15,7 @@
 #   * DegSim (k = 25) of a sample of 500 users, min_corated 2 and 10;
 #   * read_movielens() of a 20M-line ratings.csv written by data.table::fwrite();
 #   * the default attack (poison_pga()) on 20M-shaped data and its evaluation
-#     (about 10 minutes on 2 threads at alpha = 0.5%, of which the attack 9).
+#     (about 13 minutes on 2 threads at alpha = 0.5%, of which the attack 10).
 # Set CFPOISON_BENCH_SKIP_20M=1 to run only the grid, CFPOISON_BENCH_THREADS
 # to change the thread count (default 2), CFPOISON_BENCH_20M_ATTACKS to choose
 # the attacks (goal@alpha pairs, goal availability, push or nuke; default
