@@ -196,19 +196,12 @@ check_learner <- function(learner, call = rlang::caller_env()) {
       call = call
     )
   }
-  # A learner edited by hand fails here, as its constructor fails on its
-  # fields, not in the core (a negative rank, an NA penalty).
-  rebuilt <- tryCatch(rebuild_learner(learner), cfpoison_error = function(e) e)
-  if (inherits(rebuilt, "cfpoison_error")) {
-    cfp_abort(
-      c("{.arg learner} is a damaged {.cls {class(learner)[1]}}.",
-        x = "{conditionMessage(rebuilt)}",
-        i = "Make learners with their constructors, not by editing their fields."
-      ),
-      "value",
-      call = call
-    )
-  }
+  # A learner edited by hand (a negative rank, an NA penalty).
+  check_not_damaged(
+    function() rebuild_learner(learner), "learner", class(learner)[1],
+    "Make learners with their constructors, not by editing their fields.",
+    call = call
+  )
   invisible(learner)
 }
 

@@ -64,22 +64,12 @@ check_budget <- function(budget, ratings, call = rlang::caller_env()) {
       call = call
     )
   }
-  # A budget edited by hand must fail here, as attack_budget() fails on its
-  # fields, not in the attack (with NA in an if() or a negative sample size).
-  rebuilt <- tryCatch(
-    attack_budget(budget$alpha, budget$items_per_user, budget$max_rating),
-    cfpoison_error = function(e) e
+  # A budget edited by hand (NA in an if(), a negative sample size).
+  check_not_damaged(
+    function() attack_budget(budget$alpha, budget$items_per_user, budget$max_rating), "budget", "cf_budget",
+    "Make budgets with {.fn attack_budget}, not by editing their fields.",
+    call = call
   )
-  if (inherits(rebuilt, "cfpoison_error")) {
-    cfp_abort(
-      c("{.arg budget} is a damaged {.cls cf_budget}.",
-        x = "{conditionMessage(rebuilt)}",
-        i = "Make budgets with {.fn attack_budget}, not by editing their fields."
-      ),
-      "value",
-      call = call
-    )
-  }
   n <- length(ratings$item_ids)
   if (budget$items_per_user > n) {
     cfp_abort(

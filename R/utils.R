@@ -64,6 +64,21 @@ check_flag <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()
   invisible(x)
 }
 
+# An object of the package's own classes that was edited by hand fails where
+# it enters, as its constructor fails on its fields (`rebuild()` runs the
+# constructor on them), not deep inside an attack or in the core.
+check_not_damaged <- function(rebuild, arg, class, hint, call = rlang::caller_env()) {
+  rebuilt <- tryCatch(rebuild(), cfpoison_error = function(e) e)
+  if (inherits(rebuilt, "cfpoison_error")) {
+    cfp_abort(
+      c("{.arg {arg}} is a damaged {.cls {class}}.", x = "{conditionMessage(rebuilt)}", i = hint),
+      "value",
+      call = call
+    )
+  }
+  invisible()
+}
+
 # Ids to look up with match(), which is lenient ("3" finds the id 3) but finds
 # the id 1 for TRUE and matches a list element by element: neither is an id.
 check_ids <- function(ids, universe, arg = rlang::caller_arg(ids), call = rlang::caller_env()) {
