@@ -422,13 +422,15 @@ prediction_factors <- function(fit, call = rlang::caller_env()) {
 
 # A fit edited by hand fails here, not in a product of mismatched matrices or
 # with NA predictions: finite factors, one row per id, as many columns on
-# both sides (and in d, for a nuclear fit).
+# both sides (and in d, for a nuclear fit). A fit of the items alone (a bag's
+# warm start, bag_init()) has no users to check.
 check_fit_factors <- function(fit, call = rlang::caller_env()) {
   u <- fit$u
   v <- fit$v
-  sound <- is.matrix(u) && is.matrix(v) && is.numeric(u) && is.numeric(v) && nrow(u) == length(fit$user_ids) &&
-    nrow(v) == length(fit$item_ids) && ncol(u) == ncol(v) && all(is.finite(u)) && all(is.finite(v)) &&
-    (is.null(fit$d) || (is.numeric(fit$d) && length(fit$d) == ncol(u) && all(is.finite(fit$d))))
+  sound_matrix <- function(x, rows) is.matrix(x) && is.numeric(x) && nrow(x) == rows && all(is.finite(x))
+  sound <- sound_matrix(v, length(fit$item_ids)) &&
+    ((is.null(u) && is.null(fit$user_ids)) || (sound_matrix(u, length(fit$user_ids)) && ncol(u) == ncol(v))) &&
+    (is.null(fit$d) || (is.numeric(fit$d) && length(fit$d) == ncol(v) && all(is.finite(fit$d))))
   if (!sound) {
     cfp_abort(
       c("A damaged {.cls cf_fit}: its factors do not match its ids or hold non-finite values.",
