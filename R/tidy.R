@@ -116,7 +116,9 @@ glance.cf_fit <- function(x, ratings = NULL, ...) {
 # with X = Q_X R_X for the user and the item factors, U V' = Q_U (R_U R_V') Q_V',
 # whose singular values are those of the small R_U R_V'.
 fit_singular_values <- function(fit) {
+  # Over every user the model was fitted on, fake users included.
   fit$u <- rbind(fit$u, fit$fake_u)
+  fit$user_ids <- c(fit$user_ids, fit$fake_user_ids)
   factors <- prediction_factors(fit)
   triangle <- function(x) {
     decomposition <- qr(x)
