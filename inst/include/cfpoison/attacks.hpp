@@ -720,13 +720,21 @@ inline Triplets move_values(const Triplets& block, const Evaluation& at, const d
 // u~_f'v_j its residual (the derivative in its weight); adding item j gains
 // psi(Lambda sign(G_j) - u~_f'v_j) G_j, at rating Lambda sign(G_j). The
 // searches share one, refilled (entry_values()) by each of their moves: at the
-// MovieLens-20M shape and alpha = 1% its matrices hold 0.6 GB, which a fresh
-// allocation would fault in anew each time (see JointData).
+// MovieLens-20M shape and alpha = 1% its gains hold 0.3 GB, which a fresh
+// allocation would fault in anew each time (see JointData). The rating a new
+// entry would get is kept as its sign, a byte: as a matrix of doubles it held
+// another 0.3 GB there (that attack had peaked 0.04 GB under its 4 GB goal).
 struct EntryValues {
-  std::vector<double> worth;  // per entry of the block
-  arma::mat gain;             // n x m': gain of adding item j to fake user f
-  arma::mat rating;           // n x m': the rating it would get
+  std::vector<double> worth;             // per entry of the block
+  arma::mat gain;                        // n x m': gain of adding item j to fake user f
+  std::vector<char> positive;            // n x m', as gain: whether the rating it would get is +bound
+  double bound = 0.0;                    // Lambda
   std::vector<std::vector<char>> rates;  // rates[f][j]: fake user f rates item j
+
+  // The rating fake user f would give a new item j: Lambda sign(G_j).
+  double rating(const int j, const int f) const {
+    return positive[static_cast<std::size_t>(f) * gain.n_rows + static_cast<std::size_t>(j)] ? bound : -bound;
+  }
 };
 
 inline void entry_values(const Triplets& block, const Evaluation& at, const double bound, const int n_fake,
@@ -735,15 +743,17 @@ inline void entry_values(const Triplets& block, const Evaluation& at, const doub
   const std::vector<std::size_t> start = user_starts(block, n_fake);
   out.worth.assign(block.user.size(), 0.0);
   out.gain.set_size(static_cast<arma::uword>(n), static_cast<arma::uword>(n_fake));
-  out.rating.set_size(arma::size(out.gain));
+  out.positive.resize(out.gain.n_elem);
+  out.bound = bound;
   out.rates.assign(n_fake, std::vector<char>(n, 0));
   const bool stealthy = !at.stealth.count.empty();
   for (int f = 0; f < n_fake; ++f) {
     const EntryScores score = entry_scores(at, f);
     for (int j = 0; j < n; ++j) {
-      out.rating(j, f) = score.gradient[j] >= 0.0 ? bound : -bound;
-      out.gain(j, f) = score.gain(static_cast<arma::uword>(j), out.rating(j, f), at.huber_delta);
-      if (stealthy) out.gain(j, f) -= stealth_price(at.stealth, f, j, out.rating(j, f), true);
+      out.positive[static_cast<std::size_t>(f) * n + j] = score.gradient[j] >= 0.0;
+      const double rating = out.rating(j, f);
+      out.gain(j, f) = score.gain(static_cast<arma::uword>(j), rating, at.huber_delta);
+      if (stealthy) out.gain(j, f) -= stealth_price(at.stealth, f, j, rating, true);
     }
     for (std::size_t p = start[f]; p < start[f + 1]; ++p) {
       const int j = block.item[p];
