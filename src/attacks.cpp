@@ -217,9 +217,12 @@ Rcpp::List attack_search(const Rcpp::List& problem, const Rcpp::List& starts, co
                          const Rcpp::Nullable<Rcpp::Function>& on_iteration) {
   if (starts.size() == 0) Rcpp::stop("the search needs a start");
   std::vector<cfpoison::Triplets> blocks = read_blocks(problem, starts);
+  // One learner per search, copies of one that share its joint data (see
+  // PoisonedLearner): the ratings are held once, however many searches.
   std::vector<cfpoison::PoisonedLearner> learners;
   learners.reserve(blocks.size());
-  for (std::size_t k = 0; k < blocks.size(); ++k) learners.push_back(make_learner(problem));
+  learners.push_back(make_learner(problem));
+  while (learners.size() < blocks.size()) learners.push_back(learners.front());
   cfpoison::SearchSettings s;
   s.max_iter = field<int>(settings, "max_iter");
   s.step = field<double>(settings, "step");

@@ -43,6 +43,37 @@ test_that("one learner refitting blocks in turn (the screen of the starts) refit
   expect_gt(length(unique(vapply(alone, `[[`, numeric(1), "utility"))), 2L)
 })
 
+test_that("searches that take turns on one copy of the ratings each follow the path they follow alone", {
+  # The searches' learners share the joint data, and each evaluation lays
+  # out its own block (PoisonedLearner); starts of 6 and 10 items per fake
+  # user give supports, and index sizes, that differ at every turn. Three
+  # steps each: the drop rule needs three gains, so no search is cut short.
+  case <- search_case()
+  blocks <- lapply(c(6, 10), function(items) {
+    poison_uniform(case$ratings, attack_budget(alpha = 0.05, items_per_user = items), seed = items)$fake
+  })
+  refit <- utils::modifyList(cfpoison:::refit_settings(30L, "exact", 1, 1L), list(tol = 1e-8, cg_tol = 1e-2))
+  settings <- list(
+    max_iter = 3L, step = 2, max_swaps = 4L, max_columns = 4L, min_step = 0.25, tol = 1e-4, patience = 3L,
+    max_rating = 2, kept_items = integer(0), warm_start = FALSE, settle_sweeps = 500L, settle_tol = 1e-8,
+    settle_check = 200L, settle_gap = Inf, rival = -Inf
+  )
+  learner <- cfpoison:::accelerated(case$learner)
+  search <- function(starts) {
+    problem <- cfpoison:::attack_problem(case$ratings, learner, case$clean, starts[[1]], utility_availability(), refit)
+    cfpoison:::.attack_search(problem, lapply(starts, cfpoison:::core_ratings), settings, NULL)
+  }
+  together <- search(blocks)
+  for (k in seq_along(blocks)) {
+    alone <- search(blocks[k])[[1]]
+    expect_identical(together[[k]]$fake, alone$fake)
+    expect_identical(together[[k]]$trace$utility, alone$trace$utility)
+    expect_identical(together[[k]]$utility, alone$utility)
+  }
+  # Each search changed its support, so the turns did lay out new blocks.
+  for (k in seq_along(blocks)) expect_gt(sum(together[[k]]$trace$swaps), 0)
+})
+
 test_that("Algorithm 1 (random support, KKT gradient) reproduces its earlier numbers", {
   case <- search_case()
   pga <- poison_pga(case$ratings, case$learner, utility_availability(), case$budget,
