@@ -206,18 +206,19 @@
 #'   clean model alone: two to three times faster, weaker (on MovieLens at
 #'   3%: availability 0.061 against 0.066, nuke -0.822 against -0.828, and at
 #'   10% -1.198 against -1.350). The nuclear norm's search refits warm (see
-#'   Details) and ignores it.
-#' @param max_swaps Most entries one fake user exchanges in a step (search;
-#'   at most B).
+#'   Details) and ignores it; with `support = "random"` it is refused, as unused.
+#' @param max_swaps Most entries one fake user exchanges in a step (search
+#'   only: refused with `support = "random"`; at most B).
 #' @param max_columns Most shared columns of the fake block (an item and the
-#'   fake users who rate it) moved in a step (search).
+#'   fake users who rate it) moved in a step (search only, as `max_swaps`).
 #' @param targets_in_support Put the target items in every fake user's
 #'   support (the search then never exchanges them).
 #' @param stealth The stealth level s (>= 0; default 0, no penalty): the attack
 #'   maximizes its utility less s times a penalty on how far the fake users'
 #'   profiles stray from the normal users', on the statistics the shilling
 #'   detectors read (see "Stealth" below). 1 is the recommended trade-off.
-#' @param tau Appendix B's smoothing parameter (nuclear learner, `method = "kkt"`).
+#' @param tau Appendix B's smoothing parameter (nuclear learner, `method =
+#'   "kkt"`; set for any other gradient, it is refused as unused).
 #' @param clean The clean model `fit_cf(ratings, learner)`, if already fitted;
 #'   `NULL` fits the package's own, seeded and settled (see [evaluate_attack()]).
 #' @param seed Optional seed; `NULL` uses the current RNG state. The same seed
@@ -271,6 +272,12 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     learner <- filter$learner
   }
   search <- support == "search"
+  refuse_unused(c(
+    max_swaps = if (!missing(max_swaps) && !search) "only the support search ({.code support = \"search\"}) exchanges items",
+    max_columns = if (!missing(max_columns) && !search) "only the support search ({.code support = \"search\"}) moves columns",
+    settle = if (!missing(settle) && !search) "only the support search ({.code support = \"search\"}) settles its refits"
+  ))
+  refuse_unused_tau(!missing(tau), learner, method)
   # The search's refits are evaluate_attack()'s (refit_learner()), so that
   # its converged utilities are the measured ones; Algorithm 1's and its
   # warm refits stay the paper's plain sweeps.
@@ -570,6 +577,7 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
       "value"
     )
   }
+  refuse_unused_tau(!missing(tau), learner, method)
   support_size <- if (support == "dense") n else support_size %||% min(n, 4L * budget$items_per_user)
   support_size <- check_count(support_size, min = budget$items_per_user, max = n)
   refit <- refit_settings(refit_sweeps, method, tau, spec$threads)
@@ -727,6 +735,17 @@ attack_spec <- function(ratings, learner, utility, budget, threads, call = rlang
     n_fake = n_fake_users(budget, length(ratings$user_ids), call = call),
     targets = target_indices(utility$targets, ratings, call = call),
     threads = check_threads(threads, call = call)
+  )
+}
+
+# Appendix B's smoothing `tau` is taken by the nuclear norm's KKT gradient
+# alone (a bagged or filtered learner's class names its base learner's): `set`
+# (by the caller) for another gradient, it is refused as unused.
+refuse_unused_tau <- function(set, learner, method, call = rlang::caller_env()) {
+  smoothed <- method == "kkt" && inherits(learner, "cf_learner_nuclear")
+  refuse_unused(
+    c(tau = if (set && !smoothed) "only the nuclear norm's KKT gradient ({.code method = \"kkt\"}, Appendix B) is smoothed"),
+    call = call
   )
 }
 

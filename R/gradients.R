@@ -68,6 +68,7 @@ attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt",
   check_differentiable(learner)
   check_not_filtered(learner)
   method <- cfp_arg_match(method)
+  refuse_unused_tau(!missing(tau), learner, method)
   problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
   res <- call_core(.attack_evaluate(problem, TRUE))
   out <- tibble::as_tibble(as.data.frame(fake_users(attack, ratings)))
@@ -111,6 +112,7 @@ check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", 
   check_differentiable(learner)
   check_not_filtered(learner)
   method <- cfp_arg_match(method)
+  refuse_unused_tau(!missing(tau), learner, method)
   check_number(h, min = 0, min_inclusive = FALSE)
   problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
   # The block, whether given bare or inside a cf_attack.

@@ -55,7 +55,8 @@
 #' @param beta SGLD's \eqn{\beta} values (Eq. 15); the paper's is 0.6.
 #' @param seeds Seeds; each run seeds its attack with one.
 #' @param targets Target item ids for the integrity term; see Details.
-#' @param weights Target weights \eqn{w_j} (the paper's w = 2).
+#' @param weights Target weights \eqn{w_j} (the paper's w = 2); refused
+#'   when no `mu` setting has an integrity term (\eqn{\mu_2 \ne 0}).
 #' @param items_per_user,max_rating Each fake user's budget B and rating bound
 #'   \eqn{\Lambda} (the paper's B = 25, \eqn{\Lambda} = 2).
 #' @param test Optional held-out ratings for [evaluate_attack()].
@@ -155,6 +156,9 @@ attack_grid <- function(ratings, learner, methods = c("pga", "sgld", "uniform"),
     targets <- select_targets(clean, near = 0.8, min_ratings = 10, ratings = ratings, seed = seeds[1])
   }
   target_indices(targets, ratings)
+  refuse_unused(c(weights = if (!missing(weights) && all(settings$mu_2 == 0)) {
+    "every {.arg mu} setting has {.code mu_2 = 0}, no integrity term"
+  }))
   # Each setting's utility is built once here so that bad weights stop the grid.
   mu_settings <- unique(settings[c("mu_1", "mu_2")])
   for (k in seq_len(nrow(mu_settings))) utility_hybrid(c(mu_settings$mu_1[k], mu_settings$mu_2[k]), targets, weights)

@@ -64,6 +64,24 @@ check_flag <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()
   invisible(x)
 }
 
+# Refuses arguments the caller set that the chosen settings leave unused: an
+# ignored argument would run another computation than the one asked for.
+# `unused` names each such argument with the reason (cli markup), `NULL` for
+# one that is used; set = whether the caller gave it (`!missing()`).
+refuse_unused <- function(unused, call = rlang::caller_env()) {
+  if (length(unused) == 0L) {
+    return(invisible())
+  }
+  arg <- names(unused)[1]
+  cfp_abort(
+    c(paste0("{.arg {arg}} is not used here: ", unused[[1]], "."),
+      i = "Drop {.arg {arg}}, or choose the setting that uses it."
+    ),
+    "value",
+    call = call
+  )
+}
+
 # An object of the package's own classes that was edited by hand fails where
 # it enters, as its constructor fails on its fields (`rebuild()` runs the
 # constructor on them), not deep inside an attack or in the core.

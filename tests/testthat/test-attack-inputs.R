@@ -201,11 +201,41 @@ test_that("bad PGA settings are classed errors", {
   expect_cfp_error(pga(max_iter = 1.5), "type", "`max_iter`")
   expect_cfp_error(pga(step = 0), "value")
   expect_cfp_error(pga(refit_sweeps = 0), "value", "`refit_sweeps`")
-  expect_cfp_error(pga(tau = 0), "value", "`tau`")
+  expect_cfp_error(
+    poison_pga(r, learner_nuclear(lambda = 5), utility_availability(), budget, support = "random", method = "kkt", tau = 0),
+    "value", c("`tau`", "> 0")
+  )
   expect_cfp_error(pga(threads = 0), "value", "`threads`")
   expect_cfp_error(pga(targets_in_support = NA), "type", "`targets_in_support`")
   expect_cfp_error(pga(seed = -1), "value", "`seed`")
   expect_cfp_error(pga(seed = "a"), "type", "`seed`")
+})
+
+test_that("an argument the attack's settings leave unused is refused, not ignored", {
+  r <- attack_data()
+  budget <- attack_budget(alpha = 0.1, items_per_user = 5)
+  utility <- utility_availability()
+  paper <- function(...) poison_pga(r, attack_learner(), utility, budget, support = "random", method = "kkt", ...)
+  expect_cfp_error(paper(max_swaps = 2), "value", c("`max_swaps`", "not used", "support search"))
+  expect_cfp_error(paper(max_columns = 2), "value", c("`max_columns`", "not used"))
+  expect_cfp_error(paper(settle = FALSE), "value", c("`settle`", "not used"))
+  # Appendix B's tau smooths the nuclear norm's KKT gradient alone.
+  expect_cfp_error(paper(tau = 2), "value", c("`tau`", "not used", "Appendix B"))
+  expect_cfp_error(poison_pga(r, learner_nuclear(lambda = 5), utility, budget, tau = 2), "value", "`tau`")
+  expect_cfp_error(poison_sgld(r, attack_learner(), utility, budget, max_iter = 1, tau = 2), "value", "`tau`")
+  attack <- poison_uniform(r, budget, seed = 1)
+  expect_cfp_error(attack_gradient(r, attack, attack_learner(), utility, tau = 2), "value", "`tau`")
+  expect_cfp_error(
+    check_gradient(r, attack, learner_nuclear(lambda = 5), utility, method = "exact", tau = 2),
+    "value", "`tau`"
+  )
+  # Where it is used, it is taken: a different tau, a different gradient.
+  nuclear <- learner_nuclear(lambda = 5)
+  smoothed <- function(tau) {
+    attack_gradient(r, attack, nuclear, utility, tau = tau, refit_sweeps = 500, refit_tol = 1e-8)$gradient
+  }
+  expect_false(isTRUE(all.equal(smoothed(0.5), smoothed(5))))
+  expect_s3_class(paper(max_iter = 1, refit_sweeps = 2, seed = 1), "cf_attack")
 })
 
 test_that("poison_pga() names `step` when it is not positive", {

@@ -172,6 +172,14 @@ test_that("bad target weights stop the grid before any run", {
     ),
     "value", "weights"
   )
+  # Without an integrity term the weights would be ignored.
+  expect_cfp_error(
+    attack_grid(grid_ratings(), grid_learner(),
+      methods = "uniform", alpha = 0.03, mu = list(c(1, 0), c(2, 0)), weights = -2, seeds = 1L,
+      items_per_user = 10, progress = FALSE
+    ),
+    "value", c("`weights`", "not used")
+  )
 })
 
 test_that("progress reports every finished run", {
