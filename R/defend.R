@@ -227,7 +227,7 @@ fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, ca
       "shape"
     )
   }
-  counts <- bag_counts(learner, m, n_users - m)
+  counts <- bag_counts(learner, m, n_users - m, call = call)
   joint <- joint_ratings(ratings, fake)
   item <- joint$item
   rating <- joint$rating
@@ -292,8 +292,18 @@ fit_bagged <- function(learner, ratings, fake, init, threads, on_step = NULL, ca
 # Each user's multiplicity in each bag of a bagged learner ((m + n_fake) x
 # n_bags, Poisson(1) draws from the learner's seed): real users first, so that
 # their draws do not depend on the fake users.
-bag_counts <- function(learner, m, n_fake) {
+bag_counts <- function(learner, m, n_fake, call = rlang::caller_env()) {
   n_bags <- learner$n_bags
+  # The counts cross to the core as one int matrix, and rpois() draws them in one vector.
+  if ((m + n_fake) * as.double(n_bags) > .Machine$integer.max) {
+    cfp_abort(
+      c("{.code learner_bagged(n_bags = {n_bags})} holds too many bags for {m + n_fake} users.",
+        i = "Use at most {floor(.Machine$integer.max / (m + n_fake))} bags; bagging's gain levels off within tens."
+      ),
+      "value",
+      call = call
+    )
+  }
   with_seed(learner$seed, {
     rbind(
       matrix(stats::rpois(m * n_bags, 1), m, n_bags),

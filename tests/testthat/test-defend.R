@@ -252,6 +252,10 @@ test_that("bad input to the defences is a classed error", {
   expect_error(learner_bagged("als"), class = "cfpoison_error_type")
   expect_error(learner_bagged(learner_als(), n_bags = 0), class = "cfpoison_error_value")
   expect_error(learner_bagged(learner_bagged(learner_als())), class = "cfpoison_error_value")
+  # More bags than an int matrix of counts holds for these users: a classed
+  # error that names the cap (rpois() said "invalid arguments").
+  many <- learner_bagged(learner_als(rank = 3, lambda_u = 1), n_bags = 1e9, seed = 1)
+  expect_cfp_error(fit_cf(r, many), "value", c("n_bags = ", "at most"))
   expect_error(learner_als(loss = "huber", huber_delta = 0), class = "cfpoison_error_value")
   expect_error(learner_als(loss = "absolute"))
 
