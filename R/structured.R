@@ -76,7 +76,7 @@
 #'   [learner_filtered()] is refused (only [poison_pga()] attacks through it).
 #' @param design `"rare_items"`, `"popular_items"` or `"anchored"` (see Details).
 #' @param group_size Fake users who share the same items (`"rare_items"`,
-#'   `"popular_items"`). `NULL` (the default) takes, for `"rare_items"`, the
+#'   `"popular_items"`; refused for `"anchored"`). `NULL` (the default) takes, for `"rare_items"`, the
 #'   size at which the learner keeps the most of the shared items' factors,
 #'   \eqn{(2\tau/\Lambda)^2/(B - 1)} rounded and at most the number of fake
 #'   users (4 for `learner_als(lambda_u = 5)` with B = 25; every fake user
@@ -101,6 +101,9 @@ poison_structured <- function(ratings, learner, utility, budget, design = c("rar
   check_not_filtered(learner)
   design <- cfp_arg_match(design)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
+  refuse_unused(c(group_size = if (!is.null(group_size) && design == "anchored") {
+    "the {.val anchored} design draws each fake user's fillers alone"
+  }))
   group_size <- if (is.null(group_size) && design == "rare_items") {
     # The search's middle start (structured_starts()).
     group_sizes(learner, budget, spec$n_fake)

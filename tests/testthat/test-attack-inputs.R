@@ -236,6 +236,11 @@ test_that("an argument the attack's settings leave unused is refused, not ignore
   }
   expect_false(isTRUE(all.equal(smoothed(0.5), smoothed(5))))
   expect_s3_class(paper(max_iter = 1, refit_sweeps = 2, seed = 1), "cf_attack")
+  nuke <- utility_integrity(targets = r$item_ids[3], weights = -2)
+  expect_cfp_error(
+    poison_structured(r, attack_learner(), nuke, budget, design = "anchored", group_size = 2),
+    "value", c("`group_size`", "not used")
+  )
 })
 
 test_that("poison_pga() names `step` when it is not positive", {
