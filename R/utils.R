@@ -66,8 +66,9 @@ check_flag <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()
 
 # Refuses arguments the caller set that the chosen settings leave unused: an
 # ignored argument would run another computation than the one asked for.
-# `unused` names each such argument with the reason (cli markup), `NULL` for
-# one that is used; set = whether the caller gave it (`!missing()`).
+# `unused` is a named character vector, each argument that the caller set
+# (`!missing()`) and the settings leave unused with the reason (cli markup);
+# the caller builds it with c(), whose NULL entries drop out.
 refuse_unused <- function(unused, call = rlang::caller_env()) {
   if (length(unused) == 0L) {
     return(invisible())
