@@ -37,6 +37,19 @@
 #' @section Options:
 #' * `cfpoison.threads`: default number of OpenMP threads (1).
 #'
+#' @section Threads on a shared machine:
+#' Give `threads` no more than the cores that are free. Each ALS sweep ends
+#' three parallel regions, and a thread that the operating system has set
+#' aside holds up the others at each end. On a 2-core machine beside a process
+#' that keeps one core busy, 2 threads made a sweep 2.2 times slower than 1
+#' thread on `movielens_small()` (9.4 ms against 4.4 ms) and 1.3 times slower
+#' on 1M simulated ratings (58 ms against 45 ms); idle, 2 threads were 1.3 to
+#' 1.4 times faster (`inst/bench/threads.R`). libgomp's wait policy
+#' `OMP_WAIT_POLICY=PASSIVE` (waiting threads sleep at once rather than spin)
+#' recovered part of the loss on the small problem only (7.3 ms). It must be
+#' in the environment when R starts: R itself loads libgomp, which reads it
+#' then, so `Sys.setenv()` and `.Renviron` come too late.
+#'
 #' @keywords internal
 #' @useDynLib cfpoison, .registration = TRUE
 #' @importFrom Rcpp sourceCpp
