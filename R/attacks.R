@@ -262,6 +262,13 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   support <- cfp_arg_match(support)
   method <- cfp_arg_match(method)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
+  search <- support == "search"
+  refuse_unused(c(
+    max_swaps = if (!missing(max_swaps) && !search) "only the support search ({.code support = \"search\"}) exchanges items",
+    max_columns = if (!missing(max_columns) && !search) "only the support search ({.code support = \"search\"}) moves columns",
+    settle = if (!missing(settle) && !search) "only the support search ({.code support = \"search\"}) settles its refits"
+  ))
+  refuse_unused_tau(!missing(tau), learner, method)
   # Through a filter (learner_filtered()): the base learner on the real users
   # the filter keeps, with a penalty that keeps the fake users below its cut-off.
   attacked <- list(ratings = ratings, learner = learner)
@@ -271,13 +278,6 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     ratings <- filter$ratings
     learner <- filter$learner
   }
-  search <- support == "search"
-  refuse_unused(c(
-    max_swaps = if (!missing(max_swaps) && !search) "only the support search ({.code support = \"search\"}) exchanges items",
-    max_columns = if (!missing(max_columns) && !search) "only the support search ({.code support = \"search\"}) moves columns",
-    settle = if (!missing(settle) && !search) "only the support search ({.code support = \"search\"}) settles its refits"
-  ))
-  refuse_unused_tau(!missing(tau), learner, method)
   # The search's refits are evaluate_attack()'s (refit_learner()), so that
   # its converged utilities are the measured ones; Algorithm 1's and its
   # warm refits stay the paper's plain sweeps.
