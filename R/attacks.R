@@ -263,11 +263,14 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   method <- cfp_arg_match(method)
   spec <- attack_spec(ratings, learner, utility, budget, threads)
   search <- support == "search"
-  refuse_unused(c(
-    max_swaps = if (!missing(max_swaps) && !search) "only the support search ({.code support = \"search\"}) exchanges items",
-    max_columns = if (!missing(max_columns) && !search) "only the support search ({.code support = \"search\"}) moves columns",
-    settle = if (!missing(settle) && !search) "only the support search ({.code support = \"search\"}) settles its refits"
-  ))
+  if (!search) {
+    only_search <- "only the support search ({.code support = \"search\"})"
+    refuse_unused(c(
+      max_swaps = if (!missing(max_swaps)) paste(only_search, "exchanges items"),
+      max_columns = if (!missing(max_columns)) paste(only_search, "moves columns"),
+      settle = if (!missing(settle)) paste(only_search, "settles its refits")
+    ))
+  }
   refuse_unused_tau(!missing(tau), learner, method)
   # Through a filter (learner_filtered()): the base learner on the real users
   # the filter keeps, with a penalty that keeps the fake users below its cut-off.
@@ -569,14 +572,9 @@ poison_sgld <- function(ratings, learner, utility, budget, beta = 0.6, method = 
   }
   check_flag(progress)
   n <- length(ratings$item_ids)
-  if (support == "dense" && !is.null(support_size)) {
-    cfp_abort(
-      c("{.arg support_size} is only used with {.code support = \"sparse\"}.",
-        i = "Set {.code support = \"sparse\"}, or drop {.arg support_size}."
-      ),
-      "value"
-    )
-  }
+  refuse_unused(c(support_size = if (support == "dense" && !is.null(support_size)) {
+    "only the sparse support ({.code support = \"sparse\"}) draws items per fake user"
+  }))
   refuse_unused_tau(!missing(tau), learner, method)
   support_size <- if (support == "dense") n else support_size %||% min(n, 4L * budget$items_per_user)
   support_size <- check_count(support_size, min = budget$items_per_user, max = n)

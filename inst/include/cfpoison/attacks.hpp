@@ -740,10 +740,12 @@ struct EntryValues {
   double bound = 0.0;                    // Lambda
   std::vector<std::vector<char>> rates;  // rates[f][j]: fake user f rates item j
 
-  // The rating fake user f would give a new item j: Lambda sign(G_j).
-  double rating(const int j, const int f) const {
-    return positive[static_cast<std::size_t>(f) * gain.n_rows + static_cast<std::size_t>(j)] ? bound : -bound;
+  // Where (j, f) lies in `positive` (as in gain, column-major).
+  std::size_t cell(const int j, const int f) const {
+    return static_cast<std::size_t>(f) * gain.n_rows + static_cast<std::size_t>(j);
   }
+  // The rating fake user f would give a new item j: Lambda sign(G_j).
+  double rating(const int j, const int f) const { return positive[cell(j, f)] ? bound : -bound; }
 };
 
 inline void entry_values(const Triplets& block, const Evaluation& at, const double bound, const int n_fake,
@@ -759,7 +761,7 @@ inline void entry_values(const Triplets& block, const Evaluation& at, const doub
   for (int f = 0; f < n_fake; ++f) {
     const EntryScores score = entry_scores(at, f);
     for (int j = 0; j < n; ++j) {
-      out.positive[static_cast<std::size_t>(f) * n + j] = score.gradient[j] >= 0.0;
+      out.positive[out.cell(j, f)] = score.gradient[j] >= 0.0;
       const double rating = out.rating(j, f);
       out.gain(j, f) = score.gain(static_cast<arma::uword>(j), rating, at.huber_delta);
       if (stealthy) out.gain(j, f) -= stealth_price(at.stealth, f, j, rating, true);
