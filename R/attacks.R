@@ -228,7 +228,8 @@
 #' @return A `cf_attack` object: `fake` (the fake users' ratings as `cf_ratings`
 #'   over the same items), `method`, `utility`, `budget`, `learner`,
 #'   `settings` (for the search also `start`, the block the returned
-#'   trace's search started from, `starts`, a data frame of every candidate
+#'   trace's search started from (the returned block is the `outcome` row
+#'   of largest `converged_utility`, which `print()` names), `starts`, a data frame of every candidate
 #'   `start` with its `utility` at a refit and its `converged_utility` (`NA`
 #'   for a start too far behind to be settled and not settled by its loop
 #'   refit, see *Result*), and
@@ -914,6 +915,13 @@ print.cf_attack <- function(x, ...) {
       "  utility in the loop {format(signif(trace$utility[1], 6))} -> {format(signif(trace$utility[nrow(trace)], 6))} ",
       "over {nrow(trace) - 1} iteration{?s} ({format(signif(attack_seconds(x), 3))} s)"
     )
+  }
+  # The search returns the best of its results and starts, which need not be
+  # the trace's: name it, with the utility evaluate_attack() would measure.
+  outcome <- x$settings$outcome
+  if (!is.null(outcome)) {
+    best <- which.max(outcome$converged_utility)
+    cat_line("  returned the {outcome$result[best]}: converged utility {format(signif(outcome$converged_utility[best], 6))}")
   }
   invisible(x)
 }

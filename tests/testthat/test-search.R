@@ -358,6 +358,9 @@ test_that("for availability the SGLD start is split: its block on a few fake use
   start <- outcome$converged_utility[outcome$result == "start sgld"]
   expect_identical(attack$settings$rival, start)
   expect_gte(max(outcome$converged_utility), start)
+  # print() names the returned block, which need not be the trace's search's.
+  best <- outcome$result[which.max(outcome$converged_utility)]
+  expect_output(print(attack), paste0("returned the ", best, ": converged utility"), fixed = TRUE)
   # Rebuilt from its parts: poison_sgld()'s block on n_sgld fake users,
   # searched alone under the attack's settings (the gap of the other
   # starts' scale), then the best rare_items start's groups for the others.
