@@ -229,8 +229,8 @@
 #'   over the same items), `method`, `utility`, `budget`, `learner`,
 #'   `settings` (for the search also `start`, the block the returned
 #'   trace's search started from (the returned block is the `outcome` row
-#'   of largest `converged_utility`, which `print()` names), `starts`, a data frame of every candidate
-#'   `start` with its `utility` at a refit and its `converged_utility` (`NA`
+#'   of largest `converged_utility`, which `print()` names), `starts`, a
+#'   data frame of every candidate `start` with its `utility` at a refit and its `converged_utility` (`NA`
 #'   for a start too far behind to be settled and not settled by its loop
 #'   refit, see *Result*), and
 #'   `outcome`, the converged utility of each search's result and of each
@@ -921,7 +921,10 @@ print.cf_attack <- function(x, ...) {
   outcome <- x$settings$outcome
   if (!is.null(outcome)) {
     best <- which.max(outcome$converged_utility)
-    cat_line("  returned the {outcome$result[best]}: converged utility {format(signif(outcome$converged_utility[best], 6))}")
+    cat_line(
+      "  returned the {outcome$result[best]}: ",
+      "converged utility {format(signif(outcome$converged_utility[best], 6))}"
+    )
   }
   invisible(x)
 }
