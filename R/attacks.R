@@ -230,9 +230,9 @@
 #'   `settings` (for the search also `start`, the block the returned
 #'   trace's search started from (the returned block is the `outcome` row
 #'   of largest `converged_utility`, which `print()` names), `starts`, a
-#'   data frame of every candidate `start` with its `utility` at a refit and its `converged_utility` (`NA`
-#'   for a start too far behind to be settled and not settled by its loop
-#'   refit, see *Result*), and
+#'   data frame of every candidate `start` with its `utility` at a refit and
+#'   its `converged_utility` (`NA` for a start too far behind to be settled
+#'   and not settled by its loop refit, see *Result*), and
 #'   `outcome`, the converged utility of each search's result and of each
 #'   start, the largest of which is returned, and whether each search was
 #'   `dropped` behind the leader, and `rival`, the converged utility of a
