@@ -65,11 +65,10 @@
 #' @export
 attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
                             refit_sweeps = 5000, refit_tol = 1e-12, threads = getOption("cfpoison.threads", 1L)) {
-  check_differentiable(learner)
-  check_not_filtered(learner)
   method <- cfp_arg_match(method)
-  refuse_unused_tau(!missing(tau), learner, method)
-  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
+  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, !missing(tau), clean, refit_sweeps,
+    refit_tol, threads
+  )
   res <- call_core(.attack_evaluate(problem, TRUE))
   out <- tibble::as_tibble(as.data.frame(fake_users(attack, ratings)))
   out$gradient <- res$gradient
@@ -109,12 +108,11 @@ attack_gradient <- function(ratings, attack, learner, utility, method = c("kkt",
 check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", "exact"), tau = 1, clean = NULL,
                            entries = NULL, n_entries = 10, h = 1e-4, seed = NULL, refit_sweeps = 20000,
                            refit_tol = 1e-13, threads = getOption("cfpoison.threads", 1L)) {
-  check_differentiable(learner)
-  check_not_filtered(learner)
   method <- cfp_arg_match(method)
-  refuse_unused_tau(!missing(tau), learner, method)
   check_number(h, min = 0, min_inclusive = FALSE)
-  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads)
+  problem <- gradient_problem(ratings, attack, learner, utility, method, tau, !missing(tau), clean, refit_sweeps,
+    refit_tol, threads
+  )
   # The block, whether given bare or inside a cf_attack.
   fake <- fake_users(attack, ratings)
   n_fake_ratings <- length(fake$rating)
@@ -151,8 +149,13 @@ check_gradient <- function(ratings, attack, learner, utility, method = c("kkt", 
   out
 }
 
-gradient_problem <- function(ratings, attack, learner, utility, method, tau, clean, refit_sweeps, refit_tol, threads,
-                             call = rlang::caller_env()) {
+# The problem both attack_gradient() and check_gradient() differentiate, from
+# their arguments (`tau_given`: whether the caller's `tau` was set).
+gradient_problem <- function(ratings, attack, learner, utility, method, tau, tau_given, clean, refit_sweeps, refit_tol,
+                             threads, call = rlang::caller_env()) {
+  check_differentiable(learner, call = call)
+  check_not_filtered(learner, call = call)
+  refuse_unused_tau(tau_given, learner, method, call = call)
   check_ratings(ratings, call = call)
   check_learner(learner, call = call)
   check_utility(utility, call = call)
