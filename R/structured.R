@@ -77,7 +77,8 @@
 #' @param design `"rare_items"`, `"popular_items"` or `"anchored"` (see Details).
 #' @param group_size Fake users who share the same items (`"rare_items"`,
 #'   `"popular_items"`; refused for `"anchored"`). `NULL` (the default)
-#'   takes, for `"rare_items"`, the size at which the learner keeps the most of the shared items' factors,
+#'   takes, for `"rare_items"`, the size at which the learner keeps the most
+#'   of the shared items' factors,
 #'   \eqn{(2\tau/\Lambda)^2/(B - 1)} rounded and at most the number of fake
 #'   users (4 for `learner_als(lambda_u = 5)` with B = 25; every fake user
 #'   for `learner_nuclear(lambda = 28.5)`), and 5 for `"popular_items"`.
