@@ -944,6 +944,7 @@ print.cf_attack <- function(x, ...) {
 #' @export
 summary.cf_attack <- function(object, ...) {
   trace <- object$trace
+  outcome <- object$settings[["outcome"]]
   data.frame(
     method = object$method,
     n_fake_users = length(object$fake$user_ids),
@@ -957,6 +958,9 @@ summary.cf_attack <- function(object, ...) {
     iterations = if (is.null(trace)) 0L else nrow(trace) - 1L,
     utility_start = if (is.null(trace)) NA_real_ else trace$utility[1],
     utility_end = if (is.null(trace)) NA_real_ else trace$utility[nrow(trace)],
+    # The loop's utilities are short refits' and, for the search, its first
+    # run's: the returned block is measured by its converged utility.
+    converged_utility = if (is.null(outcome)) NA_real_ else max(outcome$converged_utility, na.rm = TRUE),
     seconds = attack_seconds(object)
   )
 }

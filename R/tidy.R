@@ -129,8 +129,9 @@ fit_singular_values <- function(fit) {
 
 #' Tidy summaries of an attack
 #'
-#' `tidy()` gives the fake users' ratings, `glance()` the attack in one row
-#' (from `summary()` of the attack, with its utility and result added).
+#' `tidy()` gives the fake users' ratings, `glance()` the attack in one row:
+#' `summary()` of the attack, which gives the columns below but `utility_kind`,
+#' `utility_best` and `seed`, with those three added.
 #'
 #' @param x A `cf_attack` (from a `poison_*()` function).
 #' @param ... Unused; for compatibility with the generics.
@@ -156,7 +157,8 @@ fit_singular_values <- function(fit) {
 #'     \item{`iterations`}{Steps of the attack's loop (0 without a trace).}
 #'     \item{`utility_start`, `utility_end`}{The utility in the loop at the
 #'       start and after the last step (the loop's short refits: an
-#'       estimate).}
+#'       estimate). For the default PGA search, the trace's: that of its
+#'       first search, whose result need not be the one returned.}
 #'     \item{`utility_best`}{The largest utility in the loop (SGLD, a
 #'       sampler, returns its last sample, not the best one).}
 #'     \item{`converged_utility`}{For the default PGA search, the utility of
@@ -185,14 +187,12 @@ tidy.cf_attack <- function(x, ...) {
 glance.cf_attack <- function(x, ...) {
   overview <- tibble::as_tibble(summary(x))
   trace <- x$trace
-  outcome <- x$settings[["outcome"]]
   overview <- tibble::add_column(overview,
     utility_kind = if (is.null(x$utility)) NA_character_ else utility_kind(x$utility),
     .after = "max_rating"
   )
   overview <- tibble::add_column(overview,
     utility_best = if (is.null(trace) || nrow(trace) == 0L) NA_real_ else max(trace$utility),
-    converged_utility = if (is.null(outcome)) NA_real_ else max(outcome$converged_utility, na.rm = TRUE),
     .after = "utility_end"
   )
   overview$seed <- as.integer(x[["seed"]] %||% NA_integer_)

@@ -170,6 +170,11 @@ test_that("tidy() of an attack is its fake ratings, glance() its settings and tr
   expect_gte(summary$seconds, trace$seconds[nrow(trace)])
   expect_identical(evaluate_attack(r, attack)$attack_seconds, attack$seconds)
   expect_identical(summary$seed, 1L)
+  # summary() gives the returned block's converged utility beside the loop's.
+  overview <- summary(attack)
+  expect_identical(names(overview), setdiff(names(summary), c("utility_kind", "utility_best", "seed")))
+  expect_identical(overview$converged_utility, summary$converged_utility)
+  expect_true(is.na(summary(poison_uniform(r, tidy_budget(), seed = 2))$converged_utility))
 
   # Baselines have no utility, trace or search.
   uniform <- glance(poison_uniform(r, tidy_budget(), seed = 2))
