@@ -509,7 +509,8 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
 #'   unobserved entries counted as 0. Items that (almost) nobody rated get
 #'   \eqn{\sigma_j^2} near 0; the variance is floored at `min_var` so that the
 #'   Langevin step stays stable (it needs `step < 4 sigma_j^2`).
-#' * **Dynamics** (Eq. 17): \eqn{\tilde M \leftarrow \tilde M + \frac{s}{2}(-(\tilde M - \Xi)\Sigma^{-1} + \beta \nabla R) + N(0, s)}
+#' * **Dynamics** (Eq. 17): \eqn{\tilde M \leftarrow \tilde M +
+#'   \frac{s}{2}(-(\tilde M - \Xi)\Sigma^{-1} + \beta \nabla R) + N(0, s)}
 #'   with a constant step s, for `max_iter` steps, each after a warm-started
 #'   refit. Ratings are kept in \[-Lambda, Lambda\] during the dynamics (a
 #'   projected Langevin step: the paper leaves this open).

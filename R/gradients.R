@@ -9,7 +9,8 @@
 #'
 #' * `method = "kkt"`: the paper's approximation. For alternating minimization,
 #'   Eq. 11-12: each factor's response is taken alone, the normal users' factors
-#'   do not move, so \eqn{\partial R/\partial \tilde M_{ij} = \tilde u_i^\top (\Sigma_V^{(j)} + 2\lambda_V I)^{-1} \partial R/\partial v_j}
+#'   do not move, so \eqn{\partial R/\partial \tilde M_{ij} =
+#'   \tilde u_i^\top (\Sigma_V^{(j)} + 2\lambda_V I)^{-1} \partial R/\partial v_j}
 #'   (the ridge is Eq. 2's \eqn{2\lambda_V}; Section 4.1 prints \eqn{\lambda_V}).
 #'   For an integrity utility it only moves fake ratings of target items. For
 #'   nuclear-norm minimization, Appendix B with the smoothing parameter `tau`;
