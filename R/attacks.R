@@ -651,7 +651,9 @@ sgld_start <- function(ratings, learner, utility, budget, clean, n_fake, kept, t
 # of 9 0.064 and of 20 0.073 (its gain per fake user falling from 3,000 to
 # 1,600 in the utility), while groups of 4 gain about 1,100 per fake user
 # at any size: 9 searched SGLD users with 11 in groups reached 0.076 at
-# alpha = 3%, and 6 with 61 in groups 0.118 at 10% (0.110 before). The block
+# alpha = 3%, and 6 with 61 in groups 0.118 at 10% (0.110 before); at 10%
+# a second SGLD block of 10, searched alone on items apart from the first's,
+# in place of 10 group users, led to 0.1157 against 0.1221. The block
 # is searched before the groups join: at 10% (seed 1, four SGLD draws) its
 # search alone led to 0.1146-0.1221, a search of it beside the groups held
 # fixed to 0.1108-0.1169 (lower on three draws of four), and one of the whole
@@ -660,10 +662,15 @@ sgld_start <- function(ratings, learner, utility, budget, clean, n_fake, kept, t
 # B largest ratings, which fall on items of wide prior spread (rated by 19 to
 # 341 real users, nine in ten by over 40), and before the search the block
 # moved the utility by 16 to 44 on six draws of seven (4,925 on the seventh),
-# against 19,900 to 27,600 after. Without the dynamics (each fake user rating
-# B items drawn in proportion to the prior's variance, 1.6 prior deviations
-# from its mean) the search led to 0.1153-0.1181 over four draws, against
-# 0.1144-0.1221 (mean 0.1175) over seven SGLD draws.
+# against 19,900 to 27,600 after. The searched block moves the real users'
+# factors rather than its own items': at 10% (seed 1) the returned block moved
+# the predictions by 17,983 through the real users' factors (along the minor
+# eigenvectors of the clean V'V: the fake pattern takes over part of the
+# fit's smallest components) and by 17,366 on items no fake user rates,
+# against 3,420 on the block's own items. Without the dynamics (each fake
+# user rating B items drawn in proportion to the prior's variance, 1.6 prior
+# deviations from its mean) the search led to 0.1153-0.1181 over four draws,
+# against 0.1144-0.1221 (mean 0.1175) over seven SGLD draws.
 split_sgld_start <- function(sgld, rare_start, ratings, learner, utility, budget, clean, n_fake, refit, settings, seed,
                              progress) {
   n_sgld <- length(sgld$user_ids)
