@@ -938,21 +938,27 @@ print.cf_attack <- function(x, ...) {
   }
   # The search returns the best of its results and starts, which need not be
   # the trace's: name it, with the utility evaluate_attack() would measure.
-  outcome <- x$settings$outcome
-  if (!is.null(outcome)) {
-    best <- which.max(outcome$converged_utility)
+  returned <- returned_outcome(x)
+  if (!is.null(returned)) {
     cat_line(
-      "  returned the {outcome$result[best]}: ",
-      "converged utility {format(signif(outcome$converged_utility[best], 6))}"
+      "  returned the {returned$result}: ",
+      "converged utility {format(signif(returned$converged_utility, 6))}"
     )
   }
   invisible(x)
 }
 
+# The `outcome` row of the block the default search returned (the largest
+# converged utility, as poison_pga() chooses it); NULL for other attacks.
+returned_outcome <- function(attack) {
+  outcome <- attack$settings[["outcome"]]
+  best <- which.max(outcome$converged_utility)
+  if (length(best) == 0L) NULL else outcome[best, , drop = FALSE]
+}
+
 #' @export
 summary.cf_attack <- function(object, ...) {
   trace <- object$trace
-  outcome <- object$settings[["outcome"]]
   data.frame(
     method = object$method,
     n_fake_users = length(object$fake$user_ids),
@@ -968,7 +974,7 @@ summary.cf_attack <- function(object, ...) {
     utility_end = if (is.null(trace)) NA_real_ else trace$utility[nrow(trace)],
     # The loop's utilities are short refits' and, for the search, its first
     # run's: the returned block is measured by its converged utility.
-    converged_utility = if (is.null(outcome)) NA_real_ else max(outcome$converged_utility, na.rm = TRUE),
+    converged_utility = returned_outcome(object)$converged_utility %||% NA_real_,
     seconds = attack_seconds(object)
   )
 }
