@@ -397,7 +397,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     # A proposal's settled refit that after 2/5 of its sweeps still lies more
     # than 15% of the utility's scale (the largest |utility| among the
     # starts) below the current utility is cut there and the proposal
-    # rejected (see SupportSearch in inst/include/cfpoison/attacks.hpp).
+    # rejected (see SupportSearch in inst/include/cfpoison/search.hpp).
     settings$settle_check <- (settings$settle_sweeps * 2L) %/% 5L
     settings$settle_gap <- hopeless_gap * max(abs(in_loop))
     settings$rival <- -Inf
@@ -423,7 +423,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     searched <- unique(c(structured[which.max(in_loop[structured])], others))
     # The searches take turns, one step each, and one that can no longer
     # catch up with the leader is dropped (see run_searches() in
-    # inst/include/cfpoison/attacks.hpp). No search that won a row of
+    # inst/include/cfpoison/search.hpp). No search that won a row of
     # inst/bench/strength.R at alpha = 3% is dropped, so every row keeps its
     # result.
     problem <- attack_problem(ratings, learner, clean, starts[[searched[1]]], utility, refit, penalty$spec)
@@ -846,7 +846,7 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit, stealt
     refit = refit,
     stealth = stealth,
     # A bagged learner's bags (see PoisonedLearner in
-    # inst/include/cfpoison/attacks.hpp): each user's copies in each.
+    # inst/include/cfpoison/poisoned.hpp): each user's copies in each.
     bags = if (inherits(learner, "cf_learner_bagged")) {
       bag_counts(learner, length(ratings$user_ids), length(fake$user_ids))
     }

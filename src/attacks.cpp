@@ -1,12 +1,13 @@
 // Rcpp glue for the attack engine: builds the joint problem from R lists, runs
-// one C++ loop (inst/include/cfpoison/attacks.hpp), returns plain R objects.
+// one C++ loop (inst/include/cfpoison/attacks.hpp for Algorithms 1 and 2,
+// search.hpp for the support search), returns plain R objects.
 #include <RcppArmadillo.h>
 
 #include <cmath>
 #include <string>
 
 #include "boundary.h"
-#include "cfpoison/attacks.hpp"
+#include "cfpoison/search.hpp"
 
 namespace {
 
