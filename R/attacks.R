@@ -330,168 +330,35 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     values <- stats::runif(length(random$item), -budget$max_rating, budget$max_rating)
     fake <- fake_block(random, values, ratings)
   })
-  starts <- if (search) structured_starts(ratings, learner, utility, budget, clean, spec$n_fake, seed) else list()
   settings <- list(
     max_iter = max_iter, step = step, min_step = min_step, tol = tol, patience = 3L,
     max_rating = budget$max_rating
   )
-  # One refit of `block` and its utility (less the stealth penalty `spec`).
-  evaluate_at <- function(block, refits, spec) {
-    call_core(.attack_evaluate(attack_problem(ratings, learner, clean, block, utility, refits, spec), FALSE))
-  }
-  # The same for each of `blocks` (named), at the loop's refits, in one call.
-  screen <- function(blocks, spec) {
-    problem <- attack_problem(ratings, learner, clean, blocks[[1]], utility, refit, spec)
-    stats::setNames(call_core(.attack_screen(problem, lapply(blocks, core_ratings))), names(blocks))
-  }
+  job <- attack_job(ratings, learner, plain, utility, budget, clean, spec$n_fake, targets, tau, spec$threads, stealth,
+    filter, refit, seed, progress
+  )
+  # The support search (search_support() in R/search.R, whose searches run
+  # in run_searches(), inst/include/cfpoison/search.hpp), or Algorithm 1 on
+  # the random block (run_pga(), inst/include/cfpoison/attacks.hpp).
   if (search) {
-    settled <- utils::modifyList(refit, list(
-      sweeps = as.integer(formals(evaluate_attack)$refit_sweeps), tol = formals(evaluate_attack)$refit_tol
-    ))
-    # The nuclear norm is convex: a refit from the last accepted fit reaches
-    # the optimum a refit from the clean model reaches, sooner. ALS has
-    # several optima: its search accepts by the settled utility (evaluate_attack()'s
-    # stopping rule from the clean model), screened by short refits.
-    warm_start <- inherits(learner, "cf_learner_nuclear")
-    settings <- c(settings, list(
-      max_swaps = max_swaps, max_columns = max_columns, kept_items = targets - 1L, warm_start = warm_start,
-      settle_sweeps = if (settle && !warm_start) settled$sweeps else 0L, settle_tol = settled$tol
-    ))
-    starts <- c(starts, list(random = fake))
-    # The SGLD start (sgld_start()), but not on the nuclear norm (on
-    # MovieLens at alpha = 3% its search ended 12% below the best group
-    # start's, and the start took 29 s of a 45 s attack), for a nuke (its
-    # block pushes, as the random one does), or where its dense support
-    # would exceed 10^6 fake ratings (at the MovieLens-20M shape, alpha =
-    # 0.5%, with its dynamics on a sparse support the attack took 33
-    # minutes beside other jobs, 19 of them before the searches began
-    # against 5.4 without it, and the search from its block fell behind at
-    # less than half the winner's utility).
-    others <- if (!nukes_alone(utility, starts)) "random"
-    # For availability alone (no stealth, no filter) the SGLD block takes at
-    # most the fake users of alpha = 1.5%, and rare-item groups the rest
-    # (split_sgld_start()).
-    availability_alone <- utility$mu[2] == 0 && stealth == 0 && is.null(filter)
-    n_sgld <- if (availability_alone) min(spec$n_fake, soft_users(ratings)) else spec$n_fake
-    if (!warm_start && !is.null(others) && as.double(n_sgld) * length(ratings$item_ids) <= 1e6) {
-      starts$sgld <- sgld_start(ratings, plain, utility, budget, clean, n_sgld, targets, tau, spec$threads, seed,
-        progress
-      )
-      others <- c(others, "sgld")
-    }
-    # The loop's refits rank the structured starts for the search, which
-    # climbs their utility: the best one is searched, and so are the random
-    # and the SGLD starts (structured blocks win on real data, but a search
-    # from them can end in a local optimum that one from another start
-    # passes: from the random one on simulated low-rank data, from the SGLD
-    # one for a push and availability on MovieLens), except for a nuke (see
-    # nukes_alone()). The best structured start is searched even when the
-    # SGLD one leads in the loop: through a filter the SGLD block's search
-    # stalled where the best structured block's went on.
-    # A split SGLD start (split_sgld_start()) is built once the others are
-    # screened: its search needs their scale (settle_gap below).
-    rare <- grep("^rare_items_", names(starts), value = TRUE)
-    split <- !is.null(starts$sgld) && length(starts$sgld$user_ids) < spec$n_fake && length(rare) > 0L
-    penalty <- stealth_penalty(stealth, ratings, if (split) starts[names(starts) != "sgld"] else starts, screen, filter)
-    in_loop <- penalty$utility
-    # A proposal's settled refit that after 2/5 of its sweeps still lies more
-    # than 15% of the utility's scale (the largest |utility| among the
-    # starts) below the current utility is cut there and the proposal
-    # rejected (see SupportSearch in inst/include/cfpoison/search.hpp).
-    settings$settle_check <- (settings$settle_sweeps * 2L) %/% 5L
-    settings$settle_gap <- hopeless_gap * max(abs(in_loop))
-    settings$rival <- -Inf
-    utility_at <- function(block, refits) evaluate_at(block, refits, penalty$spec)$utility
-    if (split) {
-      starts$sgld <- split_sgld_start(starts$sgld, rare[which.max(in_loop[rare])], ratings, learner, utility, budget,
-        clean, spec$n_fake, refit, settings, seed, progress
-      )
-      # Both vectors are kept in the starts' order, which the code below indexes by.
-      at <- screen(starts["sgld"], NULL)$sgld
-      in_loop <- c(in_loop, sgld = at$utility)[names(starts)]
-      penalty$converged <- c(penalty$converged, sgld = at$converged)[names(starts)]
-      settings$settle_gap <- hopeless_gap * max(abs(in_loop))
-      # Searched already (on MovieLens at alpha = 3% and 10% a second search
-      # from the whole block rejected every step, 14 s at 3%), and settled
-      # here, since its loop refit understates it: the searches that cannot
-      # reach it are dropped.
-      others <- setdiff(others, "sgld")
-      settings$rival <- utility_at(starts$sgld, settled)
-    }
-    structured <- setdiff(names(starts), c("random", "sgld"))
-    if (length(structured) == 0L) structured <- names(starts)
-    searched <- unique(c(structured[which.max(in_loop[structured])], others))
-    # The searches take turns, one step each, and one that can no longer
-    # catch up with the leader is dropped (see run_searches() in
-    # inst/include/cfpoison/search.hpp). No search that won a row of
-    # inst/bench/strength.R at alpha = 3% is dropped, so every row keeps its
-    # result.
-    problem <- attack_problem(ratings, learner, clean, starts[[searched[1]]], utility, refit, penalty$spec)
-    report <- progress_reporter(progress, paste("PGA search from", paste(searched, collapse = ", ")),
-      max_iter * length(searched)
-    )
-    runs <- call_core(.attack_search(problem, lapply(starts[searched], core_ratings), settings, report))
-    # The converged utility (evaluate_attack()'s stopping rule, from the clean
-    # model) chooses among the searches' results and the starts, so that the
-    # result is never below a start that could win: on the nuclear norm the
-    # loop's refits ranked two starts the other way round. A settling search
-    # has measured it already for its start and its result (the same refit,
-    # bitwise). The other starts are settled best first, except those whose
-    # loop utility lies too far below the best converged one to overtake it
-    # (hopeless()): each settled refit costs as much as several search steps.
-    results <- lapply(runs, function(run) fake_from_core(run$fake, fake))
-    settles <- settings$settle_sweeps > 0L
-    result_utility <- if (settles) {
-      vapply(runs, `[[`, numeric(1), "utility")
-    } else {
-      vapply(results, utility_at, numeric(1), settled)
-    }
-    start_utility <- rep(NA_real_, length(starts))
-    # A start whose loop refit stopped at the settled refit's tolerance was
-    # settled already: both refit from the clean model under that tolerance,
-    # sweep for sweep the same (on MovieLens-20M's scale every start does).
-    if (identical(refit$tol, settled$tol)) start_utility[penalty$converged] <- in_loop[penalty$converged]
-    if (settles) start_utility[match(searched, names(starts))] <- vapply(runs, `[[`, numeric(1), "start_utility")
-    if (split) start_utility[names(starts) == "sgld"] <- settings$rival
-    leader <- max(result_utility, start_utility, na.rm = TRUE)
-    for (s in order(in_loop, decreasing = TRUE)) {
-      if (!is.na(start_utility[s]) || hopeless(in_loop[[s]], leader)) next
-      start_utility[s] <- utility_at(starts[[s]], settled)
-      leader <- max(leader, start_utility[s])
-    }
-    converged <- c(result_utility, start_utility)
-    best <- which.max(converged)
-    fake <- c(results, starts)[[best]]
-    run <- if (best > length(runs)) 1L else best # a start comes with the trace of the first search
-    res <- runs[[run]]
-    start <- searched[run]
-    outcome <- data.frame(
-      result = c(paste("search from", searched), paste("start", names(starts))), converged_utility = converged,
-      dropped = c(vapply(runs, `[[`, logical(1), "dropped"), rep(NA, length(starts)))
-    )
+    found <- search_support(job, fake, settings, max_swaps, max_columns, settle)
+    fake <- found$fake
+    res <- found$res
+    penalty <- found$penalty
+    settings <- found$settings
   } else {
     penalty <- if (stealth > 0 || !is.null(filter)) {
-      stealth_penalty(stealth, ratings, list(random = fake), screen, filter)
+      stealth_penalty(stealth, ratings, list(random = fake), job_screen(job), filter)
     }
-    problem <- attack_problem(ratings, learner, clean, fake, utility, refit, penalty$spec)
     report <- progress_reporter(progress, "PGA attack", max_iter)
-    res <- call_core(.attack_pga(problem, settings, report))
+    res <- call_core(.attack_pga(job_problem(job, fake, spec = penalty$spec), settings, report))
+    fake <- fake_from_core(res$fake, fake)
   }
   settings <- c(settings, list(
     support = support, method = method, refit_sweeps = refit$sweeps, tau = tau,
     targets_in_support = targets_in_support, stealth = stealth, stealth_scale = penalty$scale %||% NA_real_
   ))
-  if (search) {
-    settings <- c(settings, list(
-      start = start,
-      starts = data.frame(
-        start = names(starts), utility = in_loop, converged_utility = converged[-seq_along(runs)]
-      ),
-      outcome = outcome
-    ))
-  } else {
-    fake <- fake_from_core(res$fake, fake)
-  }
+  if (search) settings <- c(settings, found[c("start", "starts", "outcome")])
   new_cf_attack("pga", fake, attacked$ratings, utility, budget, attacked$learner, clean, res$trace, seed,
     settings = settings, seconds = proc.time()[["elapsed"]] - started
   )
@@ -616,82 +483,6 @@ sgld_block <- function(ratings, learner, utility, budget, clean, n_fake, setting
   list(fake = keep_largest(fake_from_core(res$fake, fake), budget, kept), trace = res$trace)
 }
 
-# The support search's SGLD start: poison_sgld() at beta = 6, ten times the
-# paper's 0.6, with its other defaults (100 steps of 0.03, the KKT gradient,
-# 5 warm sweeps per refit, the dense support: every fake user rates every
-# item). Its block is exactly poison_sgld(beta = 6)'s with the same clean
-# model and seed, except that the search's `kept` items (the integrity
-# targets) stay in every fake user's support, as in every start. Why a
-# start: its fake users share items of middling popularity (rated by about
-# 50-350 of MovieLens' 671 users), a basin that no structured design
-# reaches and that the search climbs well beyond (inst/bench/strength.R);
-# its loop refit understates it (it settles only after about 100 sweeps),
-# so it is searched whatever its loop utility.
-sgld_start <- function(ratings, learner, utility, budget, clean, n_fake, kept, tau, threads, seed, progress) {
-  n <- length(ratings$item_ids)
-  defaults <- formals(poison_sgld)
-  settings <- list(
-    max_iter = as.integer(defaults$max_iter), step = defaults$step, beta = 6, max_rating = budget$max_rating
-  )
-  refit <- refit_settings(defaults$refit_sweeps, "kkt", tau, threads)
-  report <- progress_reporter(progress, "SGLD start (beta = 6)", settings$max_iter)
-  with_seed(seed, sgld_block(ratings, learner, utility, budget, clean, n_fake, settings, "dense", n,
-    defaults$min_var, refit, report, kept
-  ))$fake
-}
-
-# The SGLD start of an availability attack with more fake users than
-# soft_users(): its block `sgld`, of soft_users() fake users, searched alone
-# (one search under the attack's `settings`), then groups sharing rare items
-# for the other fake users, in the design of the rare_items start named
-# `rare_start` (the best one in the loop). Why: the SGLD block's fake users act together
-# and its gain saturates, while each rare-item group adds its own share, and
-# the two add up as they move different predictions. On MovieLens (ALS rank
-# 10) a searched SGLD block of 6 fake users reached an RMSE shift of 0.055,
-# of 9 0.064 and of 20 0.073 (its gain per fake user falling from 3,000 to
-# 1,600 in the utility), while groups of 4 gain about 1,100 per fake user
-# at any size: 9 searched SGLD users with 11 in groups reached 0.076 at
-# alpha = 3%, and 6 with 61 in groups 0.118 at 10% (0.110 before); at 10%
-# a second SGLD block of 10, searched alone on items apart from the first's,
-# in place of 10 group users, led to 0.1157 against 0.1221. The block
-# is searched before the groups join: at 10% (seed 1, four SGLD draws) its
-# search alone led to 0.1146-0.1221, a search of it beside the groups held
-# fixed to 0.1108-0.1169 (lower on three draws of four), and one of the whole
-# block (three draws) to 0.1108-0.1178. What the search gains from the SGLD
-# block is mostly its support: Algorithm 2's projection keeps each fake user's
-# B largest ratings, which fall on items of wide prior spread (rated by 19 to
-# 341 real users, nine in ten by over 40), and before the search the block
-# moved the utility by 16 to 44 on six draws of seven (4,925 on the seventh),
-# against 19,900 to 27,600 after. The searched block moves the real users'
-# factors rather than its own items': at 10% (seed 1) the returned block moved
-# the predictions by 17,983 through the real users' factors (along the minor
-# eigenvectors of the clean V'V: the fake pattern takes over part of the
-# fit's smallest components) and by 17,366 on items no fake user rates,
-# against 3,420 on the block's own items. Without the dynamics (each fake
-# user rating B items drawn in proportion to the prior's variance, 1.6 prior
-# deviations from its mean) the search led to 0.1153-0.1181 over four draws,
-# against 0.1144-0.1221 (mean 0.1175) over seven SGLD draws.
-split_sgld_start <- function(sgld, rare_start, ratings, learner, utility, budget, clean, n_fake, refit, settings, seed,
-                             progress) {
-  n_sgld <- length(sgld$user_ids)
-  problem <- attack_problem(ratings, learner, clean, sgld, utility, refit)
-  report <- progress_reporter(progress, sprintf("PGA search of the SGLD start (%d fake users)", n_sgld),
-    settings$max_iter
-  )
-  run <- call_core(.attack_search(problem, list(core_ratings(sgld)), settings, report))[[1]]
-  searched <- fake_from_core(run$fake, sgld)
-  design <- rare_start_design(rare_start)
-  groups <- with_seed(seed, structured_block("rare_items", ratings, utility, budget, clean, n_fake - n_sgld,
-    design$group_size, anchors = design$anchors
-  ))
-  cells <- list(user = c(searched$user, groups$user + n_sgld), item = c(searched$item, groups$item))
-  fake_block(cells, c(searched$rating, groups$rating), ratings)
-}
-
-# The fake users of the SGLD block in split_sgld_start(): those of alpha =
-# 1.5% (10 of MovieLens' 671 users; see there), at least one.
-soft_users <- function(ratings) max(1L, as.integer(floor(0.015 * length(ratings$user_ids) + 1e-8)))
-
 # Per-item prior of Algorithm 2 from all m normal users, unobserved counted as 0.
 item_prior <- function(ratings, min_var) {
   m <- length(ratings$user_ids)
@@ -710,39 +501,6 @@ keep_largest <- function(fake, budget, kept = integer(0)) {
     fake$user_ids, fake$item_ids, c(-budget$max_rating, budget$max_rating)
   )
 }
-
-# Whether the support search skips the random start (which stays a
-# candidate for the result): for a nuke (mu_1 = 0 and every target weighted
-# against the attacker's direction) with a structured start to search
-# instead. A random block's fake users share only the targets, so each one's
-# factor follows its own rating of a target, and the target's factor follows
-# theirs whatever that rating's sign: the block pushes (see
-# poison_structured(), "anchored"). On MovieLens (inst/bench/strength.R) the
-# random start raised the target at alpha = 1%, 3% and 10%, and the search
-# from it never won a nuke: at 3% it ended at a target shift of -0.64
-# against -0.83 from the anchored start, at the cost of half the attack's
-# time (the attack took 2.5 minutes); at 1% and 10% it fell behind and was
-# dropped. On the nuclear norm at 3% it came closest: -368.97 against
-# -363.87 in utility. For a push or availability the search from the random
-# start won on MovieLens at 3% before the SGLD start (which wins there now),
-# and wins on simulated low-rank data, so there it is searched.
-nukes_alone <- function(utility, starts) {
-  utility$mu[1] == 0 && length(utility$weights) > 0L && all(utility$mu[2] * utility$weights < 0) &&
-    length(setdiff(names(starts), "random")) > 0L
-}
-
-# Whether a start whose utility at the loop's refit is `loop` cannot overtake
-# the best converged utility `leader`: it lies below it by more than 15% of
-# the larger of their sizes. Settling moves a start's utility little: by at
-# most 5.7% in inst/bench/strength.R (the nuclear norm's rare_items start for
-# availability at alpha = 3%, which then won its row; 3% on ALS), and by 12%
-# on the small simulated data of the tests (a start 15% behind would then
-# still end 4.8% behind).
-hopeless <- function(loop, leader) {
-  loop < leader - hopeless_gap * max(abs(leader), abs(loop))
-}
-
-hopeless_gap <- 0.15
 
 # Validates what every optimized attack takes; returns derived quantities.
 attack_spec <- function(ratings, learner, utility, budget, threads, call = rlang::caller_env()) {
@@ -851,6 +609,38 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit, stealt
       bag_counts(learner, length(ratings$user_ids), length(fake$user_ids))
     }
   )
+}
+
+# What every refit of one poison_pga() attack shares: its `ratings`,
+# `learner` (for the support search accelerated(), whose refits are
+# evaluate_attack()'s) and `plain` (its plain sweeps, which the SGLD start
+# runs), `utility`, `budget`, `clean` fit, `n_fake` fake users, the `targets`
+# kept in every support (indices), `tau`, `threads`, `stealth` weight,
+# `filter` (filter_route(), or NULL), the loop's `refit` settings, `seed`
+# and `progress`.
+attack_job <- function(ratings, learner, plain, utility, budget, clean, n_fake, targets, tau, threads, stealth,
+                       filter, refit, seed, progress) {
+  list(
+    ratings = ratings, learner = learner, plain = plain, utility = utility, budget = budget, clean = clean,
+    n_fake = n_fake, targets = targets, tau = tau, threads = threads, stealth = stealth, filter = filter,
+    refit = refit, seed = seed, progress = progress
+  )
+}
+
+# The joint problem of `job` at the fake block `block`, under `refit`
+# settings and the stealth penalty `spec` (see attack_problem()).
+job_problem <- function(job, block, refit = job$refit, spec = NULL) {
+  attack_problem(job$ratings, job$learner, job$clean, block, job$utility, refit, spec)
+}
+
+# A function that refits each of `blocks` (named) at the loop's refits and
+# returns its evaluation (utility less the stealth penalty `spec`), in one
+# call: stealth_penalty()'s `evaluate`.
+job_screen <- function(job) {
+  function(blocks, spec) {
+    problem <- job_problem(job, blocks[[1]], spec = spec)
+    stats::setNames(call_core(.attack_screen(problem, lapply(blocks, core_ratings))), names(blocks))
+  }
 }
 
 # The item factors the attack's refits start from: the clean model's, or
