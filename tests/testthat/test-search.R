@@ -516,3 +516,30 @@ test_that("the searches take turns: each keeps its own path, one left behind is 
   expect_identical(kept$fake, run_alone$fake)
   for (run in both) expect_identical(run$utility, run$trace$utility[nrow(run$trace)])
 })
+
+test_that("the default attack, SGLD and the measurement are the same for any thread count", {
+  # The learners' and the gradient's own tests check their parts alone; this
+  # checks whole attacks. The threads share out users and items in chunks of
+  # up to 256: on 400 users and 300 items both threads get work. The ALS
+  # availability attack runs the split SGLD start, the others their
+  # structured starts.
+  r <- simulate_ratings(400, 300, rank = 3, density = 0.05, seed = 1)
+  budget <- attack_budget(alpha = 0.02, items_per_user = 10)
+  nuke <- utility_integrity(targets = r$item_ids[5], weights = -2)
+  for (learner in list(learner_als(rank = 3, lambda_u = 1), learner_nuclear(lambda = 5, rank_max = 10))) {
+    for (utility in list(utility_availability(), nuke)) {
+      one <- poison_pga(r, learner, utility, budget, seed = 3, threads = 1)
+      two <- poison_pga(r, learner, utility, budget, seed = 3, threads = 2)
+      expect_identical(two$fake, one$fake)
+      expect_identical(two$settings$outcome, one$settings$outcome)
+    }
+  }
+  als <- learner_als(rank = 3, lambda_u = 1)
+  one <- poison_sgld(r, als, nuke, budget, max_iter = 10, seed = 3, threads = 1)
+  expect_identical(poison_sgld(r, als, nuke, budget, max_iter = 10, seed = 3, threads = 2)$fake, one$fake)
+  timeless <- function(threads) {
+    evaluation <- evaluate_attack(r, one, threads = threads)
+    evaluation[setdiff(names(evaluation), c("attack_seconds", "evaluation_seconds"))]
+  }
+  expect_identical(timeless(2), timeless(1))
+})
