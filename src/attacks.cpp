@@ -57,8 +57,8 @@ cfpoison::PoisonedLearner make_learner(const Rcpp::List& problem) {
   const cfpoison::LearnerSpec spec = boundary::read_learner(problem["learner"]);
 
   cfpoison::CleanModel clean;
-  clean.P = Rcpp::as<arma::mat>(problem["clean_p"]).t();
-  clean.Q = Rcpp::as<arma::mat>(problem["clean_q"]).t();
+  clean.P = boundary::core_factors(Rcpp::as<arma::mat>(problem["clean_p"]));
+  clean.Q = boundary::core_factors(Rcpp::as<arma::mat>(problem["clean_q"]));
   if (static_cast<int>(clean.P.n_cols) != n_normal || static_cast<int>(clean.Q.n_cols) != n_items ||
       clean.P.n_rows != clean.Q.n_rows)
     Rcpp::stop("the clean model does not match the ratings' users and items");
@@ -98,7 +98,9 @@ cfpoison::PoisonedLearner make_learner(const Rcpp::List& problem) {
   return learner;
 }
 
-arma::mat item_init(const Rcpp::List& problem) { return Rcpp::as<arma::mat>(problem["item_init"]).t(); }
+arma::mat item_init(const Rcpp::List& problem) {
+  return boundary::core_factors(Rcpp::as<arma::mat>(problem["item_init"]));
+}
 
 const char* hessian_name(const cfpoison::HessianModel h) {
   return h == cfpoison::HessianModel::exact ? "exact" : "gauss_newton";
@@ -129,7 +131,7 @@ Rcpp::DataFrame trace_frame(const std::vector<cfpoison::AttackTraceRow>& trace) 
 
 Rcpp::List attack_result(const cfpoison::AttackResult& res) {
   return Rcpp::List::create(Rcpp::Named("fake") = block_list(res.fake), Rcpp::Named("trace") = trace_frame(res.trace),
-                            Rcpp::Named("item_factors") = Rcpp::wrap(arma::mat(res.V.t())));
+                            Rcpp::Named("item_factors") = boundary::r_factors(res.V));
 }
 
 // Fake blocks as core_ratings() lays them out, each over the problem's fake
@@ -167,7 +169,7 @@ Rcpp::List attack_evaluate(const Rcpp::List& problem, const bool with_gradient) 
                             Rcpp::Named("cg_iterations") = e.gradient.cg_iterations,
                             Rcpp::Named("cg_residual") = e.gradient.cg_residual,
                             Rcpp::Named("hessian") = hessian_name(e.gradient.hessian),
-                            Rcpp::Named("item_factors") = Rcpp::wrap(arma::mat(e.V.t())));
+                            Rcpp::Named("item_factors") = boundary::r_factors(e.V));
 }
 
 // The utility of each of `starts` (fake blocks as core_ratings() lays them

@@ -32,16 +32,17 @@ Rcpp::List utility_at(const Rcpp::List& ratings, const arma::mat& P, const arma:
   if (targets.size() != weights.size()) Rcpp::stop("one weight per target is needed");
   if (clean_p.n_rows != P.n_rows || clean_q.n_rows != Q.n_rows || clean_p.n_cols != clean_q.n_cols)
     Rcpp::stop("the clean factors do not match the ratings' users and items");
-  cfpoison::CleanModel clean{clean_p.t(), clean_q.t()};
+  cfpoison::CleanModel clean{boundary::core_factors(clean_p), boundary::core_factors(clean_q)};
   cfpoison::UtilitySpec spec;
   spec.mu_availability = mu_availability;
   spec.mu_integrity = mu_integrity;
   spec.target_items = targets;
   spec.target_weights = weights;
   const cfpoison::UtilityGradient u =
-      cfpoison::utility_gradient(idx, static_cast<int>(P.n_rows), P.t(), Q.t(), clean, spec, threads);
-  return Rcpp::List::create(Rcpp::Named("value") = u.value, Rcpp::Named("d_user") = Rcpp::wrap(arma::mat(u.dP.t())),
-                            Rcpp::Named("d_item") = Rcpp::wrap(arma::mat(u.dQ.t())));
+      cfpoison::utility_gradient(idx, static_cast<int>(P.n_rows), boundary::core_factors(P), boundary::core_factors(Q),
+                                 clean, spec, threads);
+  return Rcpp::List::create(Rcpp::Named("value") = u.value, Rcpp::Named("d_user") = boundary::r_factors(u.dP),
+                            Rcpp::Named("d_item") = boundary::r_factors(u.dQ));
 }
 
 // Hit ratio at top_n of each target (0-based), from factors P (m x k) and Q
@@ -51,6 +52,6 @@ Rcpp::NumericVector hit_ratio(const Rcpp::List& ratings, const arma::mat& P, con
                               const std::vector<int>& targets, const int top_n, const int threads) {
   const cfpoison::ObservedIndex idx = normal_index(ratings, P, Q);
   const std::vector<double> out =
-      cfpoison::hit_ratio(idx, P.t(), Q, targets, top_n, threads, [] { Rcpp::checkUserInterrupt(); });
+      cfpoison::hit_ratio(idx, boundary::core_factors(P), Q, targets, top_n, threads, [] { Rcpp::checkUserInterrupt(); });
   return Rcpp::NumericVector(out.begin(), out.end());
 }

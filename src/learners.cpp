@@ -34,21 +34,21 @@ Rcpp::List fit_factors(const Rcpp::List& ratings, const Rcpp::List& learner, con
   const cfpoison::LearnerSpec spec = boundary::read_learner(learner);
   if (static_cast<int>(item_init.n_rows) != data.idx.n_cols) Rcpp::stop("item_init needs one row per item");
   const cfpoison::AlsSettings settings = cfpoison::als_settings(spec, spec.max_iter, spec.tol, threads);
-  const cfpoison::AlsResult fit = cfpoison::fit_als(data.idx, data.values, item_init.t(), settings,
+  const cfpoison::AlsResult fit = cfpoison::fit_als(data.idx, data.values, boundary::core_factors(item_init), settings,
                                                     boundary::step_callback<cfpoison::SweepRecord>(on_sweep));
 
   Rcpp::List out = Rcpp::List::create(Rcpp::Named("trace") = trace_frame(fit.trace),
                                       Rcpp::Named("converged") = fit.converged);
   if (!spec.nuclear) {
-    out["user_factors"] = Rcpp::wrap(arma::mat(fit.U.t()));
-    out["item_factors"] = Rcpp::wrap(arma::mat(fit.V.t()));
+    out["user_factors"] = boundary::r_factors(fit.U);
+    out["item_factors"] = boundary::r_factors(fit.V);
     out["objective"] = fit.trace.empty() ? NA_REAL : fit.trace.back().objective;
     if (spec.biased) out["mean"] = fit.mean;
   } else {
     const cfpoison::NuclearFactors svd =
         cfpoison::nuclear_threshold(data.idx, data.values, fit.U, fit.V, spec.lambda, threads);
-    out["user_factors"] = Rcpp::wrap(arma::mat(svd.U.t()));
-    out["item_factors"] = Rcpp::wrap(arma::mat(svd.V.t()));
+    out["user_factors"] = boundary::r_factors(svd.U);
+    out["item_factors"] = boundary::r_factors(svd.V);
     out["d"] = Rcpp::NumericVector(svd.d.begin(), svd.d.end());
     out["objective"] = cfpoison::nuclear_objective(data.idx, data.values, svd, spec.lambda, threads);
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "boundary.h"
 #include "cfpoison/predict.hpp"
 
 namespace {
@@ -22,8 +23,8 @@ Rcpp::NumericVector predictions(const arma::mat& user_factors, const arma::mat& 
     if (users[e] < base || users[e] - base >= n_users) Rcpp::stop("user index out of range at pair %d", e + 1);
     if (items[e] < base || items[e] - base >= n_items) Rcpp::stop("item index out of range at pair %d", e + 1);
   }
-  const arma::mat U = user_factors.t();
-  const arma::mat V = item_factors.t();
+  const arma::mat U = boundary::core_factors(user_factors);
+  const arma::mat V = boundary::core_factors(item_factors);
   Rcpp::NumericVector out(users.size());
   cfpoison::predict_pairs(U, V, users.begin(), items.begin(), static_cast<std::size_t>(users.size()), out.begin(),
                           threads, base);
