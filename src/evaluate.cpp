@@ -51,7 +51,7 @@ Rcpp::List utility_at(const Rcpp::List& ratings, const arma::mat& P, const arma:
 Rcpp::NumericVector hit_ratio(const Rcpp::List& ratings, const arma::mat& P, const arma::mat& Q,
                               const std::vector<int>& targets, const int top_n, const int threads) {
   const cfpoison::ObservedIndex idx = normal_index(ratings, P, Q);
-  const std::vector<double> out =
-      cfpoison::hit_ratio(idx, boundary::core_factors(P), Q, targets, top_n, threads, [] { Rcpp::checkUserInterrupt(); });
+  const std::vector<double> out = cfpoison::hit_ratio(idx, boundary::core_factors(P), Q, targets, top_n, threads,
+                                                      [] { Rcpp::checkUserInterrupt(); });
   return Rcpp::NumericVector(out.begin(), out.end());
 }
