@@ -101,7 +101,6 @@ search_support <- function(job, random, settings, max_swaps, max_columns, settle
     settings$max_iter * length(searched)
   )
   runs <- call_core(.attack_search(problem, lapply(starts[searched], core_ratings), settings, report))
-  results <- lapply(runs, function(run) fake_from_core(run$fake, random))
   settles <- settings$settle_sweeps > 0L
   # The starts' converged utilities known already. A start whose loop refit
   # stopped at the settled refit's tolerance was settled: both refit from
@@ -113,24 +112,24 @@ search_support <- function(job, random, settings, max_swaps, max_columns, settle
   if (identical(job$refit$tol, settled$tol)) known[penalty$converged] <- in_loop[penalty$converged]
   if (settles) known[match(searched, names(starts))] <- vapply(runs, `[[`, numeric(1), "start_utility")
   if (split) known[names(starts) == "sgld"] <- settings$rival
-  chosen <- converged_best(runs, results, starts, searched, in_loop, known, settles, function(block) {
+  chosen <- converged_best(runs, starts, searched, in_loop, known, settles, function(block) {
     utility_at(block, settled)
   })
   c(chosen, list(penalty = penalty, settings = settings))
 }
 
-# The result of the searches `runs` (their blocks `results`, from the starts
-# named `searched`): whichever of the results and the `starts` has the
-# largest converged utility (evaluate_attack()'s stopping rule, from the
-# clean model), so that the result is never below a start that could win:
-# on the nuclear norm the loop's refits ranked two starts the other way
-# round. A settling search (`settles`) has measured it for its result; the
-# other results are settled (`settle()`), and so are the starts whose
-# converged utility is not `known`, best first by their loop utility
-# `in_loop`, except those that lie too far below the best converged one to
-# overtake it (hopeless()): each settled refit costs as much as several
-# search steps.
-converged_best <- function(runs, results, starts, searched, in_loop, known, settles, settle) {
+# The result of the searches `runs` (from the starts named `searched`):
+# whichever of their blocks and the `starts` has the largest converged
+# utility (evaluate_attack()'s stopping rule, from the clean model), so that
+# the result is never below a start that could win: on the nuclear norm the
+# loop's refits ranked two starts the other way round. A settling search
+# (`settles`) has measured it for its result; the other results are settled
+# (`settle()`), and so are the starts whose converged utility is not
+# `known`, best first by their loop utility `in_loop`, except those that lie
+# too far below the best converged one to overtake it (hopeless()): each
+# settled refit costs as much as several search steps.
+converged_best <- function(runs, starts, searched, in_loop, known, settles, settle) {
+  results <- lapply(runs, function(run) fake_from_core(run$fake, starts[["random"]]))
   result_utility <- if (settles) vapply(runs, `[[`, numeric(1), "utility") else vapply(results, settle, numeric(1))
   start_utility <- known
   leader <- max(result_utility, start_utility, na.rm = TRUE)
