@@ -43,8 +43,9 @@ struct Evaluation {
   bool cut = false;      // the refit was cut short (RefitCut): utility is its last sweep's, no gradient
   bool converged = false;  // the refit (every bag's) stopped at its tolerance, before its sweep cap
   FakeGradient gradient;  // empty values: not differentiated (see differentiated())
-  // The factors the gradient was taken at (balanced ones for a nuclear fit),
-  // whose products are the predictions: fake users' (k x m') and items' (k x n).
+  // The fit's prediction factors (balanced ones for a nuclear fit), at which
+  // the exact gradient is taken: fake users' (k x m') and items' (k x n).
+  // Set with the gradient.
   arma::mat fake_factors;
   arma::mat item_factors;
   double huber_delta = 0.0;  // the loss the fit minimizes (0: squared), which prices new ratings
@@ -196,6 +197,16 @@ class PoisonedLearner {
     double mean = 0.0;  // biased: mu
   };
 
+  // The prediction factors of any learner's `fit` of `values` on `idx`.
+  FitFactors prediction_factors(const ObservedIndex& idx, const std::vector<double>& values, AlsResult fit) const {
+    if (learner_.nuclear) return nuclear_factors(idx, values, fit);
+    if (learner_.biased) return biased_factors(fit);
+    FitFactors f;
+    f.P = std::move(fit.U);
+    f.Q = std::move(fit.V);
+    return f;
+  }
+
   // Nuclear norm: X = U diag(d) V' after thresholding; its balanced factors
   // sqrt(d) U, sqrt(d) V on the positive singular values carry the gradient.
   FitFactors nuclear_factors(const ObservedIndex& idx, const std::vector<double>& values, const AlsResult& fit) const {
@@ -218,25 +229,18 @@ class PoisonedLearner {
     joint_->set_block(fake);
     const ObservedIndex& idx = joint_->idx();
     const std::vector<double>& values = joint_->values();
-    // The utility of an ALS fit so far (a nuclear fit's needs its thresholding).
-    const auto utility_of = [&](const AlsResult& fit) {
-      if (learner_.biased) {
-        const FitFactors f = biased_factors(fit);
-        return utility_gradient(idx, n_normal_, f.P, f.Q, clean_, utility_, settings_.threads).value;
-      }
-      return utility_gradient(idx, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads).value;
-    };
     double cut_utility = 0.0;
     SweepCheck check;
     if (cut != nullptr && !learner_.nuclear) {
+      // The utility of the ALS fit so far (a nuclear fit's would need its thresholding).
       check = [&](const AlsResult& fit) {
         if (static_cast<int>(fit.trace.size()) != cut->at) return true;
-        cut_utility = utility_of(fit);
+        const FitFactors f = prediction_factors(idx, values, fit);
+        cut_utility = utility_gradient(idx, n_normal_, f.P, f.Q, clean_, utility_, settings_.threads).value;
         return cut_utility >= cut->floor;
       };
     }
-    const AlsResult fit =
-        fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr, check, &joint_->by_column());
+    AlsResult fit = fit_als(idx, values, V_warm, refit_settings(sweeps, tol), nullptr, check, &joint_->by_column());
     Evaluation out;
     out.V = fit.V;
     out.converged = fit.converged;
@@ -245,53 +249,44 @@ class PoisonedLearner {
       out.cut = true;
       return out;
     }
-    if (learner_.biased) {
-      biased_evaluation(fit, gradient_floor, out);
-      return out;
-    }
-    if (!learner_.nuclear) {
-      const UtilityGradient ug = utility_gradient(idx, n_normal_, fit.U, fit.V, clean_, utility_, settings_.threads);
-      out.utility = ug.value;
-      if (takes_gradient(out.utility, gradient_floor)) {
-        const JointModel model{idx,       values, fit.U, fit.V, learner_.lambda_u, learner_.lambda_v,
-                               n_normal_, learner_.huber_delta};
-        out.gradient = gradient(model, ug.dP, ug.dQ, settings_.method, last_zV_);
-        keep_factors(fit.U, fit.V, out);
-        out.huber_delta = learner_.huber_delta;
-      }
-      return out;
-    }
-    const FitFactors f = nuclear_factors(idx, values, fit);
+    const FitFactors f = prediction_factors(idx, values, std::move(fit));
     const UtilityGradient ug = utility_gradient(idx, n_normal_, f.P, f.Q, clean_, utility_, settings_.threads);
     out.utility = ug.value;
-    if (takes_gradient(out.utility, gradient_floor)) {
-      if (settings_.method == GradientMethod::exact) {
-        const JointModel model{idx, values, f.P, f.Q, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal_};
-        out.gradient = gradient(model, ug.dP, ug.dQ, GradientMethod::exact, last_zV_);
-        keep_factors(f.P, f.Q, out);
-      } else {
-        // dR/dv_j = sqrt(d) dR/db_j for B = diag(sqrt(d)) V.
-        const arma::mat dV = arma::diagmat(arma::sqrt(f.d)) * ug.dQ;
-        const JointModel model{idx, values, f.U, f.V, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal_};
-        out.gradient = appendix_b_gradient(model, f.d, learner_.lambda, settings_.tau, dV, settings_.threads);
-      }
-    }
+    if (!takes_gradient(out.utility, gradient_floor)) return out;
+    out.gradient = learner_gradient(idx, values, n_normal_, f, ug.dP, ug.dQ, last_zV_);
+    out.fake_factors = f.P.cols(static_cast<arma::uword>(n_normal_), f.P.n_cols - 1);
+    out.item_factors = f.Q;
+    out.huber_delta = loss_delta();
+    out.mean = f.mean;
     return out;
   }
 
-  // A biased fit (U = [U; b], V = [V; c], als.hpp): the utility of its
-  // predictions mu + b_i + c_j + u_i'v_j, through the factors [U; b; 1; mu]
-  // and [V; 1; c; 1], and the gradient on its free parameters (gradients.hpp).
-  void biased_evaluation(const AlsResult& fit, const double gradient_floor, Evaluation& out) {
-    const FitFactors f = biased_factors(fit);
-    const UtilityGradient ug = utility_gradient(joint_->idx(), n_normal_, f.P, f.Q, clean_, utility_, settings_.threads);
-    out.utility = ug.value;
-    if (!takes_gradient(out.utility, gradient_floor)) return;
-    out.gradient = biased_gradient(joint_->idx(), joint_->values(), n_normal_, f, ug.dP, ug.dQ, last_zV_);
-    keep_factors(f.P, f.Q, out);
-    out.huber_delta = learner_.huber_delta;
-    out.mean = fit.mean;
+  // The gradient, from the utility's gradients dP, dQ in the prediction
+  // factors of the learner's fit `f` of `values` on `idx` (its first
+  // `n_normal` rows the users the utility counts), with the adjoint
+  // warm-started from `last_zV` (gradient()).
+  FakeGradient learner_gradient(const ObservedIndex& idx, const std::vector<double>& values, const int n_normal,
+                                const FitFactors& f, const arma::mat& dP, const arma::mat& dQ,
+                                arma::mat& last_zV) const {
+    if (learner_.biased) return biased_gradient(idx, values, n_normal, f, dP, dQ, last_zV);
+    if (!learner_.nuclear) {
+      const JointModel model{idx,      values, f.P, f.Q, learner_.lambda_u, learner_.lambda_v,
+                             n_normal, learner_.huber_delta};
+      return gradient(model, dP, dQ, settings_.method, last_zV);
+    }
+    if (settings_.method == GradientMethod::exact) {
+      const JointModel model{idx, values, f.P, f.Q, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal};
+      return gradient(model, dP, dQ, GradientMethod::exact, last_zV);
+    }
+    // Appendix B, on the thresholded factors: dR/dv_j = sqrt(d) dR/db_j for B = diag(sqrt(d)) V.
+    const arma::mat dV = arma::diagmat(arma::sqrt(f.d)) * dQ;
+    const JointModel model{idx, values, f.U, f.V, learner_.lambda / 2.0, learner_.lambda / 2.0, n_normal};
+    return appendix_b_gradient(model, f.d, learner_.lambda, settings_.tau, dV, settings_.threads);
   }
+
+  // The loss the fit minimizes, which prices new ratings: the Huber loss's
+  // delta (ALS only), 0 for the squared loss.
+  double loss_delta() const { return learner_.nuclear ? 0.0 : learner_.huber_delta; }
 
   // A biased fit's prediction factors P = [U; b; 1; mu], Q = [V; 1; c; 1],
   // with its free parameters U = [U; b], V = [V; c] and its mean.
@@ -359,16 +354,8 @@ class PoisonedLearner {
                               nullptr, &bag.data.by_column());
       out.V.rows(b * k, (b + 1) * k - 1) = fit.V;
       out.converged = out.converged && fit.converged;
-      FitFactors& f = fits[b];
-      if (learner_.nuclear) {
-        f = nuclear_factors(bag.data.idx(), bag.data.values(), fit);
-      } else if (learner_.biased) {
-        f = biased_factors(fit);
-      } else {
-        f.P = std::move(fit.U);
-        f.Q = std::move(fit.V);
-      }
-      rows[b + 1] = rows[b] + f.P.n_rows;
+      fits[b] = prediction_factors(bag.data.idx(), bag.data.values(), std::move(fit));
+      rows[b + 1] = rows[b] + fits[b].P.n_rows;
     }
     // The bagged prediction's factors: a real user's column holds, in each
     // bag's rows, its share times its factor there (its first copy's).
@@ -395,7 +382,7 @@ class PoisonedLearner {
     out.fake_copies.zeros(n_fake_, n_bags);
     out.bag_mean_term.zeros(n_bags);
     out.bag_mean.zeros(n_bags);
-    out.huber_delta = learner_.nuclear ? 0.0 : learner_.huber_delta;
+    out.huber_delta = loss_delta();
     for (arma::uword b = 0; b < n_bags; ++b) {
       Bag& bag = bags_[b];
       const FitFactors& f = fits[b];
@@ -413,26 +400,10 @@ class PoisonedLearner {
         for (int q = 0; q < bag.real_count[i]; ++q) dP.col(first + q) = g;
       }
       const arma::mat dQ = ug.dQ.rows(r0, r1);
-      FakeGradient g;
-      if (learner_.biased) {
-        g = biased_gradient(bag.data.idx(), bag.data.values(), n_copies, f, dP, dQ, bag.last_zV);
-        // Each copy of a rating moves the bag's mu (see EntryScores).
-        out.bag_mean_term[b] = g.mean_term;
-        out.bag_mean[b] = f.mean;
-      } else if (!learner_.nuclear) {
-        const JointModel model{bag.data.idx(), bag.data.values(), f.P, f.Q, learner_.lambda_u, learner_.lambda_v,
-                               n_copies,       learner_.huber_delta};
-        g = gradient(model, dP, dQ, settings_.method, bag.last_zV);
-      } else if (settings_.method == GradientMethod::exact) {
-        const JointModel model{bag.data.idx(), bag.data.values(), f.P, f.Q, learner_.lambda / 2.0,
-                               learner_.lambda / 2.0, n_copies};
-        g = gradient(model, dP, dQ, GradientMethod::exact, bag.last_zV);
-      } else {
-        const arma::mat dV = arma::diagmat(arma::sqrt(f.d)) * dQ;
-        const JointModel model{bag.data.idx(), bag.data.values(), f.U, f.V, learner_.lambda / 2.0,
-                               learner_.lambda / 2.0, n_copies};
-        g = appendix_b_gradient(model, f.d, learner_.lambda, settings_.tau, dV, settings_.threads);
-      }
+      const FakeGradient g = learner_gradient(bag.data.idx(), bag.data.values(), n_copies, f, dP, dQ, bag.last_zV);
+      // Each copy of a rating moves a biased bag's mu (see EntryScores; 0 unbiased).
+      out.bag_mean_term[b] = g.mean_term;
+      out.bag_mean[b] = f.mean;
       for (std::size_t p = 0; p < g.values.size(); ++p) out.gradient.values[bag.source[p]] += g.values[p];
       for (int u = 0; u < n_fake_; ++u) {
         const int first = bag.fake_first[u];
@@ -460,11 +431,6 @@ class PoisonedLearner {
         implicit_gradient(model, dP, dQ, method, fits ? last_zV : arma::mat(), settings_.adjoint, dR_dmean);
     last_zV = g.zV;
     return g;
-  }
-
-  void keep_factors(const arma::mat& U, const arma::mat& V, Evaluation& out) const {
-    out.fake_factors = U.cols(static_cast<arma::uword>(n_normal_), U.n_cols - 1);
-    out.item_factors = V;
   }
 
   std::shared_ptr<JointData> joint_;  // shared by copies (see the class comment)
