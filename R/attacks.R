@@ -603,8 +603,8 @@ attack_problem <- function(ratings, learner, clean, fake, utility, refit, stealt
     utility = utility_spec(utility, ratings),
     refit = refit,
     stealth = stealth,
-    # A bagged learner's bags (see PoisonedLearner in
-    # inst/include/cfpoison/poisoned.hpp): each user's copies in each.
+    # A bagged learner's bags (see BaggedRefit in
+    # inst/include/cfpoison/bagged.hpp): each user's copies in each.
     bags = if (inherits(learner, "cf_learner_bagged")) {
       bag_counts(learner, length(ratings$user_ids), length(fake$user_ids))
     }

@@ -1,7 +1,6 @@
-// The joint data an attack refits (the normal users' ratings, then a fake
-// block whose support the search changes), and the bags of a bagged learner
-// (learner_bagged(), R/defend.R): each bag is the joint data of its copies of
-// the users, real then fake, a user drawn c times entering as c identical rows.
+// The joint data an attack refits: the normal users' ratings, then a fake
+// block whose support the search changes (a bagged learner's bags hold one
+// each, bagged.hpp).
 #pragma once
 
 #include <algorithm>
@@ -165,92 +164,5 @@ class JointData {
   Triplets support_;
   bool laid_out_ = false;
 };
-
-// One bootstrap bag: its copies of the real users (rows 0 .. n_normal - 1,
-// a user's copies adjacent, in user order), then its copies of the fake
-// users, as R's fit_bagged() lays out a bag, so that a refit here is the
-// bag's fit there.
-struct Bag {
-  JointData data;
-  std::vector<int> real_first;  // per real user: its first copy's row, -1 outside the bag
-  std::vector<int> real_count;  // its copies
-  std::vector<int> fake_first;  // per fake user: its first copy among the fake rows, -1 outside the bag
-  std::vector<int> fake_count;
-  // Per entry of the bag's fake block (by-row order): the entry of the
-  // attack's fake block it copies. Set by set_block().
-  std::vector<std::size_t> source;
-  arma::mat last_zV;  // the bag's last adjoint at the items: the next solve's start
-
-  // The bag's copies of `fake` (the attack's block, by user then item).
-  void set_block(const Triplets& fake) {
-    Triplets copies;
-    source.clear();
-    std::size_t e = 0;
-    while (e < fake.user.size()) {
-      const int f = fake.user[e];
-      std::size_t end = e;
-      while (end < fake.user.size() && fake.user[end] == f) ++end;
-      for (int q = 0; q < fake_count[f]; ++q)
-        for (std::size_t p = e; p < end; ++p) {
-          copies.user.push_back(fake_first[f] + q);
-          copies.item.push_back(fake.item[p]);
-          copies.value.push_back(fake.value[p]);
-          source.push_back(p);
-        }
-      e = end;
-    }
-    data.set_block(copies);
-  }
-};
-
-// The bags of `counts` ((m + m') x B: each user's copies in each bag, real
-// users first) over the real users' ratings (by user, then item).
-inline std::vector<Bag> make_bags(const std::vector<int>& rows, const std::vector<int>& cols,
-                                  const std::vector<double>& values, const int n_normal, const int n_items,
-                                  const int n_fake, const arma::imat& counts) {
-  if (static_cast<int>(counts.n_rows) != n_normal + n_fake || counts.n_cols == 0)
-    throw std::invalid_argument("the bags need one row of counts per user, real then fake");
-  if (arma::any(arma::vectorise(counts) < 0)) throw std::invalid_argument("bag counts must not be negative");
-  std::vector<std::size_t> start(static_cast<std::size_t>(n_normal) + 1, 0);
-  for (const int i : rows) {
-    if (i < 0 || i >= n_normal) throw std::invalid_argument("a real user's index is out of range");
-    ++start[static_cast<std::size_t>(i) + 1];
-  }
-  for (int i = 0; i < n_normal; ++i) start[i + 1] += start[i];
-  std::vector<Bag> bags(counts.n_cols);
-  for (arma::uword b = 0; b < counts.n_cols; ++b) {
-    Bag& bag = bags[b];
-    std::vector<int> bag_rows, bag_cols;
-    std::vector<double> bag_values;
-    bag.real_first.assign(n_normal, -1);
-    bag.real_count.assign(n_normal, 0);
-    int row = 0;
-    for (int i = 0; i < n_normal; ++i) {
-      const int c = counts(i, b);
-      bag.real_count[i] = c;
-      if (c == 0) continue;
-      bag.real_first[i] = row;
-      for (int q = 0; q < c; ++q, ++row)
-        for (std::size_t p = start[i]; p < start[i + 1]; ++p) {
-          bag_rows.push_back(row);
-          bag_cols.push_back(cols[p]);
-          bag_values.push_back(values[p]);
-        }
-    }
-    if (row == 0) throw std::invalid_argument("a bag holds no real user");
-    bag.fake_first.assign(n_fake, -1);
-    bag.fake_count.assign(n_fake, 0);
-    int fake_rows = 0;
-    for (int f = 0; f < n_fake; ++f) {
-      const int c = counts(n_normal + f, b);
-      bag.fake_count[f] = c;
-      if (c == 0) continue;
-      bag.fake_first[f] = fake_rows;
-      fake_rows += c;
-    }
-    bag.data = JointData(std::move(bag_rows), std::move(bag_cols), std::move(bag_values), row, n_items, fake_rows);
-  }
-  return bags;
-}
 
 }  // namespace cfpoison
