@@ -12,7 +12,6 @@
 
 #include "als.hpp"
 #include "gradients.hpp"
-#include "linalg.hpp"
 #include "nuclear.hpp"
 #include "observed.hpp"
 #include "stealth.hpp"
