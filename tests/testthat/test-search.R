@@ -543,3 +543,46 @@ test_that("the default attack, SGLD and the measurement are the same for any thr
   }
   expect_identical(timeless(2), timeless(1))
 })
+
+test_that("restarts run the search under their own seeds and return the run of largest converged utility", {
+  case <- search_case()
+  utility <- utility_availability()
+  attack <- function(...) {
+    poison_pga(case$ratings, case$learner, utility, case$budget, max_iter = 4, clean = case$clean,
+      progress = FALSE, ...
+    )
+  }
+  restarted <- attack(restarts = 3, seed = 11)
+  runs <- restarted$settings$restarts
+  expect_identical(names(runs), c("restart", "seed", "converged_utility", "seconds", "returned"))
+  expect_identical(runs$restart, 1:3)
+  # The first run is the attack without restarts under the same seed; the
+  # others, under seeds drawn from it, are that attack under their seed.
+  expect_identical(runs$seed[1], 11L)
+  expect_identical(length(unique(runs$seed)), 3L)
+  alone <- lapply(runs$seed, function(seed) attack(seed = seed))
+  expect_identical(runs$converged_utility, vapply(alone, function(a) max(a$settings$outcome$converged_utility), 1))
+  expect_gt(length(unique(runs$converged_utility)), 1L)
+  # The best run is returned, whole, with the converged utility its settled
+  # refit measures: at least as strong as the attack without restarts.
+  best <- which.max(runs$converged_utility)
+  expect_identical(runs$returned, seq_len(3) == best)
+  expect_identical(restarted$fake, alone[[best]]$fake)
+  expect_identical(restarted$settings$outcome, alone[[best]]$settings$outcome)
+  expect_identical(refit_block(case, restarted$fake, utility)$utility, max(runs$converged_utility))
+  expect_gte(converged_utility(restarted, case), converged_utility(alone[[1]], case))
+  expect_identical(attack(seed = 11)$settings$restarts$seed, 11L)
+  expect_output(print(restarted), sprintf("of restart %d, the best of 3", best))
+  # Without a seed the runs' seeds come from the RNG state: set, it repeats.
+  set.seed(5)
+  first <- attack(restarts = 2)
+  set.seed(5)
+  expect_identical(attack(restarts = 2)$fake, first$fake)
+  expect_false(anyNA(first$settings$restarts$seed))
+  # Restarts are the search's; a seed is checked as without them.
+  expect_error(attack(seed = -1), "seed", class = "cfpoison_error_value")
+  expect_error(attack(seed = -1, restarts = 2), "seed", class = "cfpoison_error_value")
+  expect_error(attack(restarts = 0), "restarts", class = "cfpoison_error_value")
+  expect_error(attack(restarts = 1.5), "restarts", class = "cfpoison_error_type")
+  expect_error(attack(support = "random", method = "kkt", restarts = 2), "not used here", class = "cfpoison_error_value")
+})
