@@ -12,7 +12,8 @@
 # norm (empty: none); CFPOISON_BENCH_GOALS (default "availability,push,nuke") the
 # goals; CFPOISON_BENCH_SEEDS (default "1") the attacks' seeds, each row measured
 # once per seed, with the default's margin over seeds summarized at the end;
-# CFPOISON_BENCH_METHODS (default: all) the attacks besides the default. One
+# CFPOISON_BENCH_METHODS (default: all) the attacks besides the default;
+# CFPOISON_BENCH_RESTARTS (default 1) the default attack's `restarts`. One
 # thread throughout.
 
 library(cfpoison)
@@ -24,6 +25,7 @@ out_file <- commandArgs(TRUE)[1]
 ratings <- movielens_small()
 target <- 48516 # clean average prediction about 0.84, as the paper's target (0.8)
 seeds <- as.integer(strsplit(Sys.getenv("CFPOISON_BENCH_SEEDS", "1"), ",")[[1]])
+restarts <- as.integer(Sys.getenv("CFPOISON_BENCH_RESTARTS", "1"))
 # The target's segment (segment attack): the 5 items whose clean factors are
 # closest in direction to the target's.
 learners <- list(
@@ -61,7 +63,7 @@ attacks_for <- function(spec, clean, budget, goal, segment, seed) {
   }
   push <- utility_integrity(targets = target, weights = if (goal$direction == "push") 2 else -2)
   list(
-    default = function() timed(do.call(poison_pga, optimized)),
+    default = function() timed(do.call(poison_pga, c(optimized, list(restarts = restarts)))),
     pga_paper = function() timed(do.call(poison_pga, c(optimized, list(support = "random", method = "kkt")))),
     sgld = function() timed(do.call(poison_sgld, optimized)),
     sgld_beta_6 = function() timed(do.call(poison_sgld, c(optimized, list(beta = 6)))),
