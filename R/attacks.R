@@ -374,7 +374,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
       # Drawn before the structured starts, which draw under the same seed.
       random <- random_start(run_seed)
       search_support(job_for(run_seed), random, settings, max_swaps, max_columns, settle)
-    })
+    }, progress)
     fake <- found$fake
     res <- found$res
     penalty <- found$penalty

@@ -136,6 +136,7 @@ restart_seeds <- function(seed, restarts) {
 # search_support() result): the run whose returned block has the largest
 # converged utility (the first of equals), with `restarts`, each run's
 # `seed`, `converged_utility` and `seconds`, and which one is `returned`.
+# With `progress`, several runs are announced one by one above their bars.
 # Why restarts: the seed draws the random and SGLD starts and breaks the
 # structured designs' ties, and moves the result by a few percent (on
 # MovieLens, ALS availability at alpha = 10%, 0.1164 to 0.1221 over seeds
@@ -143,10 +144,12 @@ restart_seeds <- function(seed, restarts) {
 # attack, as random restarts are for projected gradient attacks on
 # classifiers (Madry et al. 2018, "Towards deep learning models resistant to
 # adversarial attacks", ICLR).
-best_restart <- function(seeds, run) {
+best_restart <- function(seeds, run, progress) {
   best <- NULL
   utility <- seconds <- numeric(length(seeds))
   for (r in seq_along(seeds)) {
+    # (Formatted now: cli formats a step's message again when it ends.)
+    if (progress && length(seeds) > 1L) cli::cli_progress_step(sprintf("Run %d of %d of the search", r, length(seeds)))
     started <- proc.time()[["elapsed"]]
     found <- run(seeds[[r]])
     seconds[r] <- proc.time()[["elapsed"]] - started

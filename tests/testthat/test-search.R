@@ -547,9 +547,9 @@ test_that("the default attack, SGLD and the measurement are the same for any thr
 test_that("restarts run the search under their own seeds and return the run of largest converged utility", {
   case <- search_case()
   utility <- utility_availability()
-  attack <- function(...) {
+  attack <- function(..., progress = FALSE) {
     poison_pga(case$ratings, case$learner, utility, case$budget, max_iter = 4, clean = case$clean,
-      progress = FALSE, ...
+      progress = progress, ...
     )
   }
   restarted <- attack(restarts = 3, seed = 11)
@@ -579,6 +579,10 @@ test_that("restarts run the search under their own seeds and return the run of l
   set.seed(5)
   expect_identical(attack(restarts = 2)$fake, first$fake)
   expect_false(anyNA(first$settings$restarts$seed))
+  # Shown progress announces each run, and ends it.
+  shown <- testthat::capture_messages(attack(restarts = 2, seed = 11, progress = TRUE))
+  expect_match(shown, "Run 1 of 2 of the search", all = FALSE)
+  expect_identical(sum(grepl("Run 2 of 2 of the search", shown)), 2L)
   # Restarts are the search's; a seed is checked as without them.
   expect_error(attack(seed = -1), "seed", class = "cfpoison_error_value")
   expect_error(attack(seed = -1, restarts = 2), "seed", class = "cfpoison_error_value")
