@@ -148,8 +148,10 @@ best_restart <- function(seeds, run, progress) {
   best <- NULL
   utility <- seconds <- numeric(length(seeds))
   for (r in seq_along(seeds)) {
-    # (Formatted now: cli formats a step's message again when it ends.)
-    if (progress && length(seeds) > 1L) cli::cli_progress_step(sprintf("Run %d of %d of the search", r, length(seeds)))
+    if (progress && length(seeds) > 1L) {
+      # Formatted now: cli formats a step's message again when it ends.
+      cli::cli_progress_step(sprintf("Run %d of %d of the search", r, length(seeds)))
+    }
     started <- proc.time()[["elapsed"]]
     found <- run(seeds[[r]])
     seconds[r] <- proc.time()[["elapsed"]] - started
