@@ -323,8 +323,8 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   check_flag(settle)
   check_flag(progress)
   restarts <- check_count(restarts, min = 1)
-  # Checked here, as with_seed() checks it, before the clean fit.
-  if (!is.null(seed)) check_count(seed, min = 0)
+  # Before the clean fit, which leaves the RNG as it found it.
+  seeds <- restart_seeds(seed, restarts)
   refit <- refit_settings(refit_sweeps %||% if (search) 30 else 5, method, tau, spec$threads)
   if (search) {
     # Refits settle to a relative 1e-8 within refit_sweeps; the adjoint stops
@@ -344,8 +344,6 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     )
   }
 
-  # (The package's own clean fit draws under a seed of its own and leaves the
-  # RNG as it found it.)
   clean <- check_bagged_clean(clean_fit(clean, learner, ratings, spec$threads), learner, ratings)
   settings <- list(
     max_iter = max_iter, step = step, min_step = min_step, tol = tol, patience = 3L,
@@ -370,7 +368,7 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
   # or Algorithm 1 on the random block (run_pga(),
   # inst/include/cfpoison/attacks.hpp).
   if (search) {
-    found <- best_restart(restart_seeds(seed, restarts), function(run_seed) {
+    found <- best_restart(seeds, function(run_seed) {
       # Drawn before the structured starts, which draw under the same seed.
       random <- random_start(run_seed)
       search_support(job_for(run_seed), random, settings, max_swaps, max_columns, settle)
@@ -380,8 +378,8 @@ poison_pga <- function(ratings, learner, utility, budget, support = c("search", 
     penalty <- found$penalty
     settings <- found$settings
   } else {
-    job <- job_for(seed)
-    fake <- random_start(seed)
+    job <- job_for(seeds[[1]])
+    fake <- random_start(seeds[[1]])
     penalty <- if (stealth > 0 || !is.null(filter)) {
       stealth_penalty(stealth, ratings, list(random = fake), job_screen(job), filter)
     }

@@ -118,11 +118,12 @@ search_support <- function(job, random, settings, max_swaps, max_columns, settle
   c(chosen, list(penalty = penalty, settings = settings))
 }
 
-# The seeds of poison_pga()'s `restarts` runs of the search: `seed` for the
-# first, then seeds drawn from it; with a NULL `seed`, one run draws from the
-# current RNG state as an attack without restarts does, and more runs draw
-# their seeds from it.
-restart_seeds <- function(seed, restarts) {
+# The seeds of poison_pga()'s runs (`restarts` runs of the search, one of
+# Algorithm 1), `seed` checked: `seed` for the first, then seeds drawn from
+# it; with a NULL `seed`, one run draws from the current RNG state as an
+# attack without restarts does, and more runs draw their seeds from it.
+restart_seeds <- function(seed, restarts, call = rlang::caller_env()) {
+  if (!is.null(seed)) check_count(seed, arg = "seed", min = 0, call = call)
   if (restarts == 1L) {
     return(list(seed))
   }
@@ -145,7 +146,7 @@ restart_seeds <- function(seed, restarts) {
 # classifiers (Madry et al. 2018, "Towards deep learning models resistant to
 # adversarial attacks", ICLR).
 best_restart <- function(seeds, run, progress) {
-  best <- NULL
+  best <- 0L
   utility <- seconds <- numeric(length(seeds))
   for (r in seq_along(seeds)) {
     if (progress && length(seeds) > 1L) {
@@ -156,12 +157,15 @@ best_restart <- function(seeds, run, progress) {
     found <- run(seeds[[r]])
     seconds[r] <- proc.time()[["elapsed"]] - started
     utility[r] <- max(found$outcome$converged_utility, na.rm = TRUE)
-    if (r == 1L || utility[r] > max(utility[seq_len(r - 1L)])) best <- found
+    if (best == 0L || utility[r] > utility[best]) {
+      best <- r
+      chosen <- found
+    }
   }
   seed <- vapply(seeds, function(s) if (is.null(s)) NA_integer_ else as.integer(s), integer(1))
-  c(best, list(restarts = data.frame(
+  c(chosen, list(restarts = data.frame(
     restart = seq_along(seeds), seed = seed, converged_utility = utility, seconds = seconds,
-    returned = seq_along(seeds) == which.max(utility)
+    returned = seq_along(seeds) == best
   )))
 }
 
